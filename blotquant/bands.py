@@ -1,0 +1,4 @@
+"""Locating each band inside its row window and integrating its volume above background.
+
+SKELETON: owner fills this in.
+"""
