@@ -1,0 +1,155 @@
+"""Loading-control ratios per membrane and fold change against the control group.
+
+A target band is divided by the loading-control band of the same lane on the same membrane; the
+ratio is then divided by the mean ratio of the control group on that membrane, so membranes
+imaged with different exposures combine. Nothing is divided silently: a lane whose loading control
+is missing, not positive or saturated, or whose target band is saturated, gets NaN and a flag.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["normalize", "per_sample", "NORMALIZED_COLUMNS"]
+
+NORMALIZED_COLUMNS = [
+    "membrane",
+    "sample",
+    "group",
+    "target",
+    "volume",
+    "loading_control_volume",
+    "ratio",
+    "fold_change",
+    "flag",
+]
+
+
+def normalize(bands, *, loading_control, control_group):
+    """Divide every target by its lane's loading control and by the control-group mean ratio.
+
+    Parameters
+    ----------
+    bands : DataFrame
+        One row per lane × target with at least the columns ``membrane, target, sample, group,
+        volume, saturated``; an optional boolean ``found`` column marks bands that were not
+        detected (their volume was measured at the expected row).
+    loading_control : str
+        Target name of the loading control (e.g. ``"beta-actin"``).
+    control_group : str
+        Group whose mean ratio on each membrane defines fold change 1.
+
+    Returns
+    -------
+    normalized : DataFrame
+        One row per membrane × sample × target (loading control excluded) with the columns of
+        ``NORMALIZED_COLUMNS``. ``ratio = volume / loading_control_volume``; ``fold_change =
+        ratio / mean(ratio of the control group on that membrane)``. ``flag`` is empty when the
+        numbers are trustworthy, otherwise it says why they are NaN or doubtful.
+    params : dict
+        Per membrane and target, the control-group mean ratio used and how many lanes it used.
+
+    Notes
+    -----
+    NaN (with a flag) when the loading control is missing, not positive or saturated, or the
+    target band is saturated: a saturated band's volume is an underestimate of unknown size. A
+    target band that was not detected keeps its measured volume (a real absence of signal is a
+    result) and is flagged.
+
+    Examples
+    --------
+    >>> bands = pd.DataFrame({
+    ...     "membrane": "m1", "sample": ["C1", "C1", "I1", "I1"],
+    ...     "group": ["Control", "Control", "IL6", "IL6"],
+    ...     "target": ["TNAP", "actin", "TNAP", "actin"],
+    ...     "volume": [100.0, 200.0, 300.0, 200.0], "saturated": False})
+    >>> out, _ = normalize(bands, loading_control="actin", control_group="Control")
+    >>> out[["sample", "ratio", "fold_change"]].to_numpy().tolist()
+    [['C1', 0.5, 1.0], ['I1', 1.5, 3.0]]
+    """
+    bands = bands.copy()
+    if "found" not in bands:
+        bands["found"] = True
+    lc = bands[bands["target"] == loading_control].set_index(["membrane", "sample"])
+    rows = []
+    for rec in bands[bands["target"] != loading_control].itertuples(index=False):
+        key = (rec.membrane, rec.sample)
+        blocking, notes = [], []
+        lc_volume = np.nan
+        if key not in lc.index:
+            blocking.append(f"no {loading_control} band for this sample on membrane {rec.membrane}")
+        else:
+            lc_rec = lc.loc[key]
+            if isinstance(lc_rec, pd.DataFrame):  # one loading control per lane is the rule
+                lc_rec = lc_rec.iloc[0]
+            lc_volume = float(lc_rec["volume"])
+            if bool(lc_rec["saturated"]):
+                blocking.append(f"{loading_control} band saturated")
+            if not np.isfinite(lc_volume) or lc_volume <= 0:
+                blocking.append(f"{loading_control} volume not positive ({lc_volume:.6g})")
+            if not bool(lc_rec["found"]):
+                notes.append(f"{loading_control} band not detected")
+        volume = float(rec.volume)
+        if bool(rec.saturated):
+            blocking.append("target band saturated")
+        if not bool(rec.found):
+            notes.append("target band not detected (volume measured at the expected row)")
+        ratio = np.nan if blocking else volume / lc_volume
+        flags = blocking + notes
+        rows.append(
+            {
+                "membrane": rec.membrane,
+                "sample": rec.sample,
+                "group": rec.group,
+                "target": rec.target,
+                "volume": volume,
+                "loading_control_volume": lc_volume,
+                "ratio": ratio,
+                "flag": "; ".join(flags),
+            }
+        )
+    out = pd.DataFrame(rows, columns=[c for c in NORMALIZED_COLUMNS if c != "fold_change"])
+    params = {}
+    fold = np.full(len(out), np.nan)
+    for (membrane, target), idx in out.groupby(["membrane", "target"], sort=False).groups.items():
+        sub = out.loc[idx]
+        ref = sub.loc[sub["group"] == control_group, "ratio"].dropna()
+        mean_ref = float(ref.mean()) if len(ref) else np.nan
+        params[f"{membrane}/{target}"] = {"control_mean_ratio": mean_ref, "control_lanes_used": int(len(ref))}
+        if len(ref) and mean_ref > 0:
+            fold[out.index.get_indexer(idx)] = sub["ratio"].to_numpy() / mean_ref
+        else:
+            why = f"no usable {control_group} lane on membrane {membrane}: fold change undefined"
+            for i in idx:
+                out.at[i, "flag"] = "; ".join(f for f in (out.at[i, "flag"], why) if f)
+    out.insert(NORMALIZED_COLUMNS.index("fold_change"), "fold_change", fold)
+    return out, params
+
+
+def per_sample(normalized):
+    """Average fold change per sample and target across membranes (technical replicates).
+
+    Parameters
+    ----------
+    normalized : DataFrame
+        Output of :func:`normalize`.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``target, sample, group, fold_change, n_membranes``; samples whose fold change is
+        NaN on every membrane keep a NaN row.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"membrane": ["m1", "m2"], "sample": "C1", "group": "Control",
+    ...                   "target": "TNAP", "fold_change": [0.9, 1.3]})
+    >>> row = per_sample(t).iloc[0]
+    >>> round(float(row["fold_change"]), 6), int(row["n_membranes"])
+    (1.1, 2)
+    """
+    grouped = normalized.groupby(["target", "sample", "group"], sort=False)["fold_change"]
+    out = grouped.agg(fold_change="mean", n_membranes="count").reset_index()
+    out["n_membranes"] = out["n_membranes"].astype(int)
+    return out

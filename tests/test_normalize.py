@@ -1,0 +1,83 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from blotquant.normalize import NORMALIZED_COLUMNS, normalize, per_sample
+
+
+def _bands(lc_volumes, target_volumes, membrane="m1", saturated_lc=(), saturated_target=()):
+    samples = ["C1", "C2", "I1", "I2"]
+    groups = ["Control", "Control", "IL6", "IL6"]
+    rows = []
+    for s, g, lcv, tv in zip(samples, groups, lc_volumes, target_volumes):
+        rows.append(dict(membrane=membrane, sample=s, group=g, target="actin", volume=lcv,
+                         saturated=s in saturated_lc))
+        rows.append(dict(membrane=membrane, sample=s, group=g, target="TNAP", volume=tv,
+                         saturated=s in saturated_target))
+    return pd.DataFrame(rows)
+
+
+def test_ratio_and_fold_change_by_hand():
+    bands = _bands([200.0, 400.0, 100.0, 250.0], [100.0, 300.0, 150.0, 500.0])
+    out, params = normalize(bands, loading_control="actin", control_group="Control")
+    assert list(out.columns) == NORMALIZED_COLUMNS
+    # ratios by hand: 0.5, 0.75, 1.5, 2.0; control mean 0.625
+    np.testing.assert_allclose(out["ratio"], [0.5, 0.75, 1.5, 2.0], rtol=1e-12)
+    np.testing.assert_allclose(out["fold_change"], np.array([0.5, 0.75, 1.5, 2.0]) / 0.625, rtol=1e-12)
+    assert params["m1/TNAP"]["control_lanes_used"] == 2
+    assert (out["flag"] == "").all()
+
+
+@pytest.mark.parametrize("lc_volume, expected_flag", [(0.0, "not positive"), (-5.0, "not positive")])
+def test_non_positive_loading_control_gives_nan_and_flag(lc_volume, expected_flag):
+    bands = _bands([200.0, 400.0, lc_volume, 250.0], [100.0, 300.0, 150.0, 500.0])
+    out, _ = normalize(bands, loading_control="actin", control_group="Control")
+    row = out.set_index("sample").loc["I1"]
+    assert np.isnan(row["ratio"]) and np.isnan(row["fold_change"])
+    assert expected_flag in row["flag"]
+
+
+def test_saturated_bands_are_never_divided():
+    bands = _bands([200.0, 400.0, 100.0, 250.0], [100.0, 300.0, 150.0, 500.0],
+                   saturated_lc=("C2",), saturated_target=("I2",))
+    out, params = normalize(bands, loading_control="actin", control_group="Control")
+    by = out.set_index("sample")
+    assert np.isnan(by.loc["C2", "ratio"]) and "actin band saturated" in by.loc["C2", "flag"]
+    assert np.isnan(by.loc["I2", "ratio"]) and "target band saturated" in by.loc["I2", "flag"]
+    # control mean now rests on C1 alone
+    assert params["m1/TNAP"]["control_lanes_used"] == 1
+    np.testing.assert_allclose(by.loc["I1", "fold_change"], 1.5 / 0.5, rtol=1e-12)
+
+
+def test_missing_loading_control_lane_is_flagged():
+    bands = _bands([200.0, 400.0, 100.0, 250.0], [100.0, 300.0, 150.0, 500.0])
+    bands = bands[~((bands["sample"] == "I1") & (bands["target"] == "actin"))]
+    out, _ = normalize(bands, loading_control="actin", control_group="Control")
+    row = out.set_index("sample").loc["I1"]
+    assert np.isnan(row["ratio"]) and "no actin band" in row["flag"]
+
+
+def test_fold_change_is_per_membrane_so_exposures_combine():
+    m1 = _bands([200.0, 400.0, 100.0, 250.0], [100.0, 300.0, 150.0, 500.0], membrane="m1")
+    m2 = m1.assign(membrane="m2")
+    m2.loc[m2["target"] == "TNAP", "volume"] *= 7.0  # a longer exposure of the target only
+    out, _ = normalize(pd.concat([m1, m2]), loading_control="actin", control_group="Control")
+    fc = out.pivot(index="sample", columns="membrane", values="fold_change")
+    np.testing.assert_allclose(fc["m1"], fc["m2"], rtol=1e-12)
+    summary = per_sample(out)
+    assert (summary["n_membranes"] == 2).all()
+
+
+def test_no_usable_control_lane_leaves_fold_change_undefined():
+    bands = _bands([200.0, 400.0, 100.0, 250.0], [100.0, 300.0, 150.0, 500.0],
+                   saturated_target=("C1", "C2"))
+    out, _ = normalize(bands, loading_control="actin", control_group="Control")
+    assert out["fold_change"].isna().all()
+    assert out["flag"].str.contains("fold change undefined").all()
+
+
+def test_input_table_unchanged():
+    bands = _bands([200.0, 400.0, 100.0, 250.0], [100.0, 300.0, 150.0, 500.0])
+    before = bands.copy()
+    normalize(bands, loading_control="actin", control_group="Control")
+    pd.testing.assert_frame_equal(bands, before)
