@@ -29,12 +29,40 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
+    p_run = sub.add_parser("run", help="quantify an experiment described by a YAML config")
+    p_run.add_argument("config", help="experiment config (YAML)")
+    p_run.add_argument("--out", help="results folder (default: results/<experiment>/ beside the config)")
+    p_run.add_argument("--force", action="store_true", help="replace an existing results folder")
+    p_run.set_defaults(handler=_run)
+
     from blotquant import stats_cli
 
     p_stats = sub.add_parser("stats", help="test groups in a table of values (ANOVA, post-hoc, ...)")
     stats_cli.configure_parser(p_stats)
     p_stats.set_defaults(handler=stats_cli.run)
     return parser
+
+
+def _run(args) -> int:
+    from pathlib import Path
+
+    from blotquant.config import load_config
+    from blotquant.pipeline import run, write_results
+
+    experiment = load_config(args.config)
+    out = Path(args.out) if args.out else Path(args.config).resolve().parent / "results" / experiment.experiment
+    if out.exists() and not args.force:
+        raise BlotquantError(
+            f"results folder {out} already exists; use --force to replace it or --out to choose another"
+        )
+    results = run(experiment)
+    write_results(results, out, force=args.force, experiment_name=experiment.experiment,
+                  argv=["blotquant", "run", args.config] + (["--out", args.out] if args.out else [])
+                  + (["--force"] if args.force else []))
+    n_flags = len(results.notes)
+    print(f"blotquant: {len(results.bands)} bands from {len(results.images)} images -> {out}"
+          + (f" ({n_flags} flags: see report.html)" if n_flags else ""))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

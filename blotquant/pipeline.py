@@ -1,0 +1,322 @@
+"""The only orchestrator: ``run(experiment) -> Results`` and ``write_results(results, out_dir)``.
+
+Every step is a function of the previous step's output (see DESIGN.md): read each image, crop
+its region, find (or take) its lanes, measure each target's band in every lane, normalise to the
+loading control, summarise and test the groups. Every automatic choice is collected for run.json.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from blotquant import __version__
+from blotquant.errors import LayoutError
+
+__all__ = ["Results", "ImageResult", "run", "write_results", "BANDS_COLUMNS", "SUMMARY_COLUMNS"]
+
+logger = logging.getLogger("blotquant")
+
+NOT_QUANTIFIED = ("ladder", "-")
+
+BANDS_COLUMNS = [
+    "membrane", "image", "target", "lane", "sample", "group", "lane_x", "band_row", "volume",
+    "background", "saturated", "found", "band_top", "band_bottom", "x_left", "x_right",
+    "n_pixels", "snr", "note",
+]
+SUMMARY_COLUMNS = ["target", "group", "n", "mean", "sd", "sem", "median", "ci_low", "ci_high", "fold_change"]
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """What was measured on one image: enough to draw its overlay and explain its numbers."""
+
+    membrane: str
+    file: str
+    blot: object  # BlotImage, cropped to the region
+    lanes: object  # Lanes, in the cropped array's coordinates
+    bands: pd.DataFrame  # this image's rows of bands.csv, in the cropped array's coordinates
+    lane_labels: list
+    choices: dict
+
+
+@dataclass(frozen=True)
+class Results:
+    """All tables of a run plus the record of how they were obtained."""
+
+    bands: pd.DataFrame
+    normalized: pd.DataFrame
+    per_sample: pd.DataFrame
+    summary: pd.DataFrame
+    stats: pd.DataFrame
+    images: list
+    record: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+
+def _versions():
+    import importlib.metadata as md
+
+    out = {"blotquant": __version__, "python": sys.version.split()[0], "platform": platform.platform()}
+    for dist in ("numpy", "scipy", "pandas", "scikit-image", "opencv-python-headless", "tifffile",
+                 "imagecodecs", "PyYAML", "pydantic", "matplotlib"):
+        try:
+            out[dist] = md.version(dist)
+        except md.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def _jsonable(obj):
+    """Turn numpy scalars/arrays and other leftovers into plain JSON values."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    return str(obj)
+
+
+def _lane_geometry(experiment, membrane, blot, n_lanes):
+    """Explicit lanes from the config (membrane first, then analysis), or None for auto."""
+    from blotquant.lanes import lanes_from_centers
+
+    spec = getattr(membrane, "lane_geometry", None)
+    if spec is None and not isinstance(experiment.analysis.lanes, str):
+        spec = experiment.analysis.lanes
+    if spec is None:
+        return None
+    x0 = blot.origin[0]
+    centers = np.asarray(spec.centers, dtype=float) - x0
+    if len(centers) != n_lanes:
+        raise LayoutError(
+            f"membrane {membrane.name}: {len(centers)} lane centres given for {n_lanes} lanes; "
+            "list one centre per entry of `lanes:`"
+        )
+    return lanes_from_centers(centers, float(spec.width))
+
+
+def _measure_image(experiment, membrane, image_spec):
+    from blotquant.bands import measure_bands
+    from blotquant.io import crop, read_blot
+    from blotquant.lanes import find_lanes
+
+    path = Path(experiment.images_dir) / image_spec.file
+    t0 = time.perf_counter()
+    blot = read_blot(path, page=image_spec.page, polarity=experiment.analysis.polarity)
+    if image_spec.region is not None:
+        blot = crop(blot, tuple(image_spec.region))
+    n_lanes = len(membrane.lanes)
+    lanes = _lane_geometry(experiment, membrane, blot, n_lanes)
+    if lanes is None:
+        lanes, lane_params = find_lanes(blot.data, n_lanes)
+        lane_params = {"source": "auto", **lane_params}
+    else:
+        lane_params = {"source": "config"}
+    x0, y0 = blot.origin
+    lane_params["centers_image_px"] = (lanes.centers + x0).tolist()
+    lane_params["widths_px"] = np.asarray(lanes.widths, dtype=float).tolist()
+    lane_params["slope"] = float(lanes.slope)
+    lane_params["y_ref_image_px"] = float(lanes.y_ref + y0)
+
+    tables, band_params = [], {}
+    for target, spec in image_spec.targets.items():
+        if spec.rows is None:
+            raise LayoutError(
+                f"{image_spec.file}: target {target} is given by molecular weight (mw: {spec.mw}); "
+                "this version needs a row window: use `rows: [top, bottom]`"
+            )
+        top, bottom = spec.rows
+        window = (top - y0, bottom - y0)
+        table, params = measure_bands(
+            blot.data, lanes, window, background=experiment.analysis.background,
+            method_kwargs=dict(experiment.analysis.background_options or {}), saturated=blot.saturated,
+        )
+        table = table.copy()
+        table.insert(0, "target", target)
+        tables.append(table)
+        band_params[target] = params
+    bands = pd.concat(tables, ignore_index=True)
+    labels = list(membrane.lanes)
+    bands["sample"] = [labels[i - 1] for i in bands["lane"]]
+    bands["group"] = [experiment.samples.get(s, "") for s in bands["sample"]]
+    bands["membrane"] = membrane.name
+    bands["image"] = image_spec.file
+    choices = {
+        "file": str(path),
+        "sha256": blot.sha256,
+        "page": blot.page,
+        "region": list(image_spec.region) if image_spec.region is not None else None,
+        "read": blot.choices,
+        "polarity": blot.polarity,
+        "ceiling": blot.ceiling,
+        "lanes": lane_params,
+        "bands": band_params,
+        "seconds": round(time.perf_counter() - t0, 4),
+    }
+    return ImageResult(membrane.name, image_spec.file, blot, lanes, bands, labels, _jsonable(choices))
+
+
+def _to_image_coords(bands, origin):
+    x0, y0 = origin
+    out = bands.copy()
+    for col in ("lane_x", "x_left", "x_right"):
+        out[col] = out[col] + x0
+    for col in ("band_row", "band_top", "band_bottom"):
+        out[col] = out[col] + y0
+    return out
+
+
+def _group_stats(experiment, per_sample):
+    from blotquant.stats import compare_groups, summarize
+
+    groups = list(experiment.groups)
+    cfg = experiment.analysis.stats
+    summaries, tests = [], []
+    for target, sub in per_sample.groupby("target", sort=False):
+        s = summarize(sub, group="group", value="fold_change", groups=groups, control=experiment.control_group)
+        s.insert(0, "target", target)
+        summaries.append(s)
+        present = [g for g in groups if sub.loc[sub["group"] == g, "fold_change"].notna().any()]
+        if len(present) < 2:
+            logger.warning("target %s: fewer than two groups with values; no tests", target)
+            continue
+        for selection, test, posthoc in (("configured", cfg.test, cfg.posthoc), ("auto", "auto", "auto")):
+            t = compare_groups(sub, group="group", value="fold_change", groups=groups,
+                               control=experiment.control_group, test=test, posthoc=posthoc, alpha=cfg.alpha)
+            t.insert(0, "target", target)
+            t["selection"] = selection
+            tests.append(t)
+    summary = pd.concat(summaries, ignore_index=True) if summaries else pd.DataFrame(columns=SUMMARY_COLUMNS)
+    stats = pd.concat(tests, ignore_index=True) if tests else pd.DataFrame(
+        columns=["target", "test", "group_a", "group_b", "diff", "se", "statistic", "df", "df2", "p_value",
+                 "p_adjust", "ci_low", "ci_high", "significant", "note", "selection"])
+    return summary, stats
+
+
+def run(experiment) -> Results:
+    """Quantify an experiment: every image, every target, normalised and tested.
+
+    Parameters
+    ----------
+    experiment : Experiment
+        A validated config from :func:`blotquant.config.load_config`.
+
+    Returns
+    -------
+    Results
+        ``bands`` (one row per quantified lane × target, image coordinates), ``normalized``,
+        ``per_sample`` (fold change averaged over membranes per sample), ``summary``, ``stats``,
+        per-image results for the overlays, and ``record`` (what goes into run.json).
+    """
+    from blotquant.normalize import normalize, per_sample as _per_sample
+
+    started = _dt.datetime.now(_dt.timezone.utc)
+    t0 = time.perf_counter()
+    images, band_tables = [], []
+    for membrane in experiment.membranes:
+        for image_spec in membrane.images:
+            res = _measure_image(experiment, membrane, image_spec)
+            images.append(res)
+            band_tables.append(_to_image_coords(res.bands, res.blot.origin))
+    bands = pd.concat(band_tables, ignore_index=True)
+    bands = bands[~bands["sample"].isin(NOT_QUANTIFIED)].reset_index(drop=True)
+    extra = [c for c in bands.columns if c not in BANDS_COLUMNS]
+    bands = bands[[c for c in BANDS_COLUMNS if c in bands.columns] + extra]
+
+    normalized, norm_params = normalize(bands, loading_control=experiment.loading_control,
+                                        control_group=experiment.control_group)
+    per_sample = _per_sample(normalized)
+    summary, stats = _group_stats(experiment, per_sample)
+
+    notes = []
+    for rec in bands.itertuples(index=False):
+        if bool(rec.saturated):
+            notes.append(f"{rec.image}: {rec.target} in lane {rec.lane} ({rec.sample}) is saturated")
+        if not bool(rec.found):
+            notes.append(f"{rec.image}: {rec.target} in lane {rec.lane} ({rec.sample}): no band detected")
+    for rec in normalized.itertuples(index=False):
+        if rec.flag:
+            notes.append(f"{rec.membrane}/{rec.sample}/{rec.target}: {rec.flag}")
+
+    record = {
+        "blotquant": __version__,
+        "started_utc": started.isoformat(timespec="seconds"),
+        "seconds": round(time.perf_counter() - t0, 4),
+        "versions": _versions(),
+        "config_file": str(getattr(experiment, "source", "")),
+        "config": experiment.to_dict(),
+        "inputs": {r.file: r.choices["sha256"] for r in images},
+        "images": [{"membrane": r.membrane, "image": r.file, **r.choices} for r in images],
+        "normalization": norm_params,
+        "statistics": {"unit": "sample (fold change averaged over membranes)",
+                       "configured": {"test": experiment.analysis.stats.test,
+                                      "posthoc": experiment.analysis.stats.posthoc,
+                                      "alpha": experiment.analysis.stats.alpha}},
+        "flags": notes,
+    }
+    return Results(bands, normalized, per_sample, summary, stats, images, _jsonable(record), notes)
+
+
+def write_results(results: Results, out_dir, *, force=False, experiment_name="blotquant", argv=None):
+    """Write every output file into ``out_dir`` atomically.
+
+    The files are assembled in a temporary folder beside ``out_dir`` and moved into place only
+    when all are written; an existing ``out_dir`` is refused unless ``force``.
+    """
+    from blotquant.io import atomic_output_dir
+    from blotquant.report import csv_text, render_html, render_overlay, render_plot
+    from blotquant.stats import compact_letters
+
+    out_dir = Path(out_dir)
+    with atomic_output_dir(out_dir, force=force) as tmp:
+        tmp = Path(tmp)
+        for name, table in (("bands.csv", results.bands), ("normalized.csv", results.normalized),
+                            ("summary.csv", results.summary), ("stats.csv", results.stats)):
+            (tmp / name).write_text(csv_text(table), encoding="utf-8")
+        figures = []
+        for res in results.images:
+            stem = Path(res.file).stem
+            png = render_overlay(res.blot.data, res.blot.saturated, res.lanes, res.bands,
+                                 title=f"{res.membrane}: {res.file}", lane_labels=res.lane_labels)
+            name = f"overlay_{res.membrane}_{stem}.png"
+            (tmp / name).write_bytes(png)
+            figures.append((name, f"{res.membrane}: {res.file}"))
+        groups = list(results.record["config"]["groups"])
+        letters = {}
+        posthoc = results.stats[(results.stats.get("selection") == "configured")] if len(results.stats) else results.stats
+        for target, sub in posthoc.groupby("target", sort=False) if len(posthoc) else []:
+            pairs = sub[sub["group_b"].notna() & (sub["group_b"] != "")]
+            if len(pairs):
+                letters[target] = compact_letters(pairs, groups, alpha=results.record["statistics"]["configured"]["alpha"])
+        if len(results.summary):
+            (tmp / "fold_change.png").write_bytes(
+                render_plot(results.per_sample, results.summary, groups=groups, letters=letters))
+            figures.insert(0, ("fold_change.png", "fold change per group: mean ± SD, dots are samples, "
+                               "letters: groups sharing a letter do not differ"))
+        record = dict(results.record)
+        record["command"] = argv
+        record["outputs"] = sorted(p.name for p in tmp.iterdir()) + ["report.html", "run.json"]
+        (tmp / "report.html").write_text(
+            render_html(experiment_name=experiment_name, summary=results.summary, stats=results.stats,
+                        normalized=results.normalized, bands=results.bands, figures=figures,
+                        notes=results.notes), encoding="utf-8")
+        (tmp / "run.json").write_text(json.dumps(_jsonable(record), indent=2, allow_nan=False) + "\n",
+                                      encoding="utf-8")
+    return out_dir
