@@ -1,16 +1,29 @@
 """Reading blot images as raw counts, polarity, detector ceiling, provenance; atomic writes.
 
-SKELETON: the dataclass below is the contract other modules code against. Its owner may add
-fields (with defaults) but must not rename or remove these.
+The :class:`BlotImage` dataclass is the contract other modules code against: fields may be added
+(with defaults) but not renamed or removed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import contextlib
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+import uuid
+import warnings
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
+import tifffile
 
-__all__ = ["BlotImage", "read_blot"]
+from blotquant.errors import BlotquantError, ImageError, LayoutError
+
+__all__ = ["BlotImage", "read_blot", "blot_from_array", "crop", "sha256_file",
+           "atomic_output_dir", "image_size"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +59,9 @@ class BlotImage:
     choices : dict
         What was decided automatically while reading (polarity evidence, ceiling evidence,
         colour conversion...). Lands in run.json.
+    mask : ndarray of bool, shape (rows, cols), or None
+        True where a pixel holds image content; False for fully transparent padding of RGBA
+        files. None when every pixel is content. Such padding is never flagged saturated.
     """
 
     data: np.ndarray
@@ -58,3 +74,600 @@ class BlotImage:
     page: int = 0
     origin: tuple[int, int] = (0, 0)
     choices: dict = field(default_factory=dict)
+    mask: np.ndarray | None = None
+
+
+_LOG = logging.getLogger("blotquant")
+
+#: Rec. 709 luminance weights used for colour files (alpha is ignored).
+LUMA_WEIGHTS = (0.2125, 0.7154, 0.0721)
+POLARITIES = ("auto", "light-bands", "dark-bands")
+_TIFF_SUFFIXES = (".tif", ".tiff", ".gel", ".scn")
+_JPEG_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif")
+#: Height (rows) of the vertical line used by the top-hat polarity test; bands are thinner than this.
+_TOPHAT_ROWS = 15
+#: A top-hat ratio beyond this factor (either way) decides polarity on its own.
+_TOPHAT_DECISIVE = 2.0
+#: Minimum pixel pile-up at the maximum value to call it a hard plateau (detector ceiling).
+_PLATEAU_MIN_PIXELS = 50
+_PLATEAU_MIN_FRACTION = 1e-5
+_PLATEAU_EXCESS = 10.0
+#: A pile-up holding this fraction of the image or more is the background, not a ceiling, unless
+#: it sits at a bit-depth limit (2**k - 1).
+_PLATEAU_MAX_FRACTION = 0.05
+
+
+def read_blot(path, *, page=0, polarity="auto", ceiling=None):
+    """Read a blot image as raw counts with bands bright.
+
+    Parameters
+    ----------
+    path : str or path-like
+        TIFF (read through tifffile's series interface), PNG, GIF or JPEG file.
+    page : int, optional
+        Series of a multi-series TIFF, or page (frame) of a single multi-page series or animated
+        file. Defaults to the first.
+    polarity : {"auto", "light-bands", "dark-bands"}, optional
+        How bands appear in the stored file; ``auto`` decides from the image and records why.
+    ceiling : float, optional
+        Detector ceiling in stored counts. Default: detected (dtype maximum or a lower hard
+        plateau, see :func:`blot_from_array`).
+
+    Returns
+    -------
+    blot : BlotImage
+        ``data`` is float64 raw counts (inverted against the ceiling for dark bands), never
+        rescaled or clipped; ``sha256`` is the hash of the file's bytes.
+
+    Raises
+    ------
+    ImageError
+        When the file is missing, unreadable, or not a 2-D grey or colour image.
+
+    Notes
+    -----
+    Colour files are converted to luminance ``0.2125 R + 0.7154 G + 0.0721 B`` (alpha ignored,
+    fully transparent pixels marked invalid) with a logged warning; JPEG files are read with a
+    warning that lossy compression makes them non-quantitative. A TIFF's ``MINISWHITE`` tag is
+    recorded but not applied: stored values are kept as counts.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np, tifffile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "blot.tif"
+    >>> tifffile.imwrite(p, np.full((4, 5), 100, dtype=np.uint16))
+    >>> blot = read_blot(p, polarity="light-bands")
+    >>> blot.data.shape, blot.data[0, 0], blot.ceiling, blot.dtype
+    ((4, 5), np.float64(100.0), 65535.0, 'uint16')
+    """
+    path = Path(path)
+    stored, meta = _read_stored(path, page)
+    blot = blot_from_array(stored, polarity=polarity, ceiling=ceiling, path=str(path),
+                           page=page, _meta=meta)
+    return replace(blot, sha256=sha256_file(path))
+
+
+def blot_from_array(array, *, polarity="auto", ceiling=None, path="", page=0, _meta=None):
+    """Make a :class:`BlotImage` from an in-memory array of stored pixel values.
+
+    Parameters
+    ----------
+    array : array_like, shape (rows, cols) or (rows, cols, 3 | 4)
+        Stored values: integer or float grey, or RGB(A) (converted to luminance).
+        The input is not modified.
+    polarity : {"auto", "light-bands", "dark-bands"}, optional
+        How bands appear in ``array``.
+    ceiling : float, optional
+        Detector ceiling in stored counts; default detected from the dtype and histogram.
+    path : str, optional
+        Source named in messages and kept on the result.
+    page : int, optional
+        Page recorded on the result.
+
+    Returns
+    -------
+    blot : BlotImage
+
+    Notes
+    -----
+    Ceiling: the dtype maximum (65535, 255) unless the histogram shows a lower hard plateau (at
+    least 50 pixels and 1e-5 of the image exactly at the maximum, ten times more than at any of
+    the next lower values, and either at a bit-depth limit ``2**k - 1`` or holding under 5 % of
+    the image, so a flat background is not mistaken for one), e.g. 4095 for 12-bit data in a
+    16-bit container. A merely low maximum (a dim image) is not a plateau. Float images have no
+    ceiling (``inf``) unless such a plateau exists.
+
+    Polarity ``auto``: a white and a black top-hat with a vertical line of 15 rows pick out thin
+    horizontal features (bands) brighter or darker than their surroundings; if the 99th
+    percentile of one exceeds the other twice, it decides. Otherwise the background level (the
+    median) decides: in the upper half of the value range means dark bands on a light background.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> film = np.full((40, 30), 200, dtype=np.uint8)
+    >>> film[18:22, 5:25] = 50                       # a dark band on a light background
+    >>> blot = blot_from_array(film)
+    >>> blot.polarity, blot.ceiling, blot.data[20, 10], blot.data[0, 0]
+    ('dark-bands', 255.0, np.float64(205.0), np.float64(55.0))
+    """
+    meta = dict(_meta or {})
+    name = path or "in-memory array"
+    if polarity not in POLARITIES:
+        raise ImageError(f"{name}: unknown polarity {polarity!r}; use one of "
+                         + ", ".join(POLARITIES))
+    arr = np.asarray(array)
+    if arr.dtype.kind not in "uifb":
+        raise ImageError(f"{name}: pixel type {arr.dtype} is not a number; export a greyscale "
+                         "8-bit, 16-bit or float TIFF")
+    if arr.dtype.kind == "b":
+        arr = arr.astype(np.uint8)
+    choices = {k: v for k, v in meta.items() if not k.startswith("_")}
+    channel_dtype = meta.get("_dtype", arr.dtype)
+    grey, valid = _to_grey(arr, name, choices)
+    if grey.size == 0:
+        raise ImageError(f"{name}: image is empty (shape {arr.shape})")
+    values = grey[valid] if valid is not None else grey.ravel()
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        raise ImageError(f"{name}: image has no finite pixel values")
+
+    if ceiling is None:
+        ceil, ceil_ev = _detect_ceiling(finite, np.dtype(channel_dtype),
+                                        colour=choices.get("colour") is not None)
+    else:
+        ceil = float(ceiling)
+        ceil_ev = {"method": "given", "ceiling": ceil}
+    choices["ceiling"] = ceil_ev
+
+    if polarity == "auto":
+        pol, pol_ev = _decide_polarity(grey, valid, finite)
+    else:
+        pol, pol_ev = polarity, {"method": "given"}
+    pol_ev["polarity"] = pol
+    choices["polarity"] = pol_ev
+
+    if pol == "dark-bands" and not np.isfinite(ceil):
+        lo, hi = float(finite.min()), float(finite.max())
+        if lo >= 0.0 and hi <= 1.0:
+            ceil = 1.0
+            ceil_ev.update(method="float in [0, 1]: assumed normalised, ceiling 1.0",
+                           ceiling=ceil)
+        else:
+            raise ImageError(
+                f"{name}: float image with dark bands has no known detector ceiling to invert "
+                f"against (values {lo:g}..{hi:g}); export the original integer TIFF or give the "
+                "ceiling explicitly")
+
+    if pol == "light-bands":
+        data = grey.copy()
+        saturated = grey >= ceil
+    else:
+        data = ceil - grey
+        saturated = grey <= 0
+    if valid is not None:
+        saturated &= valid
+    choices["saturated_pixels"] = int(saturated.sum())
+    return BlotImage(data=data, saturated=saturated, ceiling=float(ceil), polarity=pol,
+                     dtype=str(np.dtype(channel_dtype)), path=str(path), page=int(page),
+                     choices=choices, mask=valid)
+
+
+def crop(blot, region):
+    """Cut a rectangular region out of a blot.
+
+    Parameters
+    ----------
+    blot : BlotImage
+    region : sequence of 4 int
+        ``(x0, y0, x1, y1)`` in ``blot.data``'s pixel coordinates, end-exclusive.
+
+    Returns
+    -------
+    cropped : BlotImage
+        Copies of the data, saturation and mask inside the region; ``origin`` is shifted so
+        positions still map to the source image.
+
+    Raises
+    ------
+    LayoutError
+        When the region is not four integers, is empty or reversed, or leaves the image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> blot = blot_from_array(np.arange(20, dtype=np.uint16).reshape(4, 5), polarity="light-bands")
+    >>> part = crop(blot, (1, 2, 4, 4))
+    >>> part.data.tolist(), part.origin
+    ([[11.0, 12.0, 13.0], [16.0, 17.0, 18.0]], (1, 2))
+    """
+    rows, cols = blot.data.shape
+    name = blot.path or "in-memory image"
+    try:
+        vals = [int(v) for v in region]
+        exact = all(float(v) == int(v) for v in region)
+    except (TypeError, ValueError) as exc:
+        raise LayoutError(f"{name}: region {region!r} must be four integers x0, y0, x1, y1"
+                          ) from exc
+    if len(vals) != 4 or not exact:
+        raise LayoutError(f"{name}: region {list(region)!r} must be four integers x0, y0, x1, y1")
+    x0, y0, x1, y1 = vals
+    if not (0 <= x0 < x1 <= cols and 0 <= y0 < y1 <= rows):
+        raise LayoutError(
+            f"{name}: region [{x0}, {y0}, {x1}, {y1}] is empty, reversed or outside the image "
+            f"({cols} x {rows} px); use 0 <= x0 < x1 <= {cols} and 0 <= y0 < y1 <= {rows}")
+    sl = (slice(y0, y1), slice(x0, x1))
+    choices = dict(blot.choices)
+    choices["crop"] = {"region": [x0, y0, x1, y1]}
+    return replace(blot, data=blot.data[sl].copy(), saturated=blot.saturated[sl].copy(),
+                   mask=None if blot.mask is None else blot.mask[sl].copy(),
+                   origin=(blot.origin[0] + x0, blot.origin[1] + y0), choices=choices)
+
+
+def sha256_file(path):
+    """Return the SHA-256 hex digest of a file's bytes.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
+    >>> _ = p.write_bytes(b"abc")
+    >>> sha256_file(p)[:16]
+    'ba7816bf8f01cfea'
+    """
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot read file ({exc.strerror or exc}); check the path"
+                         ) from exc
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def atomic_output_dir(final_dir, *, force=False):
+    """Write a results folder atomically.
+
+    Yields a temporary folder created beside ``final_dir``; when the block finishes it is renamed
+    to ``final_dir``. If the block raises, the temporary folder is removed and nothing appears.
+
+    Parameters
+    ----------
+    final_dir : str or path-like
+        Where the finished folder should end up.
+    force : bool, optional
+        Replace an existing ``final_dir`` -- only after the new one is complete.
+
+    Yields
+    ------
+    tmp_dir : pathlib.Path
+
+    Raises
+    ------
+    BlotquantError
+        If ``final_dir`` exists and ``force`` is false (checked before any work is done).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "results"
+    >>> with atomic_output_dir(out) as tmp:
+    ...     _ = (tmp / "bands.csv").write_text("volume\\n1\\n")
+    >>> sorted(p.name for p in out.iterdir())
+    ['bands.csv']
+    """
+    final = Path(final_dir).absolute()
+    if final.exists() and not force:
+        raise BlotquantError(f"results folder {final} already exists; use --force to replace it "
+                             "or --out to choose another")
+    created = []
+    parent = final.parent
+    while not parent.exists():
+        created.append(parent)
+        parent = parent.parent
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    except OSError as exc:
+        _remove_empty(created)
+        raise BlotquantError(f"cannot create results folder beside {final}: "
+                             f"{exc.strerror or exc}; check permissions or use --out") from exc
+    try:
+        yield tmp
+        if final.exists():
+            if not force:
+                raise BlotquantError(f"results folder {final} already exists; use --force to "
+                                     "replace it or --out to choose another")
+            backup = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
+            os.replace(final, backup)
+            try:
+                os.replace(tmp, final)
+            except BaseException:
+                os.replace(backup, final)
+                raise
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        _remove_empty(created)
+        raise
+
+
+def image_size(path, *, page=0):
+    """Return ``(width, height)`` of an image from its header, without decoding pixels.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np, tifffile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "blot.tif"
+    >>> tifffile.imwrite(p, np.zeros((4, 5), dtype=np.uint16))
+    >>> image_size(p)
+    (5, 4)
+    """
+    path = Path(path)
+    _check_exists(path)
+    if path.suffix.lower() in _TIFF_SUFFIXES or _is_tiff(path):
+        try:
+            with tifffile.TiffFile(path) as tif:
+                series, index, npages = _pick_series(tif, page, path)
+                shape, axes = series.shape, series.axes
+        except (tifffile.TiffFileError, OSError, ValueError) as exc:
+            if isinstance(exc, BlotquantError):
+                raise
+            raise ImageError(f"{path}: not a readable TIFF ({exc}); re-export the image as TIFF"
+                             ) from exc
+        rows, cols = _yx_shape(shape, axes)
+        return int(cols), int(rows)
+    img = _open_pil(path)
+    with img:
+        return tuple(int(v) for v in img.size)
+
+
+# --------------------------------------------------------------------------------------------
+# internals
+
+
+def _remove_empty(folders):
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def _check_exists(path):
+    if not path.exists():
+        raise ImageError(f"{path}: image file not found; check the file name and the images "
+                         "folder")
+    if not path.is_file():
+        raise ImageError(f"{path}: is not a file; name an image file")
+
+
+def _is_tiff(path):
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return False
+    return head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+def _yx_shape(shape, axes):
+    axes = axes.upper()
+    if "Y" in axes and "X" in axes:
+        return shape[axes.index("Y")], shape[axes.index("X")]
+    core = shape[:-1] if axes.endswith("S") else shape
+    return core[-2], core[-1]
+
+
+def _pick_series(tif, page, path):
+    """Return (series, index within the series' leading axes or None, number of pages)."""
+    series = tif.series
+    if not series:
+        raise ImageError(f"{path}: TIFF holds no image; re-export it")
+    if len(series) > 1:
+        npages = len(series)
+        if not 0 <= page < npages:
+            raise ImageError(f"{path}: page {page} does not exist; the file has {npages} "
+                             f"pages (series), use page 0..{npages - 1}")
+        return series[page], None, npages
+    s = series[0]
+    rows, cols = _yx_shape(s.shape, s.axes)
+    lead = s.shape[: s.axes.upper().index("Y")] if "Y" in s.axes.upper() else s.shape[:-2]
+    npages = int(np.prod(lead)) if lead else 1
+    if not 0 <= page < npages:
+        raise ImageError(f"{path}: page {page} does not exist; the file has {npages} page(s), "
+                         f"use page 0..{npages - 1}")
+    return s, (page if lead else None), npages
+
+
+def _read_stored(path, page):
+    """Stored pixel values (2-D grey or 3-D colour) plus metadata for ``choices``."""
+    _check_exists(path)
+    if not isinstance(page, (int, np.integer)) or page < 0:
+        raise ImageError(f"{path}: page must be a non-negative integer; got {page!r}")
+    page = int(page)
+    if path.suffix.lower() in _TIFF_SUFFIXES or _is_tiff(path):
+        return _read_tiff(path, page)
+    return _read_pil(path, page)
+
+
+def _read_tiff(path, page):
+    try:
+        with tifffile.TiffFile(path) as tif:
+            series, index, npages = _pick_series(tif, page, path)
+            arr = series.asarray()
+            first = series.pages[0] if series.pages else tif.pages[0]
+            photometric = first.photometric.name
+            compression = first.compression.name
+            colormap = first.colormap if photometric == "PALETTE" else None
+            axes = series.axes.upper()
+    except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError,
+            RuntimeError) as exc:
+        if isinstance(exc, BlotquantError):
+            raise
+        raise ImageError(f"{path}: not a readable TIFF ({exc}); re-export the image as TIFF"
+                         ) from exc
+    if index is not None:
+        lead = axes.index("Y") if "Y" in axes else arr.ndim - 2 - axes.endswith("S")
+        arr = arr.reshape((-1,) + arr.shape[lead:])[index]
+    meta = {"reader": "tifffile series", "photometric": photometric,
+            "compression": compression, "pages": npages, "_dtype": arr.dtype}
+    if photometric == "MINISWHITE":
+        meta["photometric_note"] = ("MINISWHITE tag recorded but not applied; stored values "
+                                    "kept as counts and polarity decided from the data")
+    if colormap is not None:
+        cmap = np.asarray(colormap, dtype=np.float64)
+        if cmap.max() > 255:
+            cmap = cmap / 257.0
+        idx = np.clip(arr.astype(np.intp), 0, cmap.shape[1] - 1)
+        arr = np.stack([cmap[c][idx] for c in range(3)], axis=-1)
+        meta["palette"] = "colour map applied (8-bit units)"
+        meta["_dtype"] = np.dtype(np.uint8)
+    return arr, meta
+
+
+def _open_pil(path):
+    from PIL import Image, UnidentifiedImageError
+
+    _check_exists(path)
+    try:
+        return Image.open(path)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ImageError(f"{path}: not a readable image ({exc}); use a TIFF, PNG or JPEG file"
+                         ) from exc
+
+
+def _read_pil(path, page):
+    img = _open_pil(path)
+    with img:
+        fmt = img.format or path.suffix.lstrip(".").upper()
+        npages = getattr(img, "n_frames", 1)
+        if page >= npages:
+            raise ImageError(f"{path}: page {page} does not exist; the file has {npages} "
+                             f"page(s), use page 0..{npages - 1}")
+        try:
+            img.seek(page)
+            mode = img.mode
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if mode in ("P", "PA"):
+                    img = img.convert("RGBA")
+                elif mode == "1":
+                    img = img.convert("L")
+                elif mode not in ("L", "LA", "RGB", "RGBA", "I", "I;16", "I;16B", "I;16L", "F"):
+                    img = img.convert("RGB")
+                arr = np.array(img)
+        except (OSError, ValueError, EOFError) as exc:
+            raise ImageError(f"{path}: cannot decode image ({exc}); re-export it as TIFF"
+                             ) from exc
+    if mode == "LA":
+        arr = arr[..., 0], arr[..., 1]
+        arr = np.dstack([arr[0]] * 3 + [arr[1]])
+    meta = {"reader": f"Pillow ({fmt})", "mode": mode, "pages": npages, "_dtype": arr.dtype}
+    if fmt == "JPEG" or path.suffix.lower() in _JPEG_SUFFIXES:
+        _LOG.warning("%s: JPEG is lossy and not quantitative; use the imager's original TIFF "
+                     "export for numbers you report", path)
+        meta["jpeg"] = "lossy compression: values are not quantitative"
+    return arr, meta
+
+
+def _to_grey(arr, name, choices):
+    """Return (grey float64 2-D, valid mask or None); records colour handling in choices."""
+    if arr.ndim == 2:
+        return arr.astype(np.float64), None
+    if arr.ndim == 3 and arr.shape[-1] in (3, 4):
+        rgb = arr[..., :3].astype(np.float64)
+        grey = rgb @ np.asarray(LUMA_WEIGHTS)
+        neutral = (rgb[..., 0] == rgb[..., 1]) & (rgb[..., 1] == rgb[..., 2])
+        grey[neutral] = rgb[..., 0][neutral]          # exact for grey pixels
+        valid = None
+        info = {"channels": int(arr.shape[-1]), "weights": list(LUMA_WEIGHTS),
+                "neutral_fraction": float(neutral.mean())}
+        if arr.shape[-1] == 4:
+            valid = arr[..., 3] > 0
+            info["transparent_pixels"] = int((~valid).sum())
+            if valid.all():
+                valid = None
+            elif not valid.any():
+                raise ImageError(f"{name}: every pixel is fully transparent; re-export the "
+                                 "image without an alpha channel")
+        choices["colour"] = info
+        _LOG.warning("%s: colour image converted to luminance (0.2125 R + 0.7154 G + "
+                     "0.0721 B, alpha ignored); quantify a greyscale export where possible", name)
+        return grey, valid
+    if arr.ndim == 3 and arr.shape[0] == 1:
+        return arr[0].astype(np.float64), None
+    raise ImageError(f"{name}: expected a 2-D greyscale or RGB(A) image; got shape {arr.shape} "
+                     "— choose one page with `page` or export a single greyscale image")
+
+
+def _detect_ceiling(values, dtype, *, colour=False):
+    """Return (ceiling, evidence) from the finite stored values."""
+    n = values.size
+    vmax = float(values.max())
+    min_pixels = max(_PLATEAU_MIN_PIXELS, int(np.ceil(_PLATEAU_MIN_FRACTION * n)))
+    ev = {"max_value": vmax, "pixels_at_max": int((values == vmax).sum()),
+          "plateau_min_pixels": min_pixels}
+    if dtype.kind in "ui":
+        dmax = float(np.iinfo(dtype).max)
+        ev["dtype_max"] = dmax
+        if colour or vmax >= dmax:
+            ev.update(method="dtype maximum", ceiling=dmax)
+            return dmax, ev
+        ints = values.astype(np.int64)
+        top = int(vmax)
+        counts = np.bincount(ints[ints >= top - 8] - (top - 8), minlength=9)
+        at_max, below = int(counts[-1]), int(counts[:-1].max())
+        ev["max_count_just_below"] = below
+        bits = int(np.log2(top + 1)) if top >= 255 and (top + 1) & top == 0 else None
+        ev["bit_depth_hint"] = bits
+        if (at_max >= min_pixels and at_max >= _PLATEAU_EXCESS * max(below, 1)
+                and (bits is not None or at_max < _PLATEAU_MAX_FRACTION * n)):
+            ev.update(method="hard plateau below the dtype maximum", ceiling=vmax)
+            return vmax, ev
+        ev.update(method="dtype maximum (no pile-up at the image maximum)", ceiling=dmax)
+        return dmax, ev
+    at_max = ev["pixels_at_max"]
+    lower = values[values < vmax]
+    below = int((lower == lower.max()).sum()) if lower.size else 0
+    ev["count_at_next_value"] = below
+    if (at_max >= min_pixels and at_max >= _PLATEAU_EXCESS * max(below, 1)
+            and at_max < _PLATEAU_MAX_FRACTION * n):
+        ev.update(method="float: hard plateau at the maximum value", ceiling=vmax)
+        return vmax, ev
+    ev.update(method="float: no plateau, no ceiling (the maximum value is not a ceiling)",
+              ceiling=float("inf"))
+    return float("inf"), ev
+
+
+def _decide_polarity(grey, valid, finite):
+    """Return (polarity, evidence) from a top-hat asymmetry test and the background level."""
+    import cv2
+
+    img = np.nan_to_num(grey, nan=float(np.median(finite))).astype(np.float32)
+    kernel = np.ones((_TOPHAT_ROWS, 1), np.uint8)
+    white = cv2.morphologyEx(img, cv2.MORPH_TOPHAT, kernel)
+    black = cv2.morphologyEx(img, cv2.MORPH_BLACKHAT, kernel)
+    if valid is not None:
+        white, black = white[valid], black[valid]
+    w99, b99 = float(np.percentile(white, 99)), float(np.percentile(black, 99))
+    ratio = w99 / b99 if b99 > 0 else (np.inf if w99 > 0 else 1.0)
+    lo, hi = float(finite.min()), float(finite.max())
+    med = float(np.median(finite))
+    rel = (med - lo) / (hi - lo) if hi > lo else 0.0
+    ev = {"method": "auto", "tophat_rows": _TOPHAT_ROWS, "white_tophat_p99": w99,
+          "black_tophat_p99": b99, "tophat_ratio": float(ratio), "background_median": med,
+          "value_min": lo, "value_max": hi, "background_relative": rel}
+    if ratio >= _TOPHAT_DECISIVE:
+        ev["decided_by"] = "top-hat: thin features brighter than their surroundings"
+        return "light-bands", ev
+    if ratio <= 1.0 / _TOPHAT_DECISIVE:
+        ev["decided_by"] = "top-hat: thin features darker than their surroundings"
+        return "dark-bands", ev
+    if rel > 0.5:
+        ev["decided_by"] = "background level in the upper half of the value range"
+        return "dark-bands", ev
+    ev["decided_by"] = "background level in the lower half of the value range"
+    return "light-bands", ev
