@@ -1,0 +1,105 @@
+"""End to end on the bundled demo: numbers against the simulator's truth, outputs, run.json."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from blotquant.config import load_config
+from blotquant.pipeline import run, write_results
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "configs" / "il6-jak2.yaml"
+TRUTH = ROOT / "fixtures" / "il6-jak2" / "truth.csv"
+
+
+@pytest.fixture(scope="module")
+def demo_results():
+    return run(load_config(DEMO))
+
+
+@pytest.fixture(scope="module")
+def truth():
+    return pd.read_csv(TRUTH)
+
+
+def _true_ratios(truth):
+    t = truth[truth["sample"].notna() & (truth["sample"] != "ladder")]
+    vol = t.pivot_table(index="sample", columns="target", values="volume", aggfunc="sum")
+    return vol.drop(columns="beta-actin").div(vol["beta-actin"], axis=0)
+
+
+def test_demo_ratios_match_truth(demo_results, truth):
+    # Tolerance: the realistic scenario's acceptance bound is a 2 % median error; allow 5 % per band.
+    true = _true_ratios(truth)
+    got = demo_results.normalized.pivot(index="sample", columns="target", values="ratio")
+    rel = (got[true.columns] / true.loc[got.index] - 1).abs()
+    assert float(np.nanmedian(rel.to_numpy())) < 0.02
+    assert float(np.nanmax(rel.to_numpy())) < 0.05
+
+
+def test_demo_fold_change_direction(demo_results):
+    s = demo_results.summary.set_index(["target", "group"])["mean"]
+    for target in ("TNAP", "Runx2", "Jak2"):
+        assert s[(target, "Control")] == pytest.approx(1.0, rel=1e-12)
+        assert s[(target, "IL6")] > 1.5
+    for target in ("TNAP", "Runx2"):
+        assert s[(target, "IL6+CP690550")] < s[(target, "IL6")]
+
+
+def test_demo_bands_schema_and_coordinates(demo_results, truth):
+    bands = demo_results.bands
+    required = ["membrane", "image", "target", "lane", "sample", "group", "lane_x", "band_row",
+                "volume", "background", "saturated"]
+    assert list(bands.columns[: len(required)]) == required
+    assert not (bands["sample"] == "ladder").any()
+    merged = bands.merge(truth, on=["image", "lane", "target"], suffixes=("", "_true"))
+    assert len(merged) == len(bands)
+    # Lane centres within 3 px and band rows within 2 px of the simulator's truth.
+    assert (merged["lane_x"] - merged["lane_x_true"]).abs().max() < 3.0
+    assert (merged["band_row"] - merged["row"]).abs().max() < 2.0
+    assert not bands["saturated"].any()
+
+
+def test_demo_stats_hold_anova_lsd_and_auto(demo_results):
+    st = demo_results.stats
+    conf = st[st["selection"] == "configured"]
+    for target in ("TNAP", "Runx2", "Jak2"):
+        sub = conf[conf["target"] == target]
+        assert set(sub["test"]) == {"anova", "lsd"}
+        assert len(sub[sub["test"] == "lsd"]) == 3
+        auto = st[(st["selection"] == "auto") & (st["target"] == target)]
+        assert len(auto) >= 1 and auto["note"].str.len().max() > 0
+
+
+def test_anova_in_pipeline_matches_independent_scipy(demo_results):
+    from scipy import stats as sps
+
+    ps = demo_results.per_sample
+    for target in ("TNAP", "Runx2", "Jak2"):
+        sub = ps[ps["target"] == target]
+        samples = [sub.loc[sub["group"] == g, "fold_change"].to_numpy() for g in
+                   ("Control", "IL6", "IL6+CP690550")]
+        ref = sps.f_oneway(*samples)
+        row = demo_results.stats.query("target == @target and test == 'anova' and selection == 'configured'")
+        assert row["statistic"].iloc[0] == pytest.approx(ref.statistic, rel=1e-9)
+        assert row["p_value"].iloc[0] == pytest.approx(ref.pvalue, rel=1e-9)
+
+
+def test_write_results_files_and_run_json(demo_results, tmp_path):
+    out = write_results(demo_results, tmp_path / "res", experiment_name="demo")
+    names = {p.name for p in out.iterdir()}
+    assert {"bands.csv", "normalized.csv", "summary.csv", "stats.csv", "run.json", "report.html",
+            "fold_change.png"} <= names
+    assert sum(n.startswith("overlay_") for n in names) == 4
+    record = json.loads((out / "run.json").read_text())
+    assert len(record["inputs"]) == 4 and all(len(h) == 64 for h in record["inputs"].values())
+    img = record["images"][0]
+    for key in ("polarity", "ceiling", "lanes", "bands"):
+        assert key in img
+    assert len(img["lanes"]["centers_image_px"]) == 10
+    # CSVs round-trip at full precision
+    back = pd.read_csv(out / "bands.csv")
+    np.testing.assert_array_equal(back["volume"].to_numpy(), demo_results.bands["volume"].to_numpy())
