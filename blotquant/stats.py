@@ -122,7 +122,11 @@ def _prepare(data, group, value, groups, control, alpha=0.05, *, min_groups=2) -
     for role, col in (("group", group), ("value", value)):
         if col not in data.columns:
             raise StatsError(f"{role} column {col!r} not found; the table has columns "
-                             f"{list(map(str, data.columns))} (pass {role}=<one of them>)")
+                             f"{list(map(str, data.columns))}; choose one with {role}=... "
+                             f"(--{role} on the command line)")
+    if group == value:
+        raise StatsError(f"the group and value columns are both {group!r}; pass two different "
+                         "columns")
     alpha = _check_alpha(alpha)
     labels = data[group]
     if labels.isna().any():
@@ -298,9 +302,10 @@ def _levene(g: _Groups, center: str) -> list[dict]:
     if N - k < 1:
         return [_row(test, df=k - 1, df2=N - k, note="not computed: no replicates (N - k = 0)")]
     centred = [np.abs(v - (v.mean() if center == "mean" else np.median(v))) for v in g.values]
-    if all(np.all(c == 0) for c in centred):
+    if sum(((c - c.mean()) ** 2).sum() for c in centred) == 0:
+        # the F statistic's denominator is the spread of the absolute deviations
         return [_row(test, df=k - 1, df2=N - k,
-                     note="not computed: no spread within any group")]
+                     note="not computed: absolute deviations do not vary within any group")]
     res = stats.levene(*g.values, center=center)
     note = "p < alpha: variances differ" if res.pvalue < g.alpha else ""
     return [_row(test, statistic=float(res.statistic), df=k - 1, df2=N - k,
