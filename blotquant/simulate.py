@@ -367,13 +367,13 @@ def simulate_blot(
 
     Examples
     --------
-    >>> sim = simulate_blot(shape=(200, 300), n_lanes=3, targets={"A": 100}, margin=40,
+    >>> sim = simulate_blot(shape=(200, 300), n_lanes=3, lane_width=50, targets={"A": 100}, margin=40,
     ...                     gain=0, dtype="float32", seed=1)
     >>> t = sim.truth
     >>> list(t["lane"]), bool(t["saturated"].any())
     ([1, 2, 3], False)
     >>> total = float(sim.image.astype(float).sum() - 1000.0 * sim.image.size)
-    >>> abs(total - t["volume"].sum()) < 1e-4 * t["volume"].sum()
+    >>> bool(abs(total - t["volume"].sum()) < 1e-4 * t["volume"].sum())
     True
     """
     rows, cols = (int(s) for s in shape)
@@ -680,7 +680,8 @@ def scenario(name, *, seed=0, **overrides):
 
     Examples
     --------
-    >>> sim = scenario("clean", seed=3, shape=(300, 500), margin=50)
+    >>> sim = scenario("clean", seed=3, shape=(300, 600), n_lanes=4,
+    ...                targets={"TNAP": 100, "beta-actin": 200})
     >>> sim.image.dtype.name, sorted(sim.windows)
     ('uint16', ['TNAP', 'beta-actin'])
     """
