@@ -1,0 +1,444 @@
+"""Background methods behind one registry, chosen by name.
+
+Two kinds of method exist:
+
+``"profile"`` methods work on one lane's row profile (the raw counts summed across the lane
+width, one value per row) and return a baseline in the same units (counts × lane width per row),
+together with the separated band components of the profile. ``"image"`` methods work on a 2-D
+crop and return a per-pixel background of the same shape. Either way the background is explicit
+and the raw data is never modified: the caller integrates ``raw - background``.
+
+Registered methods (see :data:`BACKGROUNDS`):
+
+``"profile"``
+    Joint least-squares fit of a low-order polynomial baseline plus one pixel-integrated Gaussian
+    per band in the lane profile (variable projection). The baseline is fitted *under* the bands
+    (their tails included), and touching neighbours are separated by the same fit.
+``"border"``
+    ImageJ / Image Lab style: a straight line through the median of the profile rows just above
+    and just below the band(s); bands are then separated by a peak fit on the residual.
+``"rolling-disk"``
+    Grey opening with a large flat elliptical structuring element (OpenCV) on a block-averaged,
+    downsampled copy, upsampled back (a rolling disk / ball).
+
+``"auto"`` resolves to :data:`DEFAULT_BACKGROUND`, the most accurate method in
+``benchmarks/accuracy.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+import numpy as np
+
+from blotquant.errors import BlotquantError
+
+__all__ = [
+    "BACKGROUNDS",
+    "DEFAULT_BACKGROUND",
+    "BackgroundMethod",
+    "UnknownMethodError",
+    "border_baseline",
+    "fit_peaks",
+    "get_background",
+    "gaussian_basis",
+    "profile_baseline",
+    "rolling_disk",
+]
+
+logger = logging.getLogger("blotquant")
+
+
+class UnknownMethodError(BlotquantError):
+    """A method name is not in its registry (the message lists the valid names)."""
+
+
+# --------------------------------------------------------------------------------------------
+# peak model shared by the profile methods and by band separation after a 2-D background
+# --------------------------------------------------------------------------------------------
+
+
+def gaussian_basis(n_rows, centers, sigmas):
+    """Pixel-integrated unit-area Gaussians, one column per component.
+
+    Parameters
+    ----------
+    n_rows : int
+        Length of the profile; row ``u`` covers ``[u - 0.5, u + 0.5]``.
+    centers, sigmas : array_like of float, shape (k,)
+        Component centres (rows) and standard deviations (rows).
+
+    Returns
+    -------
+    basis : ndarray, shape (n_rows, k)
+        ``basis[:, j].sum()`` is the fraction of component ``j`` inside the profile (1 when it
+        lies well inside), so a linear coefficient is the component's area in profile units.
+
+    Examples
+    --------
+    >>> b = gaussian_basis(41, [20.0], [3.0])
+    >>> round(float(b.sum()), 6)
+    1.0
+    """
+    from scipy.special import ndtr
+
+    u = np.arange(n_rows, dtype=float)[:, None]
+    c = np.asarray(centers, dtype=float)[None, :]
+    s = np.asarray(sigmas, dtype=float)[None, :]
+    return ndtr((u + 0.5 - c) / s) - ndtr((u - 0.5 - c) / s)
+
+
+def _poly_basis(n_rows, degree):
+    if degree is None or degree < 0:
+        return np.empty((n_rows, 0))
+    t = np.linspace(-1.0, 1.0, n_rows)
+    return np.polynomial.legendre.legvander(t, int(degree))
+
+
+def fit_peaks(profile, centers, sigmas, *, degree=1, center_tol=3.0, sigma_range=(0.6, 1.6),
+              fix_centers=(), max_nfev=200):
+    """Fit a sum of Gaussian bands plus a polynomial baseline to a row profile.
+
+    Centres and widths are fitted by bounded non-linear least squares; areas and baseline
+    coefficients are solved linearly for every trial (variable projection), so the fit is exact
+    for any offset or scale of the profile.
+
+    Parameters
+    ----------
+    profile : ndarray, shape (n_rows,)
+        Row profile (counts summed across the lane per row). Not modified.
+    centers, sigmas : array_like of float, shape (k,)
+        Starting centres and widths of the band components (rows within the profile).
+    degree : int or None, optional
+        Degree of the baseline polynomial; ``None`` fits no baseline (profile already
+        background-subtracted).
+    center_tol : float, optional
+        A centre may move at most this many rows from its start.
+    sigma_range : (float, float), optional
+        A width may vary within these factors of its start.
+    fix_centers : sequence of int, optional
+        Indices of components whose centre and width are held at their start (weak bands:
+        fitting their shape to noise would bias the area).
+    max_nfev : int, optional
+        Iteration limit of the non-linear fit.
+
+    Returns
+    -------
+    fit : dict
+        ``centers``, ``sigmas``, ``areas`` (ndarray, shape (k,)), ``components`` (ndarray,
+        shape (n_rows, k): each band's fitted contribution per row), ``baseline`` (ndarray,
+        shape (n_rows,); zeros when ``degree`` is None), ``residual_sd`` (float),
+        ``converged`` (bool), ``nfev`` (int).
+
+    Examples
+    --------
+    >>> u = np.arange(60.0)
+    >>> y = 500 * gaussian_basis(60, [30.0], [4.0])[:, 0] + 10 + 0.1 * u
+    >>> f = fit_peaks(y, [28.0], [5.0])
+    >>> round(float(f["areas"][0]), 3), round(float(f["centers"][0]), 3)
+    (500.0, 30.0)
+    """
+    from scipy.optimize import least_squares
+
+    y = np.asarray(profile, dtype=float)
+    n = y.size
+    c0 = np.atleast_1d(np.asarray(centers, dtype=float)).copy()
+    s0 = np.atleast_1d(np.asarray(sigmas, dtype=float)).copy()
+    k = c0.size
+    P = _poly_basis(n, degree)
+    fixed = np.zeros(k, bool)
+    fixed[list(fix_centers)] = True
+    free_c = np.flatnonzero(~fixed)
+
+    def unpack(theta):
+        c, s = c0.copy(), s0.copy()
+        c[free_c] = theta[: free_c.size]
+        s[free_c] = theta[free_c.size:]
+        return c, s
+
+    def solve(theta):
+        c, s = unpack(theta)
+        A = np.hstack([gaussian_basis(n, c, s), P])
+        coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+        return A, coef
+
+    def resid(theta):
+        A, coef = solve(theta)
+        return A @ coef - y
+
+    theta0 = np.concatenate([c0[free_c], s0[free_c]])
+    lo = np.concatenate([c0[free_c] - center_tol, s0[free_c] * sigma_range[0]])
+    hi = np.concatenate([c0[free_c] + center_tol, s0[free_c] * sigma_range[1]])
+    converged = True
+    nfev = 0
+    if free_c.size:
+        sol = least_squares(resid, theta0, bounds=(lo, hi), x_scale=np.maximum(theta0, 1.0),
+                            max_nfev=max_nfev, method="trf")
+        theta = sol.x
+        converged = bool(sol.status > 0)
+        nfev = int(sol.nfev)
+    else:
+        theta = theta0
+    A, coef = solve(theta)
+    c, s = unpack(theta)
+    comps = A[:, :k] * coef[:k]
+    base = A[:, k:] @ coef[k:] if P.shape[1] else np.zeros(n)
+    r = y - A @ coef
+    dof = max(n - A.shape[1] - theta.size, 1)
+    return {
+        "centers": c, "sigmas": s, "areas": coef[:k].copy(), "components": comps,
+        "baseline": base, "residual_sd": float(np.sqrt(r @ r / dof)),
+        "converged": converged, "nfev": nfev,
+    }
+
+
+def _components_params(fit):
+    return [
+        {"center": float(c), "sigma": float(s), "area": float(a)}
+        for c, s, a in zip(fit["centers"], fit["sigmas"], fit["areas"])
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# profile methods
+# --------------------------------------------------------------------------------------------
+
+
+def profile_baseline(profile, *, centers, sigmas, degree=1, center_tol=3.0, fix_centers=()):
+    """Baseline under a lane profile, fitted jointly with the bands in it.
+
+    Parameters
+    ----------
+    profile : ndarray, shape (n_rows,)
+        Raw row profile of one lane (counts summed across the lane width). Not modified.
+    centers, sigmas : array_like of float
+        Starting rows and widths of every band in the profile (target and neighbours).
+    degree : int, optional
+        Degree of the baseline polynomial (1: a sloping line).
+    center_tol : float, optional
+        How far (rows) a band centre may move during the fit.
+    fix_centers : sequence of int, optional
+        Bands whose centre is held (too weak to locate).
+
+    Returns
+    -------
+    baseline : ndarray, shape (n_rows,)
+        Background per row in profile units.
+    params : dict
+        ``method``, ``degree``, ``components`` (list of {center, sigma, area}),
+        ``converged``, ``residual_sd``; plus ``_fit`` (the full :func:`fit_peaks` result,
+        not JSON; callers drop it).
+
+    Notes
+    -----
+    Assumes the band shape along the lane is close to Gaussian; the fit is used to place the
+    baseline and to apportion overlapping bands, while volumes are integrated from the raw
+    profile minus the baseline.
+
+    Examples
+    --------
+    >>> y = 800 * gaussian_basis(80, [40.0], [5.0])[:, 0] + 100.0
+    >>> base, p = profile_baseline(y, centers=[40.0], sigmas=[5.0])
+    >>> round(float(base.mean()), 6), p["converged"]
+    (100.0, True)
+    """
+    fit = fit_peaks(profile, centers, sigmas, degree=degree, center_tol=center_tol,
+                    fix_centers=fix_centers)
+    params = {
+        "method": "profile", "degree": int(degree), "components": _components_params(fit),
+        "converged": fit["converged"], "residual_sd": fit["residual_sd"], "_fit": fit,
+    }
+    return fit["baseline"], params
+
+
+def border_baseline(profile, *, centers, sigmas, border=8, gap=3.0, center_tol=3.0,
+                    fix_centers=()):
+    """Straight baseline through the profile just outside the band(s) (ImageJ-style box border).
+
+    Parameters
+    ----------
+    profile : ndarray, shape (n_rows,)
+        Raw row profile of one lane. Not modified.
+    centers, sigmas : array_like of float
+        Rows and widths of the bands in the profile; the border starts ``gap`` widths outside
+        the outermost ones.
+    border : int, optional
+        Number of rows in each border strip (above and below).
+    gap : float, optional
+        Distance of the border strips from the outermost band centres, in band widths.
+    center_tol : float, optional
+        How far (rows) a band centre may move when the bands are separated afterwards.
+    fix_centers : sequence of int, optional
+        Bands whose centre is held.
+
+    Returns
+    -------
+    baseline : ndarray, shape (n_rows,)
+        Line through the medians of the two border strips.
+    params : dict
+        ``method``, ``rows_above``, ``rows_below`` (row ranges used), ``level_above``,
+        ``level_below``, ``components``, ``converged``, ``residual_sd``, ``_fit``.
+
+    Examples
+    --------
+    >>> y = 800 * gaussian_basis(80, [40.0], [4.0])[:, 0] + 50.0
+    >>> base, p = border_baseline(y, centers=[40.0], sigmas=[4.0])
+    >>> round(float(base[40]), 1)
+    50.0
+    """
+    y = np.asarray(profile, dtype=float)
+    n = y.size
+    c = np.asarray(centers, dtype=float)
+    s = np.asarray(sigmas, dtype=float)
+    lo = int(np.floor(np.min(c - gap * s))) if c.size else n // 2
+    hi = int(np.ceil(np.max(c + gap * s))) if c.size else n // 2
+    a0, a1 = max(lo - border, 0), max(lo, 1)
+    b0, b1 = min(hi + 1, n - 1), min(hi + 1 + border, n)
+    a1 = max(a1, a0 + 1)
+    b0 = min(b0, b1 - 1)
+    ya, yb = float(np.median(y[a0:a1])), float(np.median(y[b0:b1]))
+    xa, xb = (a0 + a1 - 1) / 2.0, (b0 + b1 - 1) / 2.0
+    u = np.arange(n, dtype=float)
+    base = ya + (yb - ya) * (u - xa) / (xb - xa) if xb > xa else np.full(n, ya)
+    fit = fit_peaks(y - base, c, s, degree=None, center_tol=center_tol, fix_centers=fix_centers)
+    params = {
+        "method": "border", "rows_above": [a0, a1], "rows_below": [b0, b1],
+        "level_above": ya, "level_below": yb, "components": _components_params(fit),
+        "converged": fit["converged"], "residual_sd": fit["residual_sd"], "_fit": fit,
+    }
+    return base, params
+
+
+# --------------------------------------------------------------------------------------------
+# image methods
+# --------------------------------------------------------------------------------------------
+
+
+def rolling_disk(image, *, radius=50.0, downsample="auto"):
+    """Rolling-disk background: grey opening with a flat elliptical element.
+
+    Parameters
+    ----------
+    image : ndarray, shape (rows, cols)
+        Raw counts, bands bright. Not modified.
+    radius : float, optional
+        Disk radius in pixels; must exceed half the height of the tallest band (or doublet).
+    downsample : int or "auto", optional
+        Block-average by this factor before the opening (also suppresses noise, which would
+        otherwise pull the opening down); ``"auto"`` picks ``max(1, radius // 8)``.
+
+    Returns
+    -------
+    background : ndarray of float64, shape (rows, cols)
+    params : dict
+        ``method``, ``radius``, ``downsample`` (factor used), ``kernel_px`` (element size on the
+        downsampled grid).
+
+    Notes
+    -----
+    Assumes the background varies slowly over the disk and that the lowest smoothed pixels
+    under the disk are background; noise still biases the opening low, so volumes come out a
+    little high (the 2-D reference method, not the default).
+
+    Examples
+    --------
+    >>> img = np.full((120, 120), 100.0)
+    >>> img[50:60, 40:80] += 500
+    >>> bg, p = rolling_disk(img, radius=30)
+    >>> float(bg[55, 60]), p["downsample"]
+    (100.0, 3)
+    """
+    import cv2
+
+    img = np.asarray(image, dtype=np.float64)
+    f = max(1, int(radius // 8)) if downsample == "auto" else max(1, int(downsample))
+    h, w = img.shape
+    small = img.astype(np.float32)
+    if f > 1:
+        small = cv2.resize(small, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
+    k = max(3, int(round(2 * radius / f)) | 1)
+    se = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    opened = cv2.morphologyEx(small, cv2.MORPH_OPEN, se, borderType=cv2.BORDER_REPLICATE)
+    if f > 1:
+        opened = cv2.resize(opened, (w, h), interpolation=cv2.INTER_LINEAR)
+    params = {"method": "rolling-disk", "radius": float(radius), "downsample": int(f),
+              "kernel_px": int(k)}
+    return opened.astype(np.float64), params
+
+
+# --------------------------------------------------------------------------------------------
+# registry
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackgroundMethod:
+    """One registered background method.
+
+    Attributes
+    ----------
+    name : str
+        Registry name.
+    kind : {"profile", "image"}
+        ``"profile"``: ``function(profile, *, centers, sigmas, **method_kwargs)`` returns the
+        baseline per row and the separated bands; ``"image"``: ``function(crop,
+        **method_kwargs)`` returns a per-pixel background.
+    function : callable
+        The implementation, returning ``(background, params)``.
+    description : str
+        One line for listings.
+    """
+
+    name: str
+    kind: str
+    function: Callable
+    description: str
+
+
+BACKGROUNDS: Mapping[str, BackgroundMethod] = {
+    "profile": BackgroundMethod(
+        "profile", "profile", profile_baseline,
+        "lane profile: polynomial baseline fitted jointly with a Gaussian per band"),
+    "border": BackgroundMethod(
+        "border", "profile", border_baseline,
+        "line through the median of the profile rows just above and below the bands"),
+    "rolling-disk": BackgroundMethod(
+        "rolling-disk", "image", rolling_disk,
+        "2-D grey opening with a flat elliptical element on a downsampled copy"),
+}
+
+#: Name ``"auto"`` resolves to; chosen by ``benchmarks/accuracy.py``.
+DEFAULT_BACKGROUND = "profile"
+
+
+def get_background(name):
+    """Look up a background method by name.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`BACKGROUNDS` or ``"auto"`` (:data:`DEFAULT_BACKGROUND`).
+
+    Returns
+    -------
+    BackgroundMethod
+
+    Raises
+    ------
+    UnknownMethodError
+        If ``name`` is not registered; the message lists the valid names.
+
+    Examples
+    --------
+    >>> get_background("auto").name
+    'profile'
+    """
+    key = DEFAULT_BACKGROUND if name == "auto" else name
+    try:
+        return BACKGROUNDS[key]
+    except (KeyError, TypeError):
+        valid = ", ".join(["auto", *BACKGROUNDS])
+        raise UnknownMethodError(
+            f"unknown background method {name!r}; allowed: {valid}") from None
