@@ -159,6 +159,13 @@ def _prepare(data, group, value, groups, control, alpha=0.05, *, min_groups=2) -
     kept = []
     for g in names:
         v = numeric[labels == g].to_numpy(dtype=float)
+        if np.isinf(v).any():
+            warnings.warn(f"group {g!r} has {int(np.isinf(v).sum())} infinite value(s) in "
+                          f"column {value!r} (a division by zero upstream?); they are dropped",
+                          UserWarning, stacklevel=3)
+        if np.isnan(v).any() and not np.isnan(v).all():
+            logger.info("group %r: %d missing value(s) in column %r dropped",
+                        g, int(np.isnan(v).sum()), value)
         v = v[np.isfinite(v)]
         if v.size == 0:
             warnings.warn(f"group {g!r} has no finite values in column {value!r}; "
@@ -711,6 +718,7 @@ def compare_groups(data, *, group="group", value="value", groups=None, control=N
     if test == "auto":
         test, auto_posthoc, reason = _choose(g, rows)
         reason = "auto: " + reason
+        logger.info("stats %s", reason)
         if posthoc == "auto":
             posthoc = auto_posthoc
     elif posthoc == "auto":

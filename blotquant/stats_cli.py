@@ -22,7 +22,22 @@ __all__ = ["configure_parser", "run"]
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Add the ``stats`` arguments to ``parser`` (the ``stats`` subparser)."""
+    """Add the ``stats`` arguments to ``parser`` (the ``stats`` subparser).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The subparser created by :func:`blotquant.cli.build_parser`; modified in place.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> p = argparse.ArgumentParser()
+    >>> configure_parser(p)
+    >>> args = p.parse_args(["data.csv", "--tests", "all"])
+    >>> args.group, args.value, args.tests, args.alpha, args.format
+    ('group', 'value', 'all', 0.05, 'csv')
+    """
     from blotquant.stats import TESTS
 
     parser.description = ("Test groups in a tidy table (one row per value): assumption checks, "
@@ -94,7 +109,20 @@ def _contract():
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``blotquant stats`` with parsed arguments; print the table; return 0."""
+    """Run ``blotquant stats`` with parsed arguments; print the table; return 0.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Arguments from the parser built by :func:`configure_parser`.
+
+    Returns
+    -------
+    code : int
+        0. User mistakes (missing file or column, unknown test) raise
+        :class:`~blotquant.errors.StatsError`, which :func:`blotquant.cli.main` turns into one
+        line on stderr and exit code 2.
+    """
     from blotquant.stats import run_tests
 
     data = _read(args.data, args.group, args.value)

@@ -460,3 +460,10 @@ def test_compact_letters_refuses_dunnett_and_missing_pairs():
     t["test"] = "lsd"
     with pytest.raises(StatsError, match="'B' and 'C'"):
         compact_letters(t, list("ABC"))
+
+
+def test_infinite_values_are_dropped_with_a_warning():
+    data = pd.DataFrame({"group": list("aaabbb"), "value": [1.0, 2, 3, 4, np.inf, 6]})
+    with pytest.warns(UserWarning, match="group 'b' has 1 infinite"):
+        s = summarize(data)
+    assert list(s.n) == [3, 2]
