@@ -7,7 +7,9 @@ and returns a tidy DataFrame. Test tables share one schema, :data:`CONTRACT_COLU
     ci_low, ci_high, significant, note
 
 followed by a few extra columns (:data:`EXTRA_COLUMNS`) that are NaN where they do not apply.
-Figures that cannot be computed for the data (a Welch test with a zero-variance group, a
+``significant`` is ``p < alpha`` on ``p_value``, except for Dunn's test where it uses the
+Holm-adjusted p (``p_adj_holm``); for assumption rows (shapiro, levene, brown_forsythe) it means
+the assumption is rejected. Figures that cannot be computed for the data (a Welch test with a zero-variance group, a
 Shapiro-Wilk test on two values, ...) are NaN with the reason in ``note``, never an exception.
 
 Where the numbers come from: scipy supplies the t, F, normal and studentized-range
