@@ -490,6 +490,9 @@ def _read_stored(path, page):
     if not isinstance(page, (int, np.integer)) or page < 0:
         raise ImageError(f"{path}: page must be a non-negative integer; got {page!r}")
     page = int(page)
+    if path.suffix.lower() == ".gel":
+        raise ImageError(f"{path}: Typhoon/Molecular Dynamics .gel files are square-root "
+                         "encoded and decoding them is not implemented; export a linear TIFF")
     if path.suffix.lower() in _TIFF_SUFFIXES or _is_tiff(path):
         return _read_tiff(path, page)
     return _read_pil(path, page)

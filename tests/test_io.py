@@ -173,6 +173,13 @@ def test_missing_and_unreadable_files(tmp_path):
         image_size(tmp_path / "nope.tif")
 
 
+def test_square_root_encoded_gel_refused(tmp_path):
+    gel = tmp_path / "scan.gel"
+    tifffile.imwrite(gel, np.full((8, 8), 100, np.uint16))
+    with pytest.raises(ImageError, match="scan.gel: .*square-root encoded"):
+        read_blot(gel)
+
+
 def test_input_array_unchanged_and_bad_shapes():
     stored = _film()
     before = stored.copy()
