@@ -12,6 +12,7 @@ with a saturated band are excluded from the ratio error and checked for a flag i
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import numpy as np
@@ -37,12 +38,13 @@ def get_lanes(sim, use_true):
     return sim.lanes, "true"
 
 
-def measure(sim, lanes, method):
+def measure(sim, lanes, method, kwargs=None):
     img = sim.image.astype(np.float64)
     sat = img >= sim.ceiling
     tables = {}
     for t in TARGETS:
-        tables[t], _ = measure_bands(img, lanes, sim.windows[t], background=method, saturated=sat)
+        tables[t], _ = measure_bands(img, lanes, sim.windows[t], background=method,
+                                     method_kwargs=kwargs, saturated=sat)
     return tables
 
 
@@ -85,22 +87,27 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="2 images per scenario")
     ap.add_argument("--n", type=int, default=None, help="images per scenario")
     ap.add_argument("--methods", default=",".join(BACKGROUNDS))
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS))
+    ap.add_argument("--method-kwargs", default="{}", help="JSON options for every method")
+    ap.add_argument("--no-linearity", action="store_true")
     ap.add_argument("--true-lanes", action="store_true", help="use the simulator's lanes")
     args = ap.parse_args(argv)
     n_img = args.n or (2 if args.quick else 6)
     methods = args.methods.split(",")
-    sims = {s: [scenario(s, seed=k) for k in range(n_img)] for s in SCENARIOS}
-    src = get_lanes(sims["clean"][0], args.true_lanes)[1]
+    kwargs = json.loads(args.method_kwargs)
+    scenarios = args.scenarios.split(",")
+    sims = {s: [scenario(s, seed=k) for k in range(n_img)] for s in scenarios}
+    src = get_lanes(sims[scenarios[0]][0], args.true_lanes)[1]
     print(f"lanes: {src}; {n_img} images per scenario; ratio = TNAP / beta-actin per lane")
     print(f"{'scenario':<10} {'method':<13} {'n':>3} {'median %':>9} {'p90 %':>7} "
           f"{'max %':>7} {'sat ok':>6} {'sat wrong':>9} {'s/img':>6}")
-    for s in SCENARIOS:
+    for s in scenarios:
         lanes_cache = [get_lanes(sim, args.true_lanes)[0] for sim in sims[s]]
         for m in methods:
             errs, right, wrong = [], 0, 0
             t0 = time.perf_counter()
             for sim, lanes in zip(sims[s], lanes_cache):
-                e, r, w = score(sim, measure(sim, lanes, m))
+                e, r, w = score(sim, measure(sim, lanes, m, kwargs))
                 errs += e
                 right += r
                 wrong += w
@@ -108,6 +115,8 @@ def main(argv=None):
             print(f"{s:<10} {m:<13} {len(sims[s]):>3} {np.median(errs):>9.2f} "
                   f"{np.percentile(errs, 90):>7.2f} {np.max(errs):>7.2f} {right:>6} {wrong:>9} "
                   f"{dt:>6.2f}")
+    if args.no_linearity:
+        return
     print("linearity: 2-fold dilution series, 10 lanes, weakest band 3x the noise floor")
     for m in methods:
         slope, worst = linearity(m, use_true=args.true_lanes)

@@ -97,8 +97,8 @@ def _poly_basis(n_rows, degree):
     return np.polynomial.legendre.legvander(t, int(degree))
 
 
-def fit_peaks(profile, centers, sigmas, *, degree=1, center_tol=3.0, sigma_range=(0.6, 1.6),
-              fix_centers=(), max_nfev=200):
+def fit_peaks(profile, centers, sigmas, *, degree=1, tied=False, fixed=False, center_tol=3.0,
+              sigma_range=(0.6, 1.6), max_nfev=200):
     """Fit a sum of Gaussian bands plus a polynomial baseline to a row profile.
 
     Centres and widths are fitted by bounded non-linear least squares; areas and baseline
@@ -114,13 +114,16 @@ def fit_peaks(profile, centers, sigmas, *, degree=1, center_tol=3.0, sigma_range
     degree : int or None, optional
         Degree of the baseline polynomial; ``None`` fits no baseline (profile already
         background-subtracted).
+    tied : bool, optional
+        Move all components by one common shift and widen them by one common factor (the band
+        pattern of a lane seen elsewhere), instead of each on its own.
+    fixed : bool, optional
+        Hold centres and widths at their starts; only areas and baseline are fitted (weak bands:
+        fitting their shape to noise would bias the area).
     center_tol : float, optional
         A centre may move at most this many rows from its start.
     sigma_range : (float, float), optional
         A width may vary within these factors of its start.
-    fix_centers : sequence of int, optional
-        Indices of components whose centre and width are held at their start (weak bands:
-        fitting their shape to noise would bias the area).
     max_nfev : int, optional
         Iteration limit of the non-linear fit.
 
@@ -148,15 +151,21 @@ def fit_peaks(profile, centers, sigmas, *, degree=1, center_tol=3.0, sigma_range
     s0 = np.atleast_1d(np.asarray(sigmas, dtype=float)).copy()
     k = c0.size
     P = _poly_basis(n, degree)
-    fixed = np.zeros(k, bool)
-    fixed[list(fix_centers)] = True
-    free_c = np.flatnonzero(~fixed)
 
-    def unpack(theta):
-        c, s = c0.copy(), s0.copy()
-        c[free_c] = theta[: free_c.size]
-        s[free_c] = theta[free_c.size:]
-        return c, s
+    if tied:
+        def unpack(theta):
+            return c0 + theta[0], s0 * theta[1]
+
+        theta0 = np.array([0.0, 1.0])
+        lo = np.array([-center_tol, sigma_range[0]])
+        hi = np.array([center_tol, sigma_range[1]])
+    else:
+        def unpack(theta):
+            return theta[:k], theta[k:]
+
+        theta0 = np.concatenate([c0, s0])
+        lo = np.concatenate([c0 - center_tol, s0 * sigma_range[0]])
+        hi = np.concatenate([c0 + center_tol, s0 * sigma_range[1]])
 
     def solve(theta):
         c, s = unpack(theta)
@@ -168,19 +177,15 @@ def fit_peaks(profile, centers, sigmas, *, degree=1, center_tol=3.0, sigma_range
         A, coef = solve(theta)
         return A @ coef - y
 
-    theta0 = np.concatenate([c0[free_c], s0[free_c]])
-    lo = np.concatenate([c0[free_c] - center_tol, s0[free_c] * sigma_range[0]])
-    hi = np.concatenate([c0[free_c] + center_tol, s0[free_c] * sigma_range[1]])
     converged = True
     nfev = 0
-    if free_c.size:
-        sol = least_squares(resid, theta0, bounds=(lo, hi), x_scale=np.maximum(theta0, 1.0),
+    theta = theta0
+    if k and not fixed:
+        sol = least_squares(resid, theta0, bounds=(lo, hi), x_scale=np.maximum(np.abs(theta0), 1.0),
                             max_nfev=max_nfev, method="trf")
         theta = sol.x
         converged = bool(sol.status > 0)
         nfev = int(sol.nfev)
-    else:
-        theta = theta0
     A, coef = solve(theta)
     c, s = unpack(theta)
     comps = A[:, :k] * coef[:k]
@@ -206,7 +211,8 @@ def _components_params(fit):
 # --------------------------------------------------------------------------------------------
 
 
-def profile_baseline(profile, *, centers, sigmas, degree=1, center_tol=3.0, fix_centers=()):
+def profile_baseline(profile, *, centers, sigmas, degree=4, tied=True, fixed=False,
+                     center_tol=3.0):
     """Baseline under a lane profile, fitted jointly with the bands in it.
 
     Parameters
@@ -216,11 +222,14 @@ def profile_baseline(profile, *, centers, sigmas, degree=1, center_tol=3.0, fix_
     centers, sigmas : array_like of float
         Starting rows and widths of every band in the profile (target and neighbours).
     degree : int, optional
-        Degree of the baseline polynomial (1: a sloping line).
+        Degree of the baseline polynomial (4 follows lane smear and gradients over the
+        window; bands are far narrower, so they are not absorbed).
+    tied : bool, optional
+        Bands move and widen together (one shift, one width factor; see :func:`fit_peaks`).
+    fixed : bool, optional
+        Hold band rows and widths (too weak to locate).
     center_tol : float, optional
         How far (rows) a band centre may move during the fit.
-    fix_centers : sequence of int, optional
-        Bands whose centre is held (too weak to locate).
 
     Returns
     -------
@@ -244,8 +253,8 @@ def profile_baseline(profile, *, centers, sigmas, degree=1, center_tol=3.0, fix_
     >>> round(float(base.mean()), 6), p["converged"]
     (100.0, True)
     """
-    fit = fit_peaks(profile, centers, sigmas, degree=degree, center_tol=center_tol,
-                    fix_centers=fix_centers)
+    fit = fit_peaks(profile, centers, sigmas, degree=degree, tied=tied, fixed=fixed,
+                    center_tol=center_tol)
     params = {
         "method": "profile", "degree": int(degree), "components": _components_params(fit),
         "converged": fit["converged"], "residual_sd": fit["residual_sd"], "_fit": fit,
@@ -253,8 +262,8 @@ def profile_baseline(profile, *, centers, sigmas, degree=1, center_tol=3.0, fix_
     return fit["baseline"], params
 
 
-def border_baseline(profile, *, centers, sigmas, border=8, gap=3.0, center_tol=3.0,
-                    fix_centers=()):
+def border_baseline(profile, *, centers, sigmas, border=8, gap=3.0, tied=True, fixed=False,
+                    center_tol=3.0):
     """Straight baseline through the profile just outside the band(s) (ImageJ-style box border).
 
     Parameters
@@ -268,10 +277,8 @@ def border_baseline(profile, *, centers, sigmas, border=8, gap=3.0, center_tol=3
         Number of rows in each border strip (above and below).
     gap : float, optional
         Distance of the border strips from the outermost band centres, in band widths.
-    center_tol : float, optional
-        How far (rows) a band centre may move when the bands are separated afterwards.
-    fix_centers : sequence of int, optional
-        Bands whose centre is held.
+    tied, fixed, center_tol : optional
+        How the bands are separated afterwards (see :func:`fit_peaks`).
 
     Returns
     -------
@@ -302,7 +309,7 @@ def border_baseline(profile, *, centers, sigmas, border=8, gap=3.0, center_tol=3
     xa, xb = (a0 + a1 - 1) / 2.0, (b0 + b1 - 1) / 2.0
     u = np.arange(n, dtype=float)
     base = ya + (yb - ya) * (u - xa) / (xb - xa) if xb > xa else np.full(n, ya)
-    fit = fit_peaks(y - base, c, s, degree=None, center_tol=center_tol, fix_centers=fix_centers)
+    fit = fit_peaks(y - base, c, s, degree=None, tied=tied, fixed=fixed, center_tol=center_tol)
     params = {
         "method": "border", "rows_above": [a0, a1], "rows_below": [b0, b1],
         "level_above": ya, "level_below": yb, "components": _components_params(fit),

@@ -123,39 +123,52 @@ def _robust_poly(x, y, w, degree):
     return lambda t: np.polyval(coef, (np.asarray(t, float) - xm) / xs)
 
 
-def _detect_components(C, sigma_guess, max_components=6):
-    """Decompose the consensus profile into Gaussian components (centres, sigmas)."""
+def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0):
+    """Decompose the consensus profile into Gaussian components (centres, sigmas, areas).
+
+    Components are added one at a time (at the residual's maximum, or by splitting the widest
+    component in two) while the fit improves significantly (F-like ratio ``f_min``) and the new
+    component holds at least ``min_area`` of the largest one.
+    """
     from scipy.ndimage import gaussian_filter1d
     from scipy.signal import find_peaks, peak_widths
 
     noise = _noise_sd(C)
     Cs = gaussian_filter1d(C, 1.5)
     height = float(Cs.max() - np.median(Cs))
-    peaks, _ = find_peaks(Cs, prominence=max(4 * noise, 0.05 * height))
-    if sigma_guess is None:
-        if peaks.size:
-            top = peaks[np.argmax(Cs[peaks])]
-            fwhm = peak_widths(Cs, [top], rel_height=0.5)[0][0]
-            sigma_guess = float(np.clip(fwhm / 2.355, 1.5, C.size / 6))
-        else:
-            sigma_guess = 5.0
-    centers = [float(p) for p in peaks] or [float(np.argmax(Cs))]
-    sigmas = [sigma_guess] * len(centers)
-    fit = fit_peaks(C, centers, sigmas, degree=1, center_tol=max(3.0, sigma_guess))
-    for _ in range(max_components):
-        if len(centers) >= max_components:
+    peaks, _ = find_peaks(Cs, prominence=max(4 * noise, 0.1 * height))
+    top = peaks[np.argmax(Cs[peaks])] if peaks.size else int(np.argmax(Cs))
+    fwhm = peak_widths(Cs, [top], rel_height=0.5)[0][0]
+    sg = float(np.clip(fwhm / 2.355, 1.5, C.size / 6))
+    tol = max(3.0, sg)
+
+    def fit(cs, ss):
+        return fit_peaks(C, cs, ss, degree=2, center_tol=tol, sigma_range=(0.5, 1.6))
+
+    def ok(f):
+        a = f["areas"]
+        return a.min() >= min_area * a.max() and (a.size < 2 or np.min(np.diff(np.sort(f["centers"]))) >= 0.8 * np.median(f["sigmas"]))
+
+    centers = [float(p) for p in peaks] or [float(top)]
+    best = fit(centers, [sg] * len(centers))
+    while len(best["centers"]) < max_components:
+        c, sig = list(best["centers"]), list(best["sigmas"])
+        r = gaussian_filter1d(C - best["baseline"] - best["components"].sum(1), sg / 3)
+        trials = [fit(c + [float(np.argmax(r))], sig + [sg])]
+        w = int(np.argmax(sig))
+        trials.append(fit(c[:w] + [c[w] - 0.8 * sig[w], c[w] + 0.8 * sig[w]] + c[w + 1:],
+                          sig[:w] + [0.7 * sig[w]] * 2 + sig[w + 1:]))
+        trials = [t for t in trials if ok(t)]
+        if not trials:
             break
-        r = gaussian_filter1d(C - fit["baseline"] - fit["components"].sum(1), sigma_guess / 2)
-        k = int(np.argmax(r))
-        peak_h = float((fit["components"].max(0)).max()) if fit["components"].size else height
-        if r[k] < max(6 * fit["residual_sd"] / np.sqrt(sigma_guess), 0.08 * peak_h):
+        new = min(trials, key=lambda t: t["residual_sd"])
+        n_par = 4.0
+        f_ratio = (best["residual_sd"] ** 2 / new["residual_sd"] ** 2 - 1.0) * (C.size / n_par)
+        if f_ratio < f_min:
             break
-        centers = [float(c) for c in fit["centers"]] + [float(k)]
-        sigmas = [float(s) for s in fit["sigmas"]] + [sigma_guess]
-        fit = fit_peaks(C, centers, sigmas, degree=1, center_tol=max(3.0, sigma_guess))
-    keep = fit["areas"] > 0.02 * max(fit["areas"].max(), 1e-300)
-    order = np.argsort(fit["centers"][keep])
-    return fit["centers"][keep][order], fit["sigmas"][keep][order], fit["areas"][keep][order]
+        best = new
+    order = np.argsort(best["centers"])
+    return best["centers"][order], best["sigmas"][order], best["areas"][order]
 
 
 def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None,
@@ -298,21 +311,26 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                 last = i
             i += direction
     for _ in range(2):
-        ref = np.mean([_shift(nsm[i], shift[i] - shift.mean()) for i in np.flatnonzero(strong)], 0)
+        m = shift.mean()
+        ref = np.mean([_shift(nsm[i], shift[i] - m) for i in np.flatnonzero(strong)], 0)
         for i in np.flatnonzero(strong):
-            shift[i] = shift.mean() + _best_lag(nsm[i], ref, shift[i] - shift.mean(), 5)[0]
+            shift[i] = m + _best_lag(nsm[i], ref, shift[i] - m, 5)[0]
     smooth = _robust_poly(x_mid, shift, weight * np.minimum(amp / noise, 50), 2)
     fitted_shift = smooth(x_mid)
     off = np.abs(shift - fitted_shift) > 4
     shift = np.where(strong & ~off, shift, fitted_shift)
     smean = shift.mean()
     consensus = np.mean([_shift(norm[i], shift[i] - smean) for i in np.flatnonzero(strong)], 0)
-    cc, cs, ca = _detect_components(consensus, None)
+    cc, cs, ca = _detect_components(consensus)
+    # a component's rows over the lanes span cc + shift - smean; the user's window is drawn
+    # around that span, so the target's span midpoint is the one nearest the window's centre
     wc = (top + bottom) / 2.0 - y0
-    cand = np.flatnonzero((cc >= top - y0) & (cc <= bottom - y0) & (ca >= 0.2 * ca.max()))
+    mid_rows = cc + 0.5 * (shift.min() + shift.max()) - smean
+    cand = np.flatnonzero((mid_rows >= top - y0) & (mid_rows <= bottom - y0)
+                          & (ca >= 0.2 * ca.max()))
     if cand.size == 0:
         cand = np.flatnonzero(ca >= 0.2 * ca.max())
-    t = int(cand[np.argmin(np.abs(cc[cand] - wc))])
+    t = int(cand[np.argmin(np.abs(mid_rows[cand] - wc))])
     consensus_params = {
         "components": [{"row": float(c + y0), "sigma": float(s), "relative_area": float(a)}
                        for c, s, a in zip(cc, cs, ca / ca.max())],
@@ -329,13 +347,13 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         keep[t] = True
         idx = np.flatnonzero(keep)
         ti = int(np.flatnonzero(idx == t)[0])
-        fix = [ti] if fix_target else []
         if method.kind == "profile":
-            base, p = method.function(prof[i], centers=c[idx], sigmas=s[idx], fix_centers=fix,
+            base, p = method.function(prof[i], centers=c[idx], sigmas=s[idx], fixed=fix_target,
                                       **kw)
             fit = p.pop("_fit")
         else:
-            fit = fit_peaks(fitprof[i], c[idx], s[idx], degree=None, fix_centers=fix)
+            fit = fit_peaks(fitprof[i], c[idx], s[idx], degree=None, tied=True,
+                            fixed=fix_target)
             base = fitprof[i] * 0 + (prof[i] - fitprof[i])
             p = {"components": [{"center": float(a), "sigma": float(b), "area": float(v)}
                                 for a, b, v in zip(fit["centers"], fit["sigmas"], fit["areas"])],
