@@ -1,0 +1,105 @@
+"""Tests for blotquant.background: registry, peak fitting, the profile/border/rolling-disk methods."""
+
+import numpy as np
+import pytest
+
+from blotquant.background import (
+    BACKGROUNDS, DEFAULT_BACKGROUND, UnknownMethodError, border_baseline, fit_peaks,
+    gaussian_basis, get_background, profile_baseline, rolling_disk,
+)
+from blotquant.errors import BlotquantError
+
+
+def _doublet(n=160, seed=0, noise=20.0):
+    """Two touching bands (2 sd apart) on a curved baseline; returns profile and truth."""
+    rng = np.random.default_rng(seed)
+    u = np.arange(n, dtype=float)
+    areas = np.array([40_000.0, 25_000.0])
+    centers = np.array([76.0, 88.0])
+    bands = gaussian_basis(n, centers, [6.0, 6.0]) @ areas
+    base = 3000.0 + 4.0 * u - 0.02 * (u - 80.0) ** 2
+    return bands + base + rng.normal(0, noise, n), areas, centers, base
+
+
+def test_registry_names_and_auto():
+    assert {"profile", "border", "rolling-disk"} <= set(BACKGROUNDS)
+    assert get_background("auto").name == DEFAULT_BACKGROUND
+    for name, m in BACKGROUNDS.items():
+        assert m.name == name and m.kind in ("profile", "image")
+
+
+def test_unknown_method_lists_valid_names():
+    with pytest.raises(UnknownMethodError) as err:
+        get_background("rollingball")
+    msg = str(err.value)
+    assert isinstance(err.value, BlotquantError) and isinstance(err.value, ValueError)
+    assert "rollingball" in msg and all(name in msg for name in ["auto", *BACKGROUNDS])
+
+
+def test_fit_peaks_separates_touching_doublet():
+    y, areas, centers, _ = _doublet()
+    # tied: the pair moves and widens together, as the lanes' band pattern does
+    f = fit_peaks(y, centers - 2.0, [7.0, 7.0], degree=2, tied=True)
+    assert f["converged"]
+    # tolerance: noise 20/row over ~40 rows -> ~130 counts sd on 25k-40k areas (< 1 %)
+    np.testing.assert_allclose(f["areas"], areas, rtol=0.01)
+    np.testing.assert_allclose(f["centers"], centers, atol=0.3)
+
+
+def test_fit_peaks_tied_and_fixed():
+    y, areas, centers, _ = _doublet(noise=0.0)
+    tied = fit_peaks(y, centers - 1.5, [6.5, 6.5], degree=2, tied=True)
+    np.testing.assert_allclose(tied["centers"], centers, atol=1e-3)
+    np.testing.assert_allclose(tied["areas"], areas, rtol=1e-4)
+    fixed = fit_peaks(y, centers, [6.0, 6.0], degree=2, fixed=True)
+    assert fixed["nfev"] == 0
+    np.testing.assert_allclose(fixed["areas"], areas, rtol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["profile", "border"])
+def test_profile_methods_offset_and_scale(method):
+    y, _, centers, _ = _doublet()
+    f = get_background(method).function
+    base, p = f(y, centers=centers, sigmas=[6.0, 6.0])
+    base_c, p_c = f(y + 1234.5, centers=centers, sigmas=[6.0, 6.0])
+    base_k, p_k = f(y * 3.0, centers=centers, sigmas=[6.0, 6.0])
+    a = np.array([c["area"] for c in p["components"]])
+    a_c = np.array([c["area"] for c in p_c["components"]])
+    a_k = np.array([c["area"] for c in p_k["components"]])
+    np.testing.assert_allclose(base_c, base + 1234.5, rtol=1e-9)
+    np.testing.assert_allclose(a_c, a, rtol=1e-6)
+    np.testing.assert_allclose(a_k, 3.0 * a, rtol=1e-6)
+
+
+def test_profile_baseline_follows_curved_background():
+    y, areas, centers, base_true = _doublet(noise=0.0)
+    base, p = profile_baseline(y, centers=centers, sigmas=[6.0, 6.0], degree=2)
+    np.testing.assert_allclose(base, base_true, rtol=1e-6)
+    assert p["converged"] and p["method"] == "profile"
+    np.testing.assert_allclose([c["area"] for c in p["components"]], areas, rtol=1e-5)
+
+
+def test_border_baseline_line():
+    n = 120
+    u = np.arange(n, dtype=float)
+    y = 5000 * gaussian_basis(n, [60.0], [4.0])[:, 0] + 200.0 + 1.5 * u
+    base, p = border_baseline(y, centers=[60.0], sigmas=[4.0], gap=4.0)
+    # tolerance: the border strips start 4 sd out, where the band adds < 1e-3 of its peak
+    np.testing.assert_allclose(base, 200.0 + 1.5 * u, atol=0.5)
+    assert p["rows_above"][1] <= 44 and p["rows_below"][0] >= 76
+
+
+def test_rolling_disk_flat_background_and_unchanged_input():
+    rng = np.random.default_rng(1)
+    img = 1000.0 + rng.normal(0, 1.0, (300, 400))
+    yy = np.arange(300)[:, None]
+    img[:, 100:180] += 3000.0 * np.exp(-0.5 * ((yy - 150) / 6.0) ** 2)
+    before = img.copy()
+    bg, p = rolling_disk(img, radius=50)
+    np.testing.assert_array_equal(img, before)
+    assert bg.shape == img.shape and bg.dtype == np.float64
+    # tolerance: block-averaged noise of sd 1/downsample; opening is biased low by ~2 sd of that
+    assert abs(float(np.median(bg[140:160, 110:170])) - 1000.0) < 3.0
+    bg2, _ = rolling_disk(img + 500.0, radius=50)
+    np.testing.assert_allclose(bg2, bg + 500.0, atol=1e-3)
+    assert p == {"method": "rolling-disk", "radius": 50.0, "downsample": 6, "kernel_px": 17}
