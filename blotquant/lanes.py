@@ -253,6 +253,9 @@ def _find_slope(flat, rows, fx, y_ref, max_angle, step):
     proj = _shift_rows(coarse, shifts).sum(axis=1)
     sharp = _sharpness(proj)
     k = int(np.argmax(sharp))
+    k0 = int(np.argmin(np.abs(angles)))
+    if sharp[k] < 1.02 * sharp[k0]:
+        k = k0  # a tilt must sharpen the profile clearly before it is believed
     angle0 = float(angles[k])
     if 0 < k < len(angles) - 1:
         a, b, c = sharp[k - 1], sharp[k], sharp[k + 1]
@@ -311,8 +314,14 @@ def _find_slope(flat, rows, fx, y_ref, max_angle, step):
         # never move further than the coarse step can have missed
         max_d = math.tan(math.radians(step)) - 0.0
         dslope = float(np.clip(dslope, -max_d, max_d))
-    slope = slope0 + dslope
-    return slope, {"coarse_angle_deg": round(angle0, 4), "tracked_slabs": n_used}
+    limit = math.tan(math.radians(max_angle))
+    slope = float(np.clip(slope0 + dslope, -limit, limit))
+    gain = float(sharp[k] / sharp[k0]) if sharp[k0] > 0 else 1.0
+    return slope, {
+        "coarse_angle_deg": round(angle0, 4),
+        "sharpness_gain": round(gain, 4),
+        "tracked_slabs": n_used,
+    }
 
 
 # ----------------------------------------------------------------------------------------------
