@@ -98,7 +98,7 @@ def _poly_basis(n_rows, degree):
 
 
 def fit_peaks(profile, centers, sigmas, *, degree=1, tied=False, fixed=False, center_tol=3.0,
-              sigma_range=(0.6, 1.6), max_nfev=200):
+              sigma_range=(0.6, 1.6), max_nfev=200, tol=1e-8):
     """Fit a sum of Gaussian bands plus a polynomial baseline to a row profile.
 
     Centres and widths are fitted by bounded non-linear least squares; areas and baseline
@@ -126,6 +126,8 @@ def fit_peaks(profile, centers, sigmas, *, degree=1, tied=False, fixed=False, ce
         A width may vary within these factors of its start.
     max_nfev : int, optional
         Iteration limit of the non-linear fit.
+    tol : float, optional
+        Relative tolerance (``ftol``, ``xtol``) of the non-linear fit.
 
     Returns
     -------
@@ -182,7 +184,7 @@ def fit_peaks(profile, centers, sigmas, *, degree=1, tied=False, fixed=False, ce
     theta = theta0
     if k and not fixed:
         sol = least_squares(resid, theta0, bounds=(lo, hi), x_scale=np.maximum(np.abs(theta0), 1.0),
-                            max_nfev=max_nfev, method="trf")
+                            max_nfev=max_nfev, method="trf", ftol=tol, xtol=tol)
         theta = sol.x
         converged = bool(sol.status > 0)
         nfev = int(sol.nfev)

@@ -140,10 +140,17 @@ def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0):
     top = peaks[np.argmax(Cs[peaks])] if peaks.size else int(np.argmax(Cs))
     fwhm = peak_widths(Cs, [top], rel_height=0.5)[0][0]
     sg = float(np.clip(fwhm / 2.355, 1.5, C.size / 6))
+    # bin rows so that a band spans ~3 sd of ~3 bins: the pixel-integrated model stays exact
+    b = max(1, int(sg // 3))
+    nb = C.size // b
+    C = C[: nb * b].reshape(nb, b).sum(1)
+    peaks = peaks[peaks < nb * b] // b
+    sg, top = sg / b, top // b
     tol = max(3.0, sg)
 
     def fit(cs, ss):
-        return fit_peaks(C, cs, ss, degree=2, center_tol=tol, sigma_range=(0.5, 1.6))
+        return fit_peaks(C, cs, ss, degree=2, center_tol=tol, sigma_range=(0.5, 1.6), tol=1e-6,
+                         max_nfev=60)
 
     def ok(f):
         a = f["areas"]
@@ -154,10 +161,13 @@ def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0):
     while len(best["centers"]) < max_components:
         c, sig = list(best["centers"]), list(best["sigmas"])
         r = gaussian_filter1d(C - best["baseline"] - best["components"].sum(1), sg / 3)
-        trials = [fit(c + [float(np.argmax(r))], sig + [sg])]
+        trials = []
+        if r.max() > 3 * best["residual_sd"] / np.sqrt(max(sg, 1.0)):
+            trials.append(fit(c + [float(np.argmax(r))], sig + [sg]))
         w = int(np.argmax(sig))
-        trials.append(fit(c[:w] + [c[w] - 0.8 * sig[w], c[w] + 0.8 * sig[w]] + c[w + 1:],
-                          sig[:w] + [0.7 * sig[w]] * 2 + sig[w + 1:]))
+        if len(c) == 1 or sig[w] > 1.2 * np.median(sig):
+            trials.append(fit(c[:w] + [c[w] - 0.8 * sig[w], c[w] + 0.8 * sig[w]] + c[w + 1:],
+                              sig[:w] + [0.7 * sig[w]] * 2 + sig[w + 1:]))
         trials = [t for t in trials if ok(t)]
         if not trials:
             break
@@ -168,7 +178,8 @@ def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0):
             break
         best = new
     order = np.argsort(best["centers"])
-    return best["centers"][order], best["sigmas"][order], best["areas"][order]
+    return (b * best["centers"][order] + (b - 1) / 2.0, b * best["sigmas"][order],
+            best["areas"][order])
 
 
 def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None,
