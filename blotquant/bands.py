@@ -137,7 +137,9 @@ def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0):
     Cs = gaussian_filter1d(C, 1.5)
     height = float(Cs.max() - np.median(Cs))
     peaks, _ = find_peaks(Cs, prominence=max(4 * noise, 0.1 * height))
-    top = peaks[np.argmax(Cs[peaks])] if peaks.size else int(np.argmax(Cs))
+    if peaks.size == 0:
+        return np.empty(0), np.empty(0), np.empty(0)
+    top = peaks[np.argmax(Cs[peaks])]
     fwhm = peak_widths(Cs, [top], rel_height=0.5)[0][0]
     sg = float(np.clip(fwhm / 2.355, 1.5, C.size / 6))
     # bin rows so that a band spans ~3 sd of ~3 bins: the pixel-integrated model stays exact
@@ -333,6 +335,11 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
     smean = shift.mean()
     consensus = np.mean([_shift(norm[i], shift[i] - smean) for i in np.flatnonzero(strong)], 0)
     cc, cs, ca = _detect_components(consensus)
+    if cc.size == 0:  # nothing band-like in any lane: integrate a nominal band at the centre
+        cc = np.array([(top + bottom) / 2.0 - y0])
+        cs = np.array([max(2.0, (bottom - top) / 16.0)])
+        ca = np.array([1.0])
+        strong[:] = False
     # a component's rows over the lanes span cc + shift - smean; the user's window is drawn
     # around that span, so the target's span midpoint is the one nearest the window's centre
     wc = (top + bottom) / 2.0 - y0

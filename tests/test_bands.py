@@ -143,3 +143,12 @@ def test_errors_name_the_problem(clean):
         measure_bands(clean.image, clean.lanes, (300, 200))
     with pytest.raises(LayoutError, match="2-D"):
         measure_bands(clean.image[0], clean.lanes, (200, 300))
+
+
+def test_window_without_band_reports_not_found(clean):
+    # rows 380-480 hold no band in this image (targets at 250 and 600)
+    table, _ = measure_bands(clean.image, clean.lanes, (380, 480))
+    assert len(table) == 10 and not table["found"].any()
+    assert table["note"].str.contains("no band detected").all()
+    typical = _truth(clean, "TNAP")["volume"].median()
+    assert table["volume"].abs().max() < 0.01 * typical
