@@ -76,7 +76,8 @@ def _entries():
         raw = yaml.safe_load(cfg.read_text(encoding="utf-8"))
         for mi, mem in enumerate(raw["membranes"]):
             for ii, img in enumerate(mem["images"]):
-                out.append((cfg, mi, ii, f"{cfg.stem}/{mem['name']}/{Path(img['file']).stem}"))
+                where = f"@y{img['region'][1]}" if img.get("region") else ""
+                out.append((cfg, mi, ii, f"{cfg.stem}/{mem['name']}/{Path(img['file']).stem}{where}"))
     return out
 
 
