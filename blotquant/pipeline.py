@@ -13,7 +13,7 @@ import logging
 import platform
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -135,6 +135,13 @@ def _measure_image(experiment, membrane, image_spec):
     lane_params["slope"] = float(lanes.slope)
     lane_params["y_ref_image_px"] = float(lanes.y_ref + y0)
 
+    # Marker and empty lanes are never measured: their bands must not steer the band search.
+    labels = list(membrane.lanes)
+    measured = np.array([i for i, lab in enumerate(labels) if lab not in NOT_QUANTIFIED])
+    if measured.size == 0:
+        raise LayoutError(f"membrane {membrane.name}: no sample lanes in `lanes:`; list at least one sample")
+    sample_lanes = replace(lanes, centers=np.asarray(lanes.centers)[measured],
+                           widths=np.asarray(lanes.widths)[measured])
     tables, band_params = [], {}
     for target, spec in image_spec.targets.items():
         if spec.rows is None:
@@ -145,15 +152,15 @@ def _measure_image(experiment, membrane, image_spec):
         top, bottom = spec.rows
         window = (top - y0, bottom - y0)
         table, params = measure_bands(
-            blot.data, lanes, window, background=experiment.analysis.background,
+            blot.data, sample_lanes, window, background=experiment.analysis.background,
             method_kwargs=dict(experiment.analysis.background_options or {}), saturated=blot.saturated,
         )
         table = table.copy()
+        table["lane"] = measured[table["lane"].to_numpy() - 1] + 1  # back to the membrane's lane numbers
         table.insert(0, "target", target)
         tables.append(table)
         band_params[target] = params
     bands = pd.concat(tables, ignore_index=True)
-    labels = list(membrane.lanes)
     bands["sample"] = [labels[i - 1] for i in bands["lane"]]
     bands["group"] = [experiment.samples.get(s, "") for s in bands["sample"]]
     bands["membrane"] = membrane.name
@@ -236,7 +243,6 @@ def run(experiment) -> Results:
             images.append(res)
             band_tables.append(_to_image_coords(res.bands, res.blot.origin))
     bands = pd.concat(band_tables, ignore_index=True)
-    bands = bands[~bands["sample"].isin(NOT_QUANTIFIED)].reset_index(drop=True)
     extra = [c for c in bands.columns if c not in BANDS_COLUMNS]
     bands = bands[[c for c in BANDS_COLUMNS if c in bands.columns] + extra]
 
