@@ -254,7 +254,7 @@ def _find_slope(flat, rows, fx, y_ref, max_angle, step):
     sharp = _sharpness(proj)
     k = int(np.argmax(sharp))
     k0 = int(np.argmin(np.abs(angles)))
-    if sharp[k] < 1.02 * sharp[k0]:
+    if sharp[k] < 1.01 * sharp[k0]:
         k = k0  # a tilt must sharpen the profile clearly before it is believed
     angle0 = float(angles[k])
     if 0 < k < len(angles) - 1:
@@ -269,7 +269,7 @@ def _find_slope(flat, rows, fx, y_ref, max_angle, step):
     template = aligned.sum(axis=0)
     template = template - template.mean()
     h_span = (rows.max() - rows.min()) if len(rows) > 1 else 0.0
-    max_lag = int(math.ceil(math.tan(math.radians(0.75 * step + 0.1)) * h_span / fx)) + 2
+    max_lag = int(math.ceil(math.tan(math.radians(2 * step + 0.1)) * h_span / fx)) + 2
     max_lag = min(max_lag, wd // 4)
     lags = np.arange(-max_lag, max_lag + 1)
     g = aligned - aligned.mean(axis=1, keepdims=True)
@@ -311,8 +311,8 @@ def _find_slope(flat, rows, fx, y_ref, max_angle, step):
                 break
             used = keep
         n_used = int(used.sum())
-        # never move further than the coarse step can have missed
-        max_d = math.tan(math.radians(step)) - 0.0
+        # never move further than the coarse search (or its 1 % rule) can have missed
+        max_d = math.tan(math.radians(2 * step))
         dslope = float(np.clip(dslope, -max_d, max_d))
     limit = math.tan(math.radians(max_angle))
     slope = float(np.clip(slope0 + dslope, -limit, limit))
