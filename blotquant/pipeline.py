@@ -302,6 +302,8 @@ def write_results(results: Results, out_dir, *, force=False, experiment_name="bl
             png = render_overlay(res.blot.data, res.blot.saturated, res.lanes, res.bands,
                                  title=f"{res.membrane}: {res.file}", lane_labels=res.lane_labels)
             name = f"overlay_{res.membrane}_{stem}.png"
+            if (tmp / name).exists():  # the same file listed twice (e.g. two regions of one image)
+                name = f"overlay_{res.membrane}_{stem}_{len(figures) + 1}.png"
             (tmp / name).write_bytes(png)
             figures.append((name, f"{res.membrane}: {res.file}"))
         groups = list(results.record["config"]["groups"])
