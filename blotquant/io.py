@@ -100,16 +100,22 @@ _PLATEAU_EXCESS = 10.0
 _PLATEAU_MAX_FRACTION = 0.05
 
 
-def read_blot(path, *, page=0, polarity="auto", ceiling=None):
+def read_blot(path, *, page=None, polarity="auto", ceiling=None):
     """Read a blot image as raw counts with bands bright.
 
     Parameters
     ----------
     path : str or path-like
-        TIFF (read through tifffile's series interface), PNG, GIF or JPEG file.
+        TIFF (read through tifffile's series interface), PNG, GIF or JPEG file, or a vendor
+        format chosen by suffix (see :mod:`blotquant.vendor`): Bio-Rad Image Lab ``.scn``,
+        Bio-Rad ``.1sc`` (needs ``pip install 'blotquant[vendor]'``), Molecular Dynamics /
+        Typhoon ``.gel`` (square-root encoding decoded to linear counts).
     page : int, optional
-        Series of a multi-series TIFF, or page (frame) of a single multi-page series or animated
-        file. Defaults to the first.
+        Series of a multi-series TIFF, page (frame) of a single multi-page series or animated
+        file, or scan of a ``.scn``. Default: the first, except that a TIFF whose page 0 is a
+        colour (marker / white-light) image and which has a greyscale page reads the first
+        greyscale page (recorded in ``choices["page"]``; see
+        :func:`blotquant.vendor.describe_pages`).
     polarity : {"auto", "light-bands", "dark-bands"}, optional
         How bands appear in the stored file; ``auto`` decides from the image and records why.
     ceiling : float, optional
@@ -143,10 +149,26 @@ def read_blot(path, *, page=0, polarity="auto", ceiling=None):
     >>> blot.data.shape, blot.data[0, 0], blot.ceiling, blot.dtype
     ((4, 5), np.float64(100.0), 65535.0, 'uint16')
     """
+    from blotquant import vendor
+
     path = Path(path)
+    page_choice = None
+    if page is None:
+        _check_exists(path)
+        page, page_choice = vendor.default_page(path)
     stored, meta = _read_stored(path, page)
-    blot = blot_from_array(stored, polarity=polarity, ceiling=ceiling, path=str(path),
-                           page=page, _meta=meta)
+    # vendor readers state what their header knows: detector ceiling, band polarity
+    hint_ceiling = meta.pop("_ceiling", None) if ceiling is None else None
+    hint_polarity = meta.pop("_polarity", None) if polarity == "auto" else None
+    blot = blot_from_array(stored, polarity=hint_polarity[0] if hint_polarity else polarity,
+                           ceiling=hint_ceiling[0] if hint_ceiling else ceiling,
+                           path=str(path), page=page, _meta=meta)
+    if hint_ceiling:
+        blot.choices["ceiling"]["method"] = hint_ceiling[1]
+    if hint_polarity:
+        blot.choices["polarity"].update(method="file header", decided_by=hint_polarity[1])
+    if page_choice is not None:
+        blot.choices["page"] = page_choice
     return replace(blot, sha256=sha256_file(path))
 
 
@@ -492,9 +514,12 @@ def _read_stored(path, page):
     if not isinstance(page, (int, np.integer)) or page < 0:
         raise ImageError(f"{path}: page must be a non-negative integer; got {page!r}")
     page = int(page)
-    if path.suffix.lower() == ".gel":
-        raise ImageError(f"{path}: Typhoon/Molecular Dynamics .gel files are square-root "
-                         "encoded and decoding them is not implemented; export a linear TIFF")
+    suffix = path.suffix.lower()
+    if suffix in (".scn", ".1sc", ".gel") and not (suffix == ".scn" and _is_tiff(path)):
+        from blotquant import vendor     # a TIFF .scn (Leica) falls through to tifffile
+
+        reader = {".scn": vendor.read_scn, ".1sc": vendor.read_1sc, ".gel": vendor.read_mdgel}
+        return reader[suffix](path, **({"scan": page} if suffix == ".scn" else {"page": page}))
     if path.suffix.lower() in _TIFF_SUFFIXES or _is_tiff(path):
         return _read_tiff(path, page)
     return _read_pil(path, page)
