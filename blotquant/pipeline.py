@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from blotquant import __version__
-from blotquant.errors import LayoutError
+from blotquant.errors import BlotquantError, LayoutError
 
 __all__ = ["Results", "ImageResult", "run", "write_results", "BANDS_COLUMNS", "SUMMARY_COLUMNS"]
 
@@ -125,7 +125,10 @@ def _measure_image(experiment, membrane, image_spec):
     n_lanes = len(membrane.lanes)
     lanes = _lane_geometry(experiment, membrane, blot, n_lanes)
     if lanes is None:
-        lanes, lane_params = find_lanes(blot.data, n_lanes)
+        try:
+            lanes, lane_params = find_lanes(blot.data, n_lanes)
+        except LayoutError as exc:
+            raise LayoutError(f"{path.name} (membrane {membrane.name}): {exc}") from exc
         lane_params = {"source": "auto", **lane_params}
     else:
         lane_params = {"source": "config"}
@@ -151,10 +154,13 @@ def _measure_image(experiment, membrane, image_spec):
             )
         top, bottom = spec.rows
         window = (top - y0, bottom - y0)
-        table, params = measure_bands(
-            blot.data, sample_lanes, window, background=experiment.analysis.background,
-            method_kwargs=dict(experiment.analysis.background_options or {}), saturated=blot.saturated,
-        )
+        try:
+            table, params = measure_bands(
+                blot.data, sample_lanes, window, background=experiment.analysis.background,
+                method_kwargs=dict(experiment.analysis.background_options or {}), saturated=blot.saturated,
+            )
+        except BlotquantError as exc:
+            raise type(exc)(f"{path.name}, target {target}: {exc}") from exc
         table = table.copy()
         table["lane"] = measured[table["lane"].to_numpy() - 1] + 1  # back to the membrane's lane numbers
         table.insert(0, "target", target)
