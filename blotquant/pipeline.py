@@ -112,16 +112,57 @@ def _lane_geometry(experiment, membrane, blot, n_lanes):
     return lanes_from_centers(centers, float(spec.width))
 
 
-def _measure_image(experiment, membrane, image_spec):
+def _shared_image_strips(experiment, read):
+    """Regions for membranes that share one image without a `region`: its strips, top to bottom.
+
+    Returns ``{(membrane index, image index): box}`` and a record of what was found per file.
+    """
+    from blotquant.strips import find_strips
+
+    uses = {}
+    for mi, membrane in enumerate(experiment.membranes):
+        for ii, spec in enumerate(membrane.images):
+            if spec.region is None:
+                uses.setdefault((spec.file, spec.page), []).append((mi, ii))
+    regions, record = {}, {}
+    for (file, page), entries in uses.items():
+        members = sorted({mi for mi, _ in entries})
+        if len(members) < 2:
+            continue
+        blot = read(file, page)
+        try:
+            strips, params = find_strips(blot, n_strips=len(members))
+        except LayoutError as exc:
+            raise LayoutError(
+                f"{file}: {len(members)} membranes share this image without `region`, but {exc}; "
+                "give each membrane's image a `region: [x0, y0, x1, y1]`"
+            ) from exc
+        for strip, mi in zip(strips, members):  # config order = top to bottom
+            for m, ii in entries:
+                if m == mi:
+                    regions[(m, ii)] = tuple(int(v) for v in strip.box)
+        record[file] = {
+            "membranes": [experiment.membranes[mi].name for mi in members],
+            "boxes": [list(map(int, st.box)) for st in strips],
+            "params": params,
+        }
+        logger.info("%s: %d strips assigned top to bottom to membranes %s", file, len(strips),
+                    ", ".join(record[file]["membranes"]))
+    return regions, record
+
+
+def _measure_image(experiment, membrane, image_spec, *, read, region=None):
     from blotquant.bands import measure_bands
-    from blotquant.io import crop, read_blot
+    from blotquant.io import crop
     from blotquant.lanes import find_lanes
 
     path = Path(experiment.images_dir) / image_spec.file
     t0 = time.perf_counter()
-    blot = read_blot(path, page=image_spec.page, polarity=experiment.analysis.polarity)
-    if image_spec.region is not None:
-        blot = crop(blot, tuple(image_spec.region))
+    blot = read(image_spec.file, image_spec.page)
+    region_source = "config" if image_spec.region is not None else ("strip detection" if region else None)
+    region = tuple(image_spec.region) if image_spec.region is not None else region
+    if region is not None:
+        blot = crop(blot, region)
     n_lanes = len(membrane.lanes)
     lanes = _lane_geometry(experiment, membrane, blot, n_lanes)
     if lanes is None:
@@ -175,7 +216,8 @@ def _measure_image(experiment, membrane, image_spec):
         "file": str(path),
         "sha256": blot.sha256,
         "page": blot.page,
-        "region": list(image_spec.region) if image_spec.region is not None else None,
+        "region": list(region) if region is not None else None,
+        "region_source": region_source,
         "read": blot.choices,
         "polarity": blot.polarity,
         "ceiling": blot.ceiling,
@@ -242,10 +284,31 @@ def run(experiment) -> Results:
 
     started = _dt.datetime.now(_dt.timezone.utc)
     t0 = time.perf_counter()
-    images, band_tables = [], []
+    from blotquant.io import read_blot
+
+    shared = {}  # images read once when several membranes (strips) share them
+
+    def read(file, page):
+        key = (file, page)
+        if key in shared:
+            return shared[key]
+        blot = read_blot(Path(experiment.images_dir) / file, page=page, polarity=experiment.analysis.polarity)
+        if key in shared_keys:
+            shared[key] = blot
+        return blot
+
+    counts = {}
     for membrane in experiment.membranes:
-        for image_spec in membrane.images:
-            res = _measure_image(experiment, membrane, image_spec)
+        for spec in membrane.images:
+            counts[(spec.file, spec.page)] = counts.get((spec.file, spec.page), 0) + 1
+    shared_keys = {k for k, n in counts.items() if n > 1}
+    strip_regions, strip_record = _shared_image_strips(experiment, read)
+
+    images, band_tables = [], []
+    for mi, membrane in enumerate(experiment.membranes):
+        for ii, image_spec in enumerate(membrane.images):
+            res = _measure_image(experiment, membrane, image_spec, read=read,
+                                 region=strip_regions.get((mi, ii)))
             images.append(res)
             band_tables.append(_to_image_coords(res.bands, res.blot.origin))
     bands = pd.concat(band_tables, ignore_index=True)
@@ -276,6 +339,7 @@ def run(experiment) -> Results:
         "config": experiment.to_dict(),
         "inputs": {r.file: r.choices["sha256"] for r in images},
         "images": [{"membrane": r.membrane, "image": r.file, **r.choices} for r in images],
+        "strips": strip_record,
         "normalization": norm_params,
         "statistics": {"unit": "sample (fold change averaged over membranes)",
                        "configured": {"test": experiment.analysis.stats.test,
