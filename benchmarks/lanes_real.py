@@ -4,11 +4,17 @@ Usage: ``python benchmarks/lanes_real.py [DATA_DIR]`` (default ``../shared/data/
 repository). Every TIFF that tifffile reads is analysed: each annotated strip box is cropped,
 dark-band images are inverted as ``ceiling - stored``, :func:`blotquant.lanes.find_lanes` is asked
 for the annotated lane count, and the detected centre at each lane's band row is compared with the
-annotated ``x``. Prints one row per strip: max error over sample lanes and over marker lanes.
+annotated ``x``. Prints one row per strip: max and median error over sample lanes and over marker
+lanes, the angle, the placement (lane-like columns seen / lanes placed) and the time.
+
+The band-row windows passed as ``rows`` are what a user would type in the config: per annotated
+band key, the range of the band centre rows across lanes ± 15 px, widened to multiples of 5.
+``--no-rows`` runs without them (the call before ``rows`` existed).
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from pathlib import Path
@@ -42,6 +48,15 @@ def lane_rows(strip):
     return np.where(np.isfinite(ys), ys, fill)
 
 
+def user_rows(strip):
+    """Row windows a user would type: per band key, [min y - 15, max y + 15] widened to 5 px steps."""
+    keys = {}
+    for lane in strip["lanes"]:
+        for key, band in (lane.get("bands") or {}).items():
+            keys.setdefault(key, []).append(band["y"])
+    return [(5 * math.floor((min(ys) - 15) / 5), 5 * math.ceil((max(ys) + 15) / 5)) for ys in keys.values()]
+
+
 def cases(root):
     """(name, image, strip) for every strip of every annotated TIFF that tifffile can read."""
     for ann in sorted((root / "annotations").glob("*.yaml")):
@@ -54,7 +69,7 @@ def cases(root):
                 yield f"{doc['set']}/{entry['path']}#{k + 1}", path, entry, strip
 
 
-def evaluate(path, entry, strip, cache={}):
+def evaluate(path, entry, strip, use_rows=True, cache={}):
     """Errors (sample lanes, marker lanes) in px, and the params, for one strip."""
     if path not in cache:
         cache.clear()
@@ -64,7 +79,10 @@ def evaluate(path, entry, strip, cache={}):
         img = dmax - img
     x0, y0, x1, y1 = (int(round(v)) for v in strip["box"])
     crop = img[y0 : y1 + 1, x0 : x1 + 1]
-    lanes, params = find_lanes(crop, len(strip["lanes"]))
+    rows = [(t - y0, b - y0) for t, b in user_rows(strip)] if use_rows else None
+    t = time.perf_counter()
+    lanes, params = find_lanes(crop, len(strip["lanes"]), rows=rows)
+    params["_seconds"] = time.perf_counter() - t
     ys = lane_rows(strip) - y0
     found = np.array([lanes.x_at(y)[i] for i, y in enumerate(ys)]) + x0
     truth = np.array([lane["x"] for lane in strip["lanes"]], dtype=float)
@@ -74,16 +92,26 @@ def evaluate(path, entry, strip, cache={}):
 
 
 def main(argv):
+    use_rows = "--no-rows" not in argv
+    argv = [a for a in argv if a != "--no-rows"]
     root = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
-    print(f"{'image#strip':78s} {'n':>3s} {'sample':>7s} {'marker':>7s} {'angle':>6s} {'ms':>5s}  ok")
+    print(f"rows: {'user windows (annotated band rows +-15 px, 5 px steps)' if use_rows else 'not given'}")
+    print(f"{'image#strip':60s} {'n':>3s} {'smax':>6s} {'smed':>6s} {'mmax':>6s} {'mmed':>6s} "
+          f"{'angle':>6s} {'seen':>5s} {'ms':>5s}  ok")
+    n_ok = n = 0
     for name, path, entry, strip in cases(root):
-        t = time.perf_counter()
-        err, kinds, params = evaluate(path, entry, strip)
-        ms = (time.perf_counter() - t) * 1000
-        smax = err[kinds != "marker"].max() if (kinds != "marker").any() else np.nan
-        mmax = err[kinds == "marker"].max() if (kinds == "marker").any() else np.nan
+        err, kinds, params = evaluate(path, entry, strip, use_rows)
+        ms = params["_seconds"] * 1000
+        s, m = err[kinds != "marker"], err[kinds == "marker"]
+        smax, smed = (s.max(), np.median(s)) if s.size else (np.nan, np.nan)
+        mmax, mmed = (m.max(), np.median(m)) if m.size else (np.nan, np.nan)
         ok = not (smax > SAMPLE_TOL) and not (mmax > MARKER_TOL)
-        print(f"{name[-78:]:78s} {len(kinds):3d} {smax:7.2f} {mmax:7.2f} {params['angle_deg']:6.2f} {ms:5.0f}  {'ok' if ok else 'FAIL'}")
+        n_ok += ok
+        n += 1
+        seen = params.get("placement", {}).get("lane_like_columns", -1)
+        print(f"{name[-60:]:60s} {len(kinds):3d} {smax:6.1f} {smed:6.1f} {mmax:6.1f} {mmed:6.1f} "
+              f"{params['angle_deg']:6.2f} {seen:5d} {ms:5.0f}  {'ok' if ok else 'FAIL'}")
+    print(f"{n_ok}/{n} strips within tolerance (sample {SAMPLE_TOL} px, marker {MARKER_TOL} px)")
 
 
 if __name__ == "__main__":

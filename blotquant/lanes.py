@@ -69,6 +69,9 @@ _DEFAULTS = {
     "pitch_range": None,  # (min, max) lane pitch in pixels; default from the image width
     "min_strength": 0.08,  # a lane is "seen" if its peak reaches this fraction of a typical lane
     "max_profile_width": 2048,  # columns of the reduced image (speed vs. precision)
+    "outside_weight": 0.25,  # share of the lane evidence taken from outside the `rows` windows
+    "dark_markers": True,  # also score dark (absorbing) lane-like spots, e.g. pre-stained markers
+    "peak_strength": 0.12,  # a column counts as lane-like if its peak reaches this fraction
 }
 
 
@@ -236,21 +239,32 @@ def profile_columns(image, *, slope=0.0, y_ref=None, n_slabs=None, max_width=204
 # ----------------------------------------------------------------------------------------------
 # tilt
 
+_MAX_SLOPE_SE_DEG = 0.1  # a tilt is believed only when its standard error is below this
+
 
 def _sharpness(proj):
     proj = proj - proj.mean(axis=-1, keepdims=True)
     return (proj * proj).sum(axis=-1)
 
 
-def _find_slope(flat, rows, fx, y_ref, max_angle, step):
-    """Coarse angle by profile sharpness, then slab tracking; returns (slope, diagnostics)."""
+def _find_slope(flat, rows, fx, y_ref, max_angle, step, wts=None):
+    """Coarse angle by profile sharpness, then slab tracking; returns (slope, diagnostics).
+
+    ``wts`` weighs every slab in the summed profiles (band-row slabs count more). A tilt is kept
+    only when it is well determined: enough tracked slabs, spread over enough rows that the
+    standard error of the fitted slope is small; otherwise the slope is 0 and
+    ``diagnostics["reason"]`` says why.
+    """
     n_slabs, wd = flat.shape
     r = max(1, int(math.ceil(wd / 512)))
     coarse = _bin_mean(flat, r)
     angles = np.arange(-max_angle, max_angle + step / 2, step)
     dy = (rows - y_ref) / (fx * r)
     shifts = np.tan(np.deg2rad(angles))[:, None] * dy[None, :]
-    proj = _shift_rows(coarse, shifts).sum(axis=1)
+    if wts is None:
+        wts = np.full(n_slabs, 1.0 / n_slabs)
+    wts = np.asarray(wts, dtype=float) * n_slabs
+    proj = np.einsum("asn,s->an", _shift_rows(coarse, shifts), wts)
     sharp = _sharpness(proj)
     k = int(np.argmax(sharp))
     k0 = int(np.argmin(np.abs(angles)))
@@ -266,7 +280,7 @@ def _find_slope(flat, rows, fx, y_ref, max_angle, step):
 
     # Tracking: the shift of each slab against the summed, deskewed profile (FFT correlation).
     aligned = _shift_rows(flat, slope0 * (rows - y_ref) / fx)
-    template = aligned.sum(axis=0)
+    template = wts @ aligned
     template = template - template.mean()
     h_span = (rows.max() - rows.min()) if len(rows) > 1 else 0.0
     max_lag = int(math.ceil(math.tan(math.radians(2 * step + 0.1)) * h_span / fx)) + 2
@@ -292,7 +306,9 @@ def _find_slope(flat, rows, fx, y_ref, max_angle, step):
     used = weight > 0.2 * (weight.max() if weight.size else 0)
     dslope = 0.0
     n_used = int(used.sum())
-    if n_used >= 3 and np.ptp(rows[used]) > 0:
+    se = math.inf
+    span = float(np.ptp(rows[used])) if n_used else 0.0
+    if n_used >= 3 and span > 0:
         x = rows - y_ref
         d = delta * fx
         for _ in range(3):
@@ -311,17 +327,45 @@ def _find_slope(flat, rows, fx, y_ref, max_angle, step):
                 break
             used = keep
         n_used = int(used.sum())
+        span = float(np.ptp(rows[used]))
+        # standard error of the slope from the unweighted scatter of the tracked shifts about
+        # the line (floor: a fifth of a profile sample), over the rows they cover
+        xu = x[used] - x[used].mean()
+        res_u = d[used] - d[used].mean() - dslope * xu
+        sigma = max(float(np.sqrt((res_u**2).sum() / max(n_used - 2, 1))), 0.2 * fx)
+        sxx_u = float((xu**2).sum())
+        se = sigma / math.sqrt(sxx_u) if sxx_u > 0 else math.inf
         # never move further than the coarse search (or its 1 % rule) can have missed
         max_d = math.tan(math.radians(2 * step))
         dslope = float(np.clip(dslope, -max_d, max_d))
     limit = math.tan(math.radians(max_angle))
     slope = float(np.clip(slope0 + dslope, -limit, limit))
     gain = float(sharp[k] / sharp[k0]) if sharp[k0] > 0 else 1.0
-    return slope, {
+    diag = {
         "coarse_angle_deg": round(angle0, 4),
         "sharpness_gain": round(gain, 4),
         "tracked_slabs": n_used,
+        "tracked_span_px": round(span, 1),
+        "slope_se_deg": round(math.degrees(math.atan(se)), 4) if math.isfinite(se) else None,
+        "determined": True,
     }
+    reason = None
+    if n_used < 4:
+        reason = f"only {n_used} slabs carry trackable lane signal"
+    elif se > math.tan(math.radians(_MAX_SLOPE_SE_DEG)):
+        reason = (
+            f"lane signal spans {span:.0f} rows; the slope's standard error "
+            f"{math.degrees(math.atan(se)):.2f} deg exceeds {_MAX_SLOPE_SE_DEG} deg"
+        )
+    elif abs(slope) >= limit * (1 - 1e-9) and slope != 0:
+        reason = f"the tilt reached the search limit ±{max_angle} deg"
+    if reason is not None and slope != 0.0:
+        diag.update(determined=False, reason=f"tilt not well determined: {reason}; slope set to 0",
+                    rejected_angle_deg=round(math.degrees(math.atan(slope)), 4))
+        slope = 0.0
+    elif reason is not None:
+        diag.update(determined=False, reason=f"tilt not well determined: {reason}; slope 0")
+    return slope, diag
 
 
 # ----------------------------------------------------------------------------------------------
@@ -393,6 +437,95 @@ def _half_max_extent(prof, c, pitch):
     }
 
 
+def _reduce(img, wd, k):
+    """Area-average ``img`` into ``k`` rows and ``wd`` columns (float64)."""
+    import cv2
+
+    src = img if img.dtype in (np.float32, np.float64) else img.astype(np.float64)
+    return cv2.resize(src, (wd, k), interpolation=cv2.INTER_AREA).astype(float)
+
+
+def _validate_rows(rows, h):
+    """``rows`` -> list of (top, bottom) integer windows inside ``[0, h]``, and those ignored."""
+    if rows is None:
+        return [], []
+    try:
+        pairs = [tuple(float(v) for v in pair) for pair in rows]
+    except (TypeError, ValueError) as exc:
+        raise LayoutError(f"`rows` must be a list of [top, bottom] row windows; got {rows!r}") from exc
+    out, ignored = [], []
+    for pair in pairs:
+        if len(pair) != 2 or not all(math.isfinite(v) for v in pair) or not pair[0] < pair[1]:
+            raise LayoutError(
+                f"`rows` must be [top, bottom] pairs with top < bottom; got {list(pair)} in {rows!r}"
+            )
+        top, bottom = max(0, int(math.floor(pair[0]))), min(h, int(math.ceil(pair[1])) + 1)
+        if bottom - top < 2:
+            ignored.append([pair[0], pair[1]])
+            continue
+        out.append((top, bottom))
+    if ignored:
+        logger.info("row windows %s lie outside the %d image rows and were ignored", ignored, h)
+    return out, ignored
+
+
+def _bright_peaks(prof_s, noise, hint, n_lanes, frac):
+    """Lane-like bright columns: peaks of the profile whose prominence reaches ``frac`` of a
+    typical lane's (median of the ``n_lanes`` most prominent)."""
+    from scipy.signal import find_peaks
+
+    from scipy import ndimage as ndi
+
+    # smoothed at the lane scale, so a flat-topped or dented band gives one peak
+    sm = ndi.gaussian_filter1d(prof_s, max(0.7, 0.15 * hint), mode="nearest")
+    wlen = max(3, int(2.5 * hint)) | 1
+    pk, pr = find_peaks(sm, distance=max(1.0, 0.4 * hint), prominence=noise, wlen=wlen)
+    prom = pr["prominences"] if pk.size else np.zeros(0)
+    if not pk.size:
+        return {"x": np.zeros(0), "strength": np.zeros(0)}
+    ref = float(np.median(np.sort(prom)[::-1][:n_lanes]))
+    keep = prom >= max(4 * noise, frac * ref)
+    return {"x": pk[keep].astype(float), "strength": prom[keep] / ref}
+
+
+def _dark_peaks(raw, rows, slope, y_ref, fx, lane_scale, pitch, ref, bright_x, frac):
+    """Lane-like dark columns: lane-wide spots darker than the local background level (a low
+    percentile along x, so the gaps between bright lanes do not count), summed over all slabs.
+
+    Returns positions and strengths (relative to ``ref``, a typical bright lane's height in the
+    all-row profile) of dark peaks farther than 0.6 pitch from every bright column, and the
+    dark profile itself.
+    """
+    from scipy import ndimage as ndi
+    from scipy.signal import find_peaks
+
+    n_slabs, wd = raw.shape
+    r = max(1, int(math.ceil(wd / 256)))
+    s = _bin_mean(raw, r)
+    s = _shift_rows(s, slope * (rows - y_ref) / (fx * r))
+    sp = _odd(0.15 * lane_scale / r)
+    if sp >= 3:  # narrow dark specks and pen strokes are not lanes
+        s = ndi.grey_closing(s, size=(1, sp), mode="nearest")
+    bg = ndi.percentile_filter(s, 30, size=(1, _odd(2.5 * lane_scale / r)), mode="nearest")
+    sig = 1.4826 * np.median(np.abs(np.diff(s, axis=1)), axis=1) / math.sqrt(2)
+    dk = np.clip(bg - s - 3 * sig[:, None], 0, None).mean(axis=0)
+    xs = (np.arange(dk.size) + 0.5) * r - 0.5
+    prof = np.interp(np.arange(wd, dtype=float), xs, dk)
+    prof = ndi.gaussian_filter1d(prof, max(0.7, 0.06 * lane_scale), mode="nearest")
+    out = {"x": np.zeros(0), "strength": np.zeros(0), "profile": prof}
+    if ref <= 0 or not np.any(prof > 0):
+        return out
+    pk, pr = find_peaks(prof, distance=max(1.0, 0.5 * pitch), prominence=frac * ref)
+    if not pk.size:
+        return out
+    x = pk.astype(float)
+    keep = (x > 0.25 * pitch) & (x < wd - 1 - 0.25 * pitch)
+    if len(bright_x):
+        keep &= np.min(np.abs(x[:, None] - np.asarray(bright_x)[None, :]), axis=1) > 0.6 * pitch
+    out.update(x=x[keep], strength=pr["prominences"][keep] / ref)
+    return out
+
+
 # ----------------------------------------------------------------------------------------------
 # the algorithm
 
@@ -428,7 +561,7 @@ def _validate(image, n_lanes, method_kwargs):
     return img, n_lanes, opts
 
 
-def find_lanes(image, n_lanes, *, method_kwargs=None):
+def find_lanes(image, n_lanes, *, rows=None, method_kwargs=None):
     """Find exactly ``n_lanes`` lanes, left to right, in an image with bright bands.
 
     Parameters
@@ -481,15 +614,36 @@ def find_lanes(image, n_lanes, *, method_kwargs=None):
     """
     img, n_lanes, opts = _validate(image, n_lanes, method_kwargs)
     h, w = img.shape
+    windows, rows_ignored = _validate_rows(rows, h)
     if not np.all(np.isfinite(img)):
         fill = float(np.nanmedian(np.where(np.isfinite(img), img, np.nan)))
         img = np.where(np.isfinite(img), img, fill if math.isfinite(fill) else 0.0)
+    from scipy import ndimage as ndi
 
+    # Slabs: the whole image, plus (when band rows are known) finer slabs of every window.
     n_slabs = int(np.clip(h // 16, min(4, h), 64))
-    _, raw, fx, rows = profile_columns(
+    _, raw_all, fx, rows_all = profile_columns(
         img, slope=0.0, y_ref=0.0, n_slabs=n_slabs, max_width=int(opts["max_profile_width"])
     )
-    wd = raw.shape[1]
+    wd = raw_all.shape[1]
+    raw, rows_c = raw_all, rows_all
+    wts = np.full(n_slabs, 1.0 / n_slabs)
+    if windows:
+        slab_h = h / n_slabs
+        parts, prow = [], []
+        for top, bottom in windows:
+            k = int(np.clip(round((bottom - top) / max(slab_h / 2, 4.0)), 1, 16))
+            red = _reduce(img[top:bottom], wd, k)
+            parts.append(red)
+            prow.append(top + (np.arange(k) + 0.5) * (bottom - top) / k - 0.5)
+        win = np.vstack(parts)
+        n_win = win.shape[0]
+        w_out = float(np.clip(opts["outside_weight"], 0.0, 1.0))
+        raw = np.vstack([raw_all, win])
+        rows_c = np.concatenate([rows_all, *prow])
+        wts = np.concatenate([np.full(n_slabs, w_out / n_slabs), np.full(n_win, (1 - w_out) / n_win)])
+    in_win = np.arange(raw.shape[0]) >= (n_slabs if windows else 0)
+
     if opts["pitch_range"] is not None:
         p_lo, p_hi = (v / fx for v in opts["pitch_range"])
     else:
@@ -498,26 +652,28 @@ def find_lanes(image, n_lanes, *, method_kwargs=None):
     lane_scale = min(wd / n_lanes, p_hi)
     flat = _flatten_profiles(raw, lane_scale)
 
-    # y_ref: where the signal is (energy-weighted slab row)
-    energy = np.clip(flat.sum(axis=1) - np.median(flat.sum(axis=1)), 0, None)
-    y_ref = float((energy * rows).sum() / energy.sum()) if energy.sum() > 0 else (h - 1) / 2
+    # y_ref: where the signal is (energy-weighted slab row, band-row slabs when given)
+    sums = flat.sum(axis=1)
+    energy = np.clip(sums - np.median(sums[in_win]), 0, None) * in_win
+    y_ref = float((energy * rows_c).sum() / energy.sum()) if energy.sum() > 0 else (
+        float(np.mean([0.5 * (t + b - 1) for t, b in windows])) if windows else (h - 1) / 2
+    )
 
     if opts["slope"] is not None:
         slope = float(opts["slope"])
         tilt = {"searched": False}
     elif n_slabs >= 3:
         slope, tilt = _find_slope(
-            flat, rows, fx, y_ref, float(opts["max_angle_deg"]), float(opts["angle_step_deg"])
+            flat, rows_c, fx, y_ref, float(opts["max_angle_deg"]), float(opts["angle_step_deg"]), wts
         )
         tilt["searched"] = True
     else:
         slope, tilt = 0.0, {"searched": False, "reason": "too few rows"}
 
-    aligned = _shift_rows(flat, slope * (rows - y_ref) / fx)
-    prof = aligned.mean(axis=0)
+    shifts = slope * (rows_c - y_ref) / fx
+    aligned = _shift_rows(flat, shifts)
+    prof = wts @ aligned
     prof = prof - np.percentile(prof, 5)
-    from scipy import ndimage as ndi
-
     prof_s = ndi.gaussian_filter1d(prof, max(0.7, 0.03 * lane_scale), mode="nearest")
     noise = 1.4826 * np.median(np.abs(np.diff(prof))) / math.sqrt(2) + 1e-12
 
@@ -527,9 +683,9 @@ def find_lanes(image, n_lanes, *, method_kwargs=None):
     comp = ndi.gaussian_filter1d(comp, max(0.7, 0.06 * lane_scale / r), mode="nearest")
     if n_lanes == 1:
         offset_r, pitch_r = float(np.argmax(comp)), float(comp.size)
-        comb_score = best = float(comp.max())
+        comb_score = float(comp.max())
     else:
-        offset_r, pitch_r, comb_score, best = _comb_fit(
+        offset_r, pitch_r, comb_score, _ = _comb_fit(
             comp, n_lanes, max(2.0, p_lo / r), max(2.0, p_lo / r, p_hi / r)
         )
     pitch = pitch_r * r
@@ -537,51 +693,142 @@ def find_lanes(image, n_lanes, *, method_kwargs=None):
     comb = offset + pitch * np.arange(n_lanes)
     comb_contrast = float(comb_score / (n_lanes * comp.mean() + 1e-12))
 
-    # Local refinement where a lane has signal.
-    found = [_half_max_extent(prof_s, c, pitch) for c in comb]
-    strengths = np.array([f["strength"] if f else 0.0 for f in found])
-    ref = np.percentile(strengths, 75) if strengths.size else 0.0
-    thr = max(6 * noise, float(opts["min_strength"]) * ref)
-    seen = np.array(
-        [
-            f is not None
-            and f["strength"] > thr
-            and not f["edge"]
-            and abs(f["center"] - c) < 0.35 * pitch
-            for f, c in zip(found, comb)
-        ]
-    )
-    if not seen.any():
+    # Lane-like columns: bright peaks of the band-row profile, and dark (absorbing) lane-wide
+    # spots anywhere (pre-stained markers on a light-band image).
+    hint = min(pitch, wd / n_lanes) if n_lanes > 1 else wd / 2
+    bright = _bright_peaks(prof_s, noise, hint, n_lanes, float(opts["peak_strength"]))
+    if len(bright["x"]) >= 2:
+        d = np.diff(bright["x"])
+        d = d[d <= 1.5 * np.percentile(d, 25)]
+        pitch_est = float(np.median(d)) if d.size else pitch
+    else:
+        pitch_est = pitch
+    dark = {"x": np.zeros(0), "strength": np.zeros(0), "profile": None}
+    if opts["dark_markers"]:
+        all_prof = aligned[:n_slabs].mean(axis=0)
+        all_prof = all_prof - np.percentile(all_prof, 5)
+        bx = bright["x"].astype(int)
+        ref_all = float(np.median(all_prof[bx])) if bx.size else float(all_prof.max())
+        dark = _dark_peaks(raw_all, rows_all, slope, y_ref, fx, lane_scale, pitch_est, ref_all,
+                           bright["x"], float(opts["peak_strength"]))
+    cx = np.concatenate([bright["x"], dark["x"]])
+    cs = np.concatenate([np.minimum(bright["strength"], 1.5), 0.5 * np.minimum(dark["strength"], 1.0)])
+    ck = np.array(["bright"] * len(bright["x"]) + ["dark"] * len(dark["x"]))
+    order = np.argsort(cx)
+    cx, cs, ck = cx[order], cs[order], ck[order]
+    n_like = int(cx.size)
+
+    placement = {"lane_like_columns": n_like, "bright_columns": int(len(bright["x"])),
+                 "dark_columns": int(len(dark["x"]))}
+    evidence = np.array(["pitch"] * n_lanes, dtype=object)
+    if n_like >= n_lanes and n_lanes >= 1:
+        # choose the run of n_lanes neighbouring lane-like columns that explains most evidence
+        alts = []
+        for i in range(n_like - n_lanes + 1):
+            sel = slice(i, i + n_lanes)
+            alts.append({"first_x": float(cx[i]), "last_x": float(cx[i + n_lanes - 1]),
+                         "score": float(cs[sel].sum()),
+                         "bright": int((ck[sel] == "bright").sum())})
+        scores = np.array([a["score"] for a in alts])
+        ib = int(np.argmax(scores))
+        second = float(np.max(np.delete(scores, ib))) if scores.size > 1 else 0.0
+        sel = slice(ib, ib + n_lanes)
+        xs, kinds = cx[sel], ck[sel]
+        local_p = pitch_est if n_lanes > 1 else wd / 2
+        centers = np.empty(n_lanes)
+        widths = np.full(n_lanes, np.nan)
+        strengths = np.zeros(n_lanes)
+        for i, (x, kind) in enumerate(zip(xs, kinds)):
+            gaps = [abs(x - o) for o in cx if o != x]
+            lp = min(local_p, min(gaps)) if gaps else local_p
+            src = prof_s if kind == "bright" else dark["profile"]
+            f = _half_max_extent(src, x, lp)
+            ok = f is not None and abs(f["center"] - x) < 0.35 * lp
+            centers[i] = f["center"] if ok else x
+            if ok and kind == "bright":
+                widths[i] = f["width"]
+            strengths[i] = f["strength"] if (ok and kind == "bright") else 0.0
+            evidence[i] = kind
+        seen = np.ones(n_lanes, bool)
+        placement.update(
+            method="lane-like columns",
+            alternatives=[{k: (round(v, 2) if isinstance(v, float) else v) for k, v in a.items()}
+                          for a in alts[:12]],
+            chosen=ib,
+            margin=round((float(scores[ib]) - second) / float(scores[ib]), 4) if scores[ib] > 0 else 0.0,
+        )
+        if n_like > n_lanes:
+            logger.info("saw %d lane-like columns, placed %d", n_like, n_lanes)
+        idx = np.arange(n_lanes)
+        if n_lanes > 1:
+            pitch, offset = (float(v) for v in np.polyfit(idx, centers, 1))
+        else:
+            pitch, offset = float(wd), float(centers[0])
+        found_ref = strengths[strengths > 0]
+        ref = float(np.percentile(found_ref, 75)) if found_ref.size else 1.0
+        resid_rms = 0.0
+    else:
+        placement.update(method="comb")
+        # Local refinement where a lane has signal.
+        found = [_half_max_extent(prof_s, c, pitch) for c in comb]
+        strengths = np.array([f["strength"] if f else 0.0 for f in found])
+        ref = np.percentile(strengths, 75) if strengths.size else 0.0
+        thr = max(6 * noise, float(opts["min_strength"]) * ref)
+        seen = np.array(
+            [
+                f is not None
+                and f["strength"] > thr
+                and not f["edge"]
+                and abs(f["center"] - c) < 0.35 * pitch
+                for f, c in zip(found, comb)
+            ]
+        )
+        centers = comb.copy()
+        centers[seen] = [f["center"] for f, s in zip(found, seen) if s]
+        evidence[seen] = "bright"
+        # an unseen tooth with a dark lane-like spot near it takes the spot's position
+        for i in np.nonzero(~seen)[0]:
+            if dark["x"].size:
+                j = int(np.argmin(np.abs(dark["x"] - comb[i])))
+                if abs(dark["x"][j] - comb[i]) < 0.35 * pitch:
+                    centers[i], seen[i], evidence[i] = dark["x"][j], True, "dark"
+        if not seen.any():
+            raise LayoutError(
+                f"no lane signal found for {n_lanes} lanes in a {w}x{h} px region; "
+                "check the crop and polarity, or give lane centres explicitly (analysis.lanes)"
+            )
+        idx = np.arange(n_lanes)
+        resid_rms = 0.0
+        if seen.sum() >= 2 and n_lanes > 1:
+            p_fit, o_fit = np.polyfit(idx[seen], centers[seen], 1)
+            if 0.5 * pitch < p_fit < 1.5 * pitch:
+                pitch, offset = float(p_fit), float(o_fit)
+            resid_rms = float(np.sqrt(np.mean((centers[seen] - (offset + pitch * idx[seen])) ** 2)))
+        elif n_lanes > 1:
+            k0 = int(np.nonzero(seen)[0][0])
+            offset = float(centers[k0] - pitch * k0)
+        centers[~seen] = offset + pitch * idx[~seen]
+        if n_lanes > 1 and np.any(np.diff(centers) <= 0.3 * pitch):
+            # a refinement jumped onto a neighbour: fall back to the pitch line there
+            bad = np.zeros(n_lanes, bool)
+            dd = np.diff(centers) <= 0.3 * pitch
+            bad[:-1] |= dd
+            bad[1:] |= dd
+            seen &= ~bad
+            centers[bad] = offset + pitch * idx[bad]
+            evidence[bad] = "pitch"
+        widths = np.array([f["width"] if (f and s and e == "bright") else np.nan
+                           for f, s, e in zip(found, seen, evidence)])
+    if not seen.any() or (placement["method"] != "comb" and not (evidence == "bright").any()):
         raise LayoutError(
             f"no lane signal found for {n_lanes} lanes in a {w}x{h} px region; "
             "check the crop and polarity, or give lane centres explicitly (analysis.lanes)"
         )
-    centers = comb.copy()
-    centers[seen] = [f["center"] for f, s in zip(found, seen) if s]
-    idx = np.arange(n_lanes)
-    resid_rms = 0.0
-    if seen.sum() >= 2 and n_lanes > 1:
-        p_fit, o_fit = np.polyfit(idx[seen], centers[seen], 1)
-        if 0.5 * pitch < p_fit < 1.5 * pitch:
-            pitch, offset = float(p_fit), float(o_fit)
-        resid_rms = float(np.sqrt(np.mean((centers[seen] - (offset + pitch * idx[seen])) ** 2)))
-    elif n_lanes > 1:
-        k0 = int(np.nonzero(seen)[0][0])
-        offset = float(centers[k0] - pitch * k0)
-    centers[~seen] = offset + pitch * idx[~seen]
-    if n_lanes > 1 and np.any(np.diff(centers) <= 0.3 * pitch):
-        # a refinement jumped onto a neighbour: fall back to the pitch line there
-        bad = np.zeros(n_lanes, bool)
-        d = np.diff(centers) <= 0.3 * pitch
-        bad[:-1] |= d
-        bad[1:] |= d
-        seen &= ~bad
-        centers[bad] = offset + pitch * idx[bad]
-    widths = np.array([f["width"] if (f and s) else np.nan for f, s in zip(found, seen)])
-    med_w = float(np.nanmedian(widths)) if np.isfinite(widths).any() else 0.6 * pitch
+    spacing = float(np.median(np.diff(centers))) if n_lanes > 1 else float(wd)
+    med_w = float(np.nanmedian(widths)) if np.isfinite(widths).any() else 0.6 * spacing
     widths = np.where(np.isfinite(widths), widths, med_w)
-    max_w = pitch if n_lanes > 1 else wd
-    widths = np.clip(widths, 0.25 * min(pitch, wd), max_w)
+    max_w = spacing if n_lanes > 1 else wd
+    widths = np.clip(widths, 0.25 * min(spacing, wd), max_w)
 
     # back to image pixels
     to_px = lambda j: (np.asarray(j, dtype=float) + 0.5) * fx - 0.5  # noqa: E731
@@ -595,6 +842,9 @@ def find_lanes(image, n_lanes, *, method_kwargs=None):
     inferred = [int(i + 1) for i in np.nonzero(~seen)[0]]
     if inferred:
         logger.info("lanes %s placed from the pitch (no signal found there)", inferred)
+    for a in placement.get("alternatives", []):
+        a["first_x"] = round(float(to_px(a["first_x"])), 2)
+        a["last_x"] = round(float(to_px(a["last_x"])), 2)
     params = {
         "angle_deg": round(math.degrees(math.atan(slope)), 4),
         "slope": float(slope),
@@ -608,6 +858,7 @@ def find_lanes(image, n_lanes, *, method_kwargs=None):
                 "width": round(float(widths_px[i]), 2),
                 "strength": round(float(strengths[i] / (ref or 1.0)), 4),
                 "seen": bool(seen[i]),
+                "evidence": str(evidence[i]),
             }
             for i in range(n_lanes)
         ],
@@ -618,6 +869,9 @@ def find_lanes(image, n_lanes, *, method_kwargs=None):
         "quality": round(float(quality), 4),
         "scale": round(float(fx), 4),
         "n_slabs": int(n_slabs),
+        "rows": [[int(t), int(b)] for t, b in windows],
+        "rows_ignored": rows_ignored,
+        "placement": placement,
         "tilt": tilt,
     }
     return lanes, params

@@ -121,7 +121,8 @@ def test_params_are_json_and_complete():
                 "pitch_residual_px", "quality"):
         assert key in params
     assert len(params["lanes"]) == 10
-    assert set(params["lanes"][0]) == {"lane", "center", "width", "strength", "seen"}
+    assert set(params["lanes"][0]) == {"lane", "center", "width", "strength", "seen", "evidence"}
+    assert [lane["evidence"] for lane in params["lanes"]] == ["pitch"] + ["bright"] * 9
     assert params["n_seen"] == 9
     assert 0.0 <= params["quality"] <= 1.0
     assert params["slope"] == lanes.slope
