@@ -123,7 +123,87 @@ def _robust_poly(x, y, w, degree):
     return lambda t: np.polyval(coef, (np.asarray(t, float) - xm) / xs)
 
 
-def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0):
+def _profile_peak(y, lo, hi, smooth):
+    """Row of the peak of ``y`` inside rows ``lo..hi`` (the annotation's definition of a band row).
+
+    The profile is smoothed lightly (Gaussian, ``smooth`` rows) for detection only; the rows
+    around the maximum that stay within 20 % of its height (above the lowest value of the range)
+    are fitted with a parabola whose vertex is the peak (sub-row); a flat top (saturated band,
+    parabola not concave) gives the middle of that plateau. Returns NaN when the range is empty.
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    lo, hi = max(int(lo), 0), min(int(hi), y.size - 1)
+    if hi - lo < 2:
+        return float("nan")
+    ys = gaussian_filter1d(y, smooth) if smooth > 0 else y
+    seg = ys[lo:hi + 1]
+    k = int(np.argmax(seg))
+    height = seg[k] - seg.min()
+    if not height > 0:
+        return float("nan")
+    thr = seg[k] - 0.2 * height
+    a = k
+    while a > 0 and seg[a - 1] >= thr:
+        a -= 1
+    b = k
+    while b < seg.size - 1 and seg[b + 1] >= thr:
+        b += 1
+    if b - a < 2:  # too sharp for a fit: three-point parabola (at the range's edge: the maximum)
+        if 0 < k < seg.size - 1:
+            y0, y1, y2 = seg[k - 1], seg[k], seg[k + 1]
+            den = y0 - 2 * y1 + y2
+            off = float(np.clip(0.5 * (y0 - y2) / den, -0.5, 0.5)) if den < 0 else 0.0
+            return float(lo + k + off)
+        return float(lo + k)
+    u = np.arange(a, b + 1, dtype=float)
+    c2, c1, _ = np.polyfit(u - k, seg[a:b + 1], 2)
+    if c2 < 0:
+        return float(lo + np.clip(k - c1 / (2 * c2), a, b))
+    return float(lo + 0.5 * (a + b))
+
+
+def _plateau(y, lo, hi):
+    """Rows ``(a, b)`` of a flat top (clipped / saturated band) of ``y`` in ``lo..hi``, or None.
+
+    A flat top: the run of rows within 5 % of the maximum (height above the range's minimum) is at
+    least 4 rows long and at least 2.5 times as long as the mean fall from 95 % to 50 % on its two
+    sides. A Gaussian band has a run/fall ratio below 1 and the simulator's touching neighbours
+    (1.8-3 sd apart) at most 1.7, while the clipped film bands of the real set reach 3-5: a band
+    clipped at its top has steep sides.
+    """
+    seg = np.asarray(y[max(lo, 0):hi + 1], float)
+    if seg.size < 6:
+        return None
+    k = int(np.argmax(seg))
+    base = seg.min()
+    hgt = seg[k] - base
+    if not hgt > 0:
+        return None
+    v = (seg - base) / hgt
+    a = k
+    while a > 0 and v[a - 1] >= 0.95:
+        a -= 1
+    b = k
+    while b < v.size - 1 and v[b + 1] >= 0.95:
+        b += 1
+    if b - a + 1 < 4:
+        return None
+    la = a
+    while la > 0 and v[la - 1] >= 0.5:
+        la -= 1
+    lb = b
+    while lb < v.size - 1 and v[lb + 1] >= 0.5:
+        lb += 1
+    if la == 0 or lb == v.size - 1:
+        return None
+    fall = max(0.5 * ((a - la) + (lb - b)), 1.0)
+    if (b - a + 1) >= 2.5 * fall:
+        return (max(lo, 0) + a, max(lo, 0) + b)
+    return None
+
+
+def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0, no_split=None):
     """Decompose the consensus profile into Gaussian components (centres, sigmas, areas).
 
     Components are added one at a time (at the residual's maximum, or by splitting the widest
@@ -156,9 +236,17 @@ def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0):
 
     def ok(f):
         a = f["areas"]
-        return a.min() >= min_area * a.max() and (a.size < 2 or np.min(np.diff(np.sort(f["centers"]))) >= 0.8 * np.median(f["sigmas"]))
+        good = a.min() >= min_area * a.max() and (
+            a.size < 2 or np.min(np.diff(np.sort(f["centers"]))) >= 0.8 * np.median(f["sigmas"]))
+        if good and no_split is not None:  # one flat-topped band is not two
+            inside = (f["centers"] >= no_split[0] / b - 1) & (f["centers"] <= no_split[1] / b + 1)
+            good = inside.sum() <= 1
+        return good
 
     centers = [float(p) for p in peaks] or [float(top)]
+    if no_split is not None:  # peaks on a plateau: one band at its middle
+        lo_b, hi_b = no_split[0] / b - 1, no_split[1] / b + 1
+        centers = [c for c in centers if not lo_b <= c <= hi_b] + [0.5 * (lo_b + hi_b)]
     best = fit(centers, [sg] * len(centers))
     while len(best["centers"]) < max_components:
         c, sig = list(best["centers"]), list(best["sigmas"])
@@ -334,7 +422,28 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
     shift = np.where(strong & ~off, shift, fitted_shift)
     smean = shift.mean()
     consensus = np.mean([_shift(norm[i], shift[i] - smean) for i in np.flatnonzero(strong)], 0)
-    cc, cs, ca = _detect_components(consensus)
+    # flat-topped (clipped) bands in most strong lanes: their plateau must stay one component
+    central = np.array([r[:, r.shape[1] // 4: r.shape[1] - r.shape[1] // 4].sum(1)
+                        if r.shape[1] >= 4 else r.sum(1) for r in raw])
+    sm1 = gaussian_filter1d(np.array([p - _lower_line(p) for p in central]), 1.0, axis=1)
+    flat = [_plateau(sm1[i], top - y0, bottom - y0) for i in np.flatnonzero(strong)]
+    if saturated is not None:  # clipped at the detector's ceiling: flat-topped by definition
+        satm = np.asarray(saturated)
+        for j, i in enumerate(np.flatnonzero(strong)):
+            ys_, xs_, ins_ = strips[i]
+            q = ys_.shape[1] // 4
+            cols = slice(q, ys_.shape[1] - q) if ys_.shape[1] >= 4 else slice(None)
+            rws = np.flatnonzero((satm[ys_[:, cols], xs_[:, cols]] & ins_[:, cols]).any(1)[win])
+            if flat[j] is None and rws.size >= 2:
+                flat[j] = (int(rws[0]) + top - y0, int(rws[-1]) + top - y0)
+    no_split = None
+    if sum(f is not None for f in flat) > 0.5 * len(flat):
+        no_split = _plateau(gaussian_filter1d(consensus, 1.0), top - y0, bottom - y0)
+        if no_split is None:
+            pk = int(np.argmax(consensus[win])) + top - y0
+            span = int(np.median([f[1] - f[0] for f in flat if f is not None])) // 2 + 1
+            no_split = (pk - span, pk + span)
+    cc, cs, ca = _detect_components(consensus, no_split=no_split)
     if cc.size == 0:  # nothing band-like in any lane: integrate a nominal band at the centre
         cc = np.array([(top + bottom) / 2.0 - y0])
         cs = np.array([max(2.0, (bottom - top) / 16.0)])
@@ -394,6 +503,37 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         return {"c": c, "s": s, "a": a, "b": b, "vol": vol, "bg": bgsum, "ovl": ovl,
                 "snr": float(snr), "others": others}
 
+    def _target_peak(i, fit, ti, base, res):
+        """Peak row of lane ``i``'s own target signal over the central half of the lane.
+
+        Raw counts of the central half minus that half's share of the background and of the
+        fitted neighbouring bands; searched within 2 fitted widths of the fitted centre, where
+        the target outweighs its neighbours.
+        """
+        width = raw[i].shape[1]
+        q = width // 4
+        cols = slice(q, width - q) if width - 2 * q >= 1 else slice(0, width)
+        frac = (cols.stop - cols.start) / width
+        central = raw[i][:, cols].sum(1)
+        if bgpix is not None:
+            own = central - bgpix[i][:, cols].sum(1) - frac * res["others"]
+        else:
+            own = central - frac * (base + res["others"])
+        c, s = res["c"], res["s"]
+        lo, hi = int(np.floor(c - 2 * s)), int(np.ceil(c + 2 * s))
+        dom = fit["components"][:, ti] >= res["others"]
+        rows_ok = np.flatnonzero(dom[max(lo, 0):min(hi, n - 1) + 1]) + max(lo, 0)
+        if rows_ok.size == 0:
+            return float("nan")
+        # the contiguous run of target-dominated rows around the fitted centre
+        k = int(np.argmin(np.abs(rows_ok - c)))
+        a = b = k
+        while a > 0 and rows_ok[a - 1] == rows_ok[a] - 1:
+            a -= 1
+        while b < rows_ok.size - 1 and rows_ok[b + 1] == rows_ok[b] + 1:
+            b += 1
+        return _profile_peak(own, rows_ok[a], rows_ok[b], float(np.clip(0.3 * s, 0.7, 2.0)))
+
     results = []
     for i in range(n_lanes):
         fit, ti, base, p = fit_lane(i, shift[i] - smean, False)
@@ -427,7 +567,8 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
     for i, (fit, ti, base, p, res, fixed) in enumerate(results):
         a, b = res["a"], res["b"]
         ys, xs, inside = strips[i]
-        band_row = res["c"] + y0
+        peak = _target_peak(i, fit, ti, base, res)
+        band_row = (peak if np.isfinite(peak) else res["c"]) + y0
         lane_x = float(lanes.x_at(band_row)[i])
         width = xs.shape[1]
         sat = False
