@@ -36,7 +36,7 @@ import tifffile
 from blotquant.errors import BlotquantError, ImageError
 
 __all__ = ["read_scn", "read_1sc", "read_mdgel", "describe_pages", "default_page",
-           "VENDOR_SUFFIXES"]
+           "vendor_image_size", "VENDOR_SUFFIXES"]
 
 _LOG = logging.getLogger("blotquant")
 
@@ -637,7 +637,8 @@ def _describe_tiff(path):
                 return out
             s = series[0]
             axes = s.axes.upper()
-            nlead = axes.index("Y") if "Y" in axes else max(0, len(s.shape) - 2 - axes.endswith("S"))
+            nlead = (axes.index("Y") if "Y" in axes
+                     else max(0, len(s.shape) - 2 - axes.endswith("S")))
             lead, core = s.shape[:nlead], tuple(s.shape[nlead:])
             n = int(np.prod(lead)) if lead else 1
             pages = s.pages
@@ -678,6 +679,28 @@ def _describe_pil(path):
     except (UnidentifiedImageError, OSError, EOFError) as exc:
         raise ImageError(f"{path}: not a readable image ({exc}); use a TIFF, PNG or JPEG file"
                          ) from exc
+
+
+def vendor_image_size(path, *, page=0):
+    """Return ``(width, height)`` of a Bio-Rad ``.scn`` / ``.1sc`` image, or None for others.
+
+    For :func:`blotquant.io.image_size`, which reads TIFF and Pillow headers only (``.gel`` and
+    TIFF-based ``.scn`` files are TIFFs and need nothing from here).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "blot.scn"
+    >>> _ = p.write_bytes(_fake_scn(np.zeros((2, 3), "<u2")))
+    >>> vendor_image_size(p), vendor_image_size(p.with_suffix(".tif"))
+    ((3, 2), None)
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".scn", ".1sc") or _is_tiff(path):
+        return None
+    stored, _ = read_scn(path, scan=page) if suffix == ".scn" else read_1sc(path, page=page)
+    return int(stored.shape[1]), int(stored.shape[0])
 
 
 def _is_colour(entry):

@@ -23,6 +23,7 @@ from blotquant.vendor import (
     read_1sc,
     read_mdgel,
     read_scn,
+    vendor_image_size,
 )
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
@@ -81,6 +82,7 @@ def test_real_scn_equals_derived_tiff(scn, derived, exposure):
     assert h["application"] == "Chemiluminescence"
     assert h["excitation_source"] == "No Illumination"
     assert "zero_is='white'" in blot.choices["polarity"]["decided_by"]
+    assert vendor_image_size(SCN_DIR / scn) == (689, 552)
     pages = describe_pages(SCN_DIR / scn)
     assert [(p["index"], p["shape"], p["dtype"]) for p in pages] == [(0, (552, 689), "uint16")]
 
@@ -199,6 +201,7 @@ def test_real_1sc_equals_image_lab_exports(name, refs, vmax):
     assert not blot.saturated.any()
     assert blot.choices["reader"].startswith("biorad1sc-reader")
     assert blot.choices["onesc"]["Scanner Name"] == "ChemiDoc XRS"
+    assert vendor_image_size(ONESC_DIR / name) == (696, 520)
 
 
 def test_1sc_without_optional_package_says_how_to_install(tmp_path, monkeypatch):
