@@ -204,25 +204,23 @@ def test_profile_columns_aligns_tilted_lanes():
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
 SAMPLE_TOL, MARKER_TOL = 5.0, 8.0
 
-# Strips where the method does not reach the tolerance yet, with the reason (see the report):
+# Strips that do not reach the tolerance with `rows` given (see benchmarks/lanes_real.py), with the
+# observed failure; 'verified' reasons were checked on a contrast-stretched render of the strip.
 KNOWN_FAILURES = {
-    "amersham-rhoa-pysternblot/rhoa 20260220_131003_Ch_Chemi.tif#1": "bright blotches/bubbles and a very uneven background pull lane peaks; dark (absorbing) marker lane",
-    "amersham-rhoa-pysternblot/rhoa 20260220_131003_Ch_Chemi.tif#2": "bright blotches/bubbles and a very uneven background pull lane peaks; dark (absorbing) marker lane",
-    "biorad-chemidoc-akt-pakt-krause/derived_AKT_from_scn_uint16.tif#1": "faint marker lane seen only as dark spots: the comb shifts one lane to the right",
-    "biorad-chemidocxrs-1sc-itsayellow/test4_ref.tif#1": "17 narrow lanes with several faint ones; some refinements land on lane edges",
-    "flg-gapdh-scans-elias-athenaz2/GAPDH blot rep 1, 2, 3.tif#1": "8-bit film scan whose box holds film edges and extra lanes: comb locks onto the wrong lanes",
-    "flg-gapdh-scans-elias-athenaz2/GAPDH blot rep 6,7,8.tif#1": "8-bit film scan whose box holds film edges and extra lanes: comb locks onto the wrong lanes",
-    "gel-blot-analyzer-sample-karmaker/TEST_GEL_AK_original.tif#1": "8-bit gel with weak lanes 2-3; their half-maximum extent is lopsided",
-    "uvitec-alliance-multistrip-blotteravg/signal.tiff#1": "strip 1 carries marker lanes at both ends with little signal: comb shifts by one lane",
-    "uvitec-alliance-multistrip-blotteravg/signal.tiff#3": "weak strip (45 rows); lanes 1 and 4 are pulled by uneven band shapes",
-    "zdf-rat-heart-adrenoceptors/B1AR/July4/July4_B1AR_10wtop_16wbottom.tif#1": "box extends far beyond the annotated lanes (handwriting, unquantified lanes, dark marker): comb shifts by one lane",
-    "zdf-rat-heart-adrenoceptors/B1AR/July4/July4_B1AR_10wtop_16wbottom.tif#2": "box extends far beyond the annotated lanes (handwriting, unquantified lanes, dark marker): comb shifts by one lane",
-    "zdf-rat-heart-adrenoceptors/B1AR/July4/July4_B1AR_10wtop_16wbottom_GAPDH.tif#1": "box extends far beyond the annotated lanes (handwriting, unquantified lanes, dark marker): comb shifts by one lane",
-    "zdf-rat-heart-adrenoceptors/B1AR/July4/July4_B1AR_10wtop_16wbottom_GAPDH.tif#2": "box extends far beyond the annotated lanes (handwriting, unquantified lanes, dark marker): comb shifts by one lane",
-    "zdf-rat-heart-adrenoceptors/B1AR/May_30/May30.2013_B1AR_10wtop_16wbottom.tif#1": "box extends far beyond the annotated lanes (handwriting, unquantified lanes, dark marker): comb shifts by one lane",
-    "zdf-rat-heart-adrenoceptors/B1AR/May_30/May30.2013_B1AR_10wtop_16wbottom.tif#2": "box extends far beyond the annotated lanes (handwriting, unquantified lanes, dark marker): comb shifts by one lane",
-    "zdf-rat-heart-adrenoceptors/B2AR/April22/April22.2013_B2AR_10wtop_16wbottom.tif#1": "box extends far beyond the annotated lanes (handwriting, unquantified lanes, dark marker): comb shifts by one lane",
-    "zdf-rat-heart-adrenoceptors/B2AR/April22/April22.2013_B2AR_10wtop_16wbottom.tif#2": "box extends far beyond the annotated lanes (handwriting, unquantified lanes, dark marker): comb shifts by one lane",
+    'amersham-rhoa-pysternblot/rhoa 20260220_131003_Ch_Chemi.tif#1': 'symptom from benchmarks/lanes_real.py, cause not yet checked on the image: only 5 of 7 lane-like columns found in the band rows; sample lanes off by up to 11 px (bright blotches, uneven background)',
+    'amersham-rhoa-pysternblot/rhoa 20260220_131003_Ch_Chemi.tif#2': 'symptom from benchmarks/lanes_real.py, cause not yet checked on the image: sample lanes fine (2.6 px) but the left marker lane is 33 px off: it is placed from the pitch',
+    'biorad-chemidoc-akt-pakt-krause/derived_AKT_from_scn_uint16.tif#1': 'verified on a contrast-stretched render: the marker lane (x~90) shows only as two dark spots; a dark column is found in the wrong place (near the weak lane 5) and lanes shift one pitch',
+    'flg-gapdh-scans-elias-athenaz2/GAPDH blot rep 6,7,8.tif#1': 'symptom from benchmarks/lanes_real.py, cause not yet checked on the image: 12 lane-like columns for 12 lanes but the wrong 12: sample lanes up to 233 px off, marker 349 px',
+    'gel-blot-analyzer-sample-karmaker/TEST_GEL_AK_original.tif#1': 'symptom from benchmarks/lanes_real.py, cause not yet checked on the image: 6 columns seen for 8 lanes; the weak lanes 2-3 lopsided (one sample lane 18 px off)',
+    'uvitec-alliance-multistrip-blotteravg/signal.tiff#1': 'verified on a contrast-stretched render: marker bands (x~310 and ~1042) lie above the band-row window and count only as weak support; the comb shifts by one lane',
+    'uvitec-alliance-multistrip-blotteravg/signal.tiff#3': 'symptom from benchmarks/lanes_real.py, cause not yet checked on the image: weak 45-row strip: 11 columns for 12 lanes; one lane 10.5 px off',
+    'wb-gapdh-srebf1-tgarrud/0523_gapdh.tif#1': 'verified on a contrast-stretched render: a ring artefact at x~110-140 looks like a lane while lane 5 is empty: 9 columns for 9 lanes, the wrong 9 (shift of one pitch for lanes 1-5)',
+    'zdf-rat-heart-adrenoceptors/B1AR/July4/July4_B1AR_10wtop_16wbottom.tif#1': 'verified on a contrast-stretched render: sample lanes fine (4.2 px); the marker (x~194, faint dark marks among handwriting, 75 px from lane 1) is 33 px off',
+    'zdf-rat-heart-adrenoceptors/B1AR/July4/July4_B1AR_10wtop_16wbottom_GAPDH.tif#1': 'verified on a contrast-stretched render: the GAPDH bands of neighbouring lanes merge into one tilted bar; half-maximum centres 6.6 px off (tolerance 5)',
+    'zdf-rat-heart-adrenoceptors/B1AR/May_30/May30.2013_B1AR_10wtop_16wbottom.tif#1': 'verified on a contrast-stretched render: dark marker lanes at both ends with dark handwritten labels beside them: 14 lane-like columns, the wrong run of 11 is chosen',
+    'zdf-rat-heart-adrenoceptors/B1AR/May_30/May30.2013_B1AR_10wtop_16wbottom.tif#2': 'symptom from benchmarks/lanes_real.py, cause not yet checked on the image: 12 lane-like columns for 11 lanes (dark markers + handwriting): the wrong run is chosen',
+    'zdf-rat-heart-adrenoceptors/B2AR/April22/April22.2013_B2AR_10wtop_16wbottom.tif#1': 'verified on a contrast-stretched render: the left marker (x~193) shows only as dark spots at the membrane edge and is not found; 9 columns, the missing lane is put at the right: shift of one pitch',
+    'zdf-rat-heart-adrenoceptors/B2AR/April22/April22.2013_B2AR_10wtop_16wbottom.tif#2': 'symptom from benchmarks/lanes_real.py, cause not yet checked on the image: 8 columns for 10 lanes; dark marker not found, shift of one pitch',
 }
 
 
@@ -246,6 +244,15 @@ def _real_cases():
     return out
 
 
+def _user_rows(strip):
+    """Row windows a user would type: per band key, [min y - 15, max y + 15] widened to 5 px steps."""
+    keys = {}
+    for lane in strip["lanes"]:
+        for key, band in (lane.get("bands") or {}).items():
+            keys.setdefault(key, []).append(band["y"])
+    return [(5 * math.floor((min(ys) - 15) / 5), 5 * math.ceil((max(ys) + 15) / 5)) for ys in keys.values()]
+
+
 def _load_gray(path):
     import tifffile
 
@@ -264,7 +271,8 @@ def test_real_annotated_lane_centres(set_name, entry, strip):
     if entry["polarity"] == "dark-bands":
         img = dmax - img  # ceiling - stored
     x0, y0, x1, y1 = (int(round(v)) for v in strip["box"])
-    lanes, params = find_lanes(img[y0 : y1 + 1, x0 : x1 + 1], len(strip["lanes"]))
+    rows = [(top - y0, bottom - y0) for top, bottom in _user_rows(strip)]
+    lanes, params = find_lanes(img[y0 : y1 + 1, x0 : x1 + 1], len(strip["lanes"]), rows=rows)
     band_rows = []
     for lane in strip["lanes"]:
         bands = lane.get("bands") or {}
@@ -277,3 +285,45 @@ def test_real_annotated_lane_centres(set_name, entry, strip):
     err = np.abs(found - truth)
     assert np.all(err[~marker] <= SAMPLE_TOL), f"sample-lane errors {np.round(err, 1)}"
     assert np.all(err[marker] <= MARKER_TOL), f"marker-lane errors {np.round(err, 1)}"
+
+
+# ---------------------------------------------------------------------------------- rows
+
+
+def test_rows_windows_give_the_simulator_truth():
+    sim = scenario("hard", seed=2)
+    rows = list(sim.windows.values())
+    lanes, params = find_lanes(sim.image.astype(float), 10, rows=rows)
+    assert _max_centre_error(lanes, sim) <= CENTRE_TOL
+    assert params["rows"] == [[int(t), int(b) + 1] for t, b in rows]
+    json.dumps(params)
+
+
+def test_extra_lane_like_column_outside_the_count_is_reported():
+    # 11 equal lanes drawn, 10 asked for: one is left out and the choice is reported
+    sim = simulate_blot(shape=(500, 1200), n_lanes=11, lane_width=60, margin=60, gain=0.5,
+                        read_noise=5, targets={"A": 250}, seed=4)
+    lanes, params = find_lanes(sim.image.astype(float), 10, rows=[(220, 280)])
+    pl = params["placement"]
+    assert pl["lane_like_columns"] == 11
+    assert len(pl["alternatives"]) == 2 and 0.0 <= pl["margin"] <= 1.0
+    true = sim.lanes.x_at(250)
+    err_left = np.abs(lanes.x_at(250) - true[:10]).max()
+    err_right = np.abs(lanes.x_at(250) - true[1:]).max()
+    assert min(err_left, err_right) <= CENTRE_TOL
+
+
+def test_single_band_row_reports_no_tilt():
+    # one band row: the tilt is not determined, slope 0 with a reason (not a spurious ±3 deg)
+    sim = simulate_blot(shape=(400, 900), n_lanes=8, lane_width=60, margin=60, gain=0.5,
+                        read_noise=5, targets={"A": 200}, seed=5)
+    lanes, params = find_lanes(sim.image.astype(float), 8, rows=[(170, 230)])
+    assert params["slope"] == 0.0
+    assert "not well determined" in params["tilt"]["reason"]
+    assert _max_centre_error(lanes, sim) <= CENTRE_TOL
+
+
+@pytest.mark.parametrize("rows", [[(30, 10)], [(5,)], "abc"])
+def test_bad_rows(rows):
+    with pytest.raises(LayoutError, match="rows"):
+        find_lanes(np.zeros((100, 400)), 2, rows=rows)
