@@ -63,7 +63,7 @@ class ImageSpec(_Model):
 
     file: str = Field(min_length=1)
     region: Optional[tuple[int, int, int, int]] = None
-    page: int = Field(default=0, ge=0)
+    page: Optional[int] = Field(default=None, ge=0)  # None: the first greyscale page
     targets: dict[str, Target] = Field(min_length=1)
 
 

@@ -422,8 +422,10 @@ def atomic_output_dir(final_dir, *, force=False):
         raise
 
 
-def image_size(path, *, page=0):
+def image_size(path, *, page=None):
     """Return ``(width, height)`` of an image from its header, without decoding pixels.
+
+    ``page=None`` means the page :func:`read_blot` would read by default.
 
     Examples
     --------
@@ -433,8 +435,15 @@ def image_size(path, *, page=0):
     >>> image_size(p)
     (5, 4)
     """
+    from blotquant.vendor import default_page, vendor_image_size
+
     path = Path(path)
     _check_exists(path)
+    if page is None:
+        page = default_page(path)[0]
+    size = vendor_image_size(path, page=page)
+    if size is not None:
+        return size
     if path.suffix.lower() in _TIFF_SUFFIXES or _is_tiff(path):
         try:
             with tifffile.TiffFile(path) as tif:

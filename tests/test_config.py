@@ -76,7 +76,7 @@ def test_valid_config_resolves_paths_and_defaults(project):
     assert exp.samples["I2"] == "IL6"
     mem = exp.membranes[0]
     assert mem.lanes == ("ladder", "C1", "C2", "-", "I1", "I2")
-    assert mem.images[0].region == (0, 0, 160, 70) and mem.images[0].page == 0
+    assert mem.images[0].region == (0, 0, 160, 70) and mem.images[0].page is None  # None: read_blot picks the first greyscale page
     assert mem.images[1].targets["beta-actin"].rows == (82, 87)
     assert mem.images[1].targets["beta-actin"].mw is None
     assert mem.lane_geometry is None
