@@ -571,12 +571,20 @@ def find_lanes(image, n_lanes, *, rows=None, method_kwargs=None):
         ``BlotImage.data`` or a crop of it. Not modified.
     n_lanes : int
         Number of lanes on the membrane, marker and empty lanes included.
+    rows : sequence of (top, bottom), optional
+        Row windows (array coordinates) where the targets' bands lie, e.g. every target's
+        ``rows`` from the config. The lane evidence then comes mainly from these rows
+        (``outside_weight`` of it from the rest); windows outside the image are ignored and
+        listed in ``params["rows_ignored"]``.
     method_kwargs : dict, optional
         Options: ``max_angle_deg`` (tilt search range, default 3.5), ``angle_step_deg`` (coarse
         step, default 0.25), ``slope`` (fix the tilt dx/dy instead of searching),
         ``pitch_range`` ((min, max) lane pitch in px), ``min_strength`` (fraction of a typical
         lane's peak a lane needs to count as seen, default 0.08), ``max_profile_width``
-        (columns of the reduced image, default 2048).
+        (columns of the reduced image, default 2048), ``outside_weight`` (share of the evidence
+        from outside ``rows``, default 0.25), ``dark_markers`` (also count dark lane-wide spots,
+        e.g. pre-stained markers, default True), ``peak_strength`` (fraction of a typical lane's
+        prominence a column needs to count as lane-like, default 0.12).
 
     Returns
     -------
@@ -587,8 +595,11 @@ def find_lanes(image, n_lanes, *, rows=None, method_kwargs=None):
         ``offset``, ``lanes`` (per lane: ``lane``, ``center``, ``width``, ``strength``,
         ``seen``), ``inferred`` (1-based lanes placed from the pitch), ``n_seen``,
         ``pitch_residual_px`` (rms of seen centres about the pitch line), ``comb_contrast``,
-        ``quality`` (0-1), ``scale`` (image columns per profile sample), ``n_slabs``,
-        ``tilt`` (search diagnostics).
+        ``quality`` (0-1), ``scale`` (image columns per profile sample), ``n_slabs``, ``rows``,
+        ``placement`` (``lane_like_columns`` seen, ``method``; when at least ``n_lanes`` were
+        seen, the ``alternatives`` runs of ``n_lanes`` columns with scores, ``chosen`` and
+        ``margin``), ``tilt`` (search diagnostics; ``determined`` and ``reason`` when the tilt was
+        not believed and the slope set to 0).
 
     Raises
     ------
