@@ -166,8 +166,11 @@ def _measure_image(experiment, membrane, image_spec, *, read, region=None):
     n_lanes = len(membrane.lanes)
     lanes = _lane_geometry(experiment, membrane, blot, n_lanes)
     if lanes is None:
+        y0 = blot.origin[1]
+        rows = [(spec.rows[0] - y0, spec.rows[1] - y0) for spec in image_spec.targets.values()
+                if spec.rows is not None]
         try:
-            lanes, lane_params = find_lanes(blot.data, n_lanes)
+            lanes, lane_params = find_lanes(blot.data, n_lanes, rows=rows or None)
         except LayoutError as exc:
             raise LayoutError(f"{path.name} (membrane {membrane.name}): {exc}") from exc
         lane_params = {"source": "auto", **lane_params}
