@@ -158,6 +158,7 @@ def _measure_image(experiment, membrane, image_spec, *, read, region=None):
 
     path = Path(experiment.images_dir) / image_spec.file
     t0 = time.perf_counter()
+    warnings_ = []
     blot = read(image_spec.file, image_spec.page)
     region_source = "config" if image_spec.region is not None else ("strip detection" if region else None)
     region = tuple(image_spec.region) if image_spec.region is not None else region
@@ -174,6 +175,14 @@ def _measure_image(experiment, membrane, image_spec, *, read, region=None):
         except LayoutError as exc:
             raise LayoutError(f"{path.name} (membrane {membrane.name}): {exc}") from exc
         lane_params = {"source": "auto", **lane_params}
+        placement = lane_params.get("placement") or {}
+        seen = placement.get("lane_like_columns")
+        if lane_params.get("warning"):
+            warnings_.append(f"{image_spec.file}: lanes: {lane_params['warning']}")
+        elif seen is not None and seen > n_lanes:
+            warnings_.append(f"{image_spec.file}: saw {seen} lane-like columns for the {n_lanes} lanes listed "
+                             f"for membrane {membrane.name}; check the overlay (lanes placed at x = "
+                             + ", ".join(f"{x:.0f}" for x in np.asarray(lanes.centers) + blot.origin[0]) + ")")
     else:
         lane_params = {"source": "config"}
     x0, y0 = blot.origin
@@ -226,6 +235,7 @@ def _measure_image(experiment, membrane, image_spec, *, read, region=None):
         "ceiling": blot.ceiling,
         "lanes": lane_params,
         "bands": band_params,
+        "warnings": warnings_,
         "seconds": round(time.perf_counter() - t0, 4),
     }
     return ImageResult(membrane.name, image_spec.file, blot, lanes, bands, labels, _jsonable(choices))
@@ -323,7 +333,7 @@ def run(experiment) -> Results:
     per_sample = _per_sample(normalized)
     summary, stats = _group_stats(experiment, per_sample)
 
-    notes = []
+    notes = [w for r in images for w in r.choices["warnings"]]
     for rec in bands.itertuples(index=False):
         if bool(rec.saturated):
             notes.append(f"{rec.image}: {rec.target} in lane {rec.lane} ({rec.sample}) is saturated")
@@ -373,7 +383,8 @@ def write_results(results: Results, out_dir, *, force=False, experiment_name="bl
         for res in results.images:
             stem = Path(res.file).stem
             png = render_overlay(res.blot.data, res.blot.saturated, res.lanes, res.bands,
-                                 title=f"{res.membrane}: {res.file}", lane_labels=res.lane_labels)
+                                 title=f"{res.membrane}: {res.file}", lane_labels=res.lane_labels,
+                                 warnings=res.choices["warnings"])
             name = f"overlay_{res.membrane}_{stem}.png"
             if (tmp / name).exists():  # the same file listed twice (e.g. two regions of one image)
                 name = f"overlay_{res.membrane}_{stem}_{len(figures) + 1}.png"

@@ -35,7 +35,7 @@ def _figure_bytes(fig) -> bytes:
     return buf.getvalue()
 
 
-def render_overlay(data, saturated, lanes, bands, *, title="", lane_labels=None):
+def render_overlay(data, saturated, lanes, bands, *, title="", lane_labels=None, warnings=()):
     """Draw lanes, counted band pixels and saturated pixels over a display copy of the image.
 
     Parameters
@@ -53,6 +53,8 @@ def render_overlay(data, saturated, lanes, bands, *, title="", lane_labels=None)
     title : str
     lane_labels : list of str, optional
         Label per lane (sample ids), drawn above the lanes.
+    warnings : sequence of str, optional
+        Printed in red under the title (e.g. more lane-like columns seen than lanes listed).
 
     Returns
     -------
@@ -96,6 +98,9 @@ def render_overlay(data, saturated, lanes, bands, *, title="", lane_labels=None)
         ax.text(cols - 1, float(sub["band_row"].median()), f" {target}", color="yellow",
                 fontsize=8, va="center", ha="left", clip_on=False)
     ax.set_title(title + "  (yellow: counted pixels; red: saturated; dotted: band not found)", fontsize=8)
+    for i, text in enumerate(warnings):
+        ax.text(0.0, -0.02 - 0.035 * i, "WARNING: " + text, transform=ax.transAxes, color="red",
+                fontsize=7, va="top", ha="left", wrap=True)
     ax.set_axis_off()
     fig.tight_layout()
     return _figure_bytes(fig)
