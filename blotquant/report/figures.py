@@ -149,6 +149,6 @@ def render_plot(per_sample, summary, *, groups, letters=None):
         ax.set_xticks(x, groups, rotation=30, ha="right", fontsize=8)
         ax.set_title(target, fontsize=10)
         ax.set_ylabel("fold change (mean ± SD)", fontsize=8)
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(0, ax.get_ylim()[1] * 1.15)  # headroom for the letters
     fig.tight_layout()
     return _figure_bytes(fig)
