@@ -69,7 +69,7 @@ def cases(root):
                 yield f"{doc['set']}/{entry['path']}#{k + 1}", path, entry, strip
 
 
-def evaluate(path, entry, strip, use_rows=True, cache={}):
+def evaluate(path, entry, strip, use_rows=True, use_kinds=True, cache={}):
     """Errors (sample lanes, marker lanes) in px, and the params, for one strip."""
     if path not in cache:
         cache.clear()
@@ -81,7 +81,8 @@ def evaluate(path, entry, strip, use_rows=True, cache={}):
     crop = img[y0 : y1 + 1, x0 : x1 + 1]
     rows = [(t - y0, b - y0) for t, b in user_rows(strip)] if use_rows else None
     t = time.perf_counter()
-    lanes, params = find_lanes(crop, len(strip["lanes"]), rows=rows)
+    kinds = [lane["kind"] for lane in strip["lanes"]] if use_kinds else None
+    lanes, params = find_lanes(crop, len(strip["lanes"]), rows=rows, kinds=kinds)
     params["_seconds"] = time.perf_counter() - t
     ys = lane_rows(strip) - y0
     found = np.array([lanes.x_at(y)[i] for i, y in enumerate(ys)]) + x0
@@ -93,14 +94,16 @@ def evaluate(path, entry, strip, use_rows=True, cache={}):
 
 def main(argv):
     use_rows = "--no-rows" not in argv
-    argv = [a for a in argv if a != "--no-rows"]
+    use_kinds = "--no-kinds" not in argv
+    argv = [a for a in argv if a not in ("--no-rows", "--no-kinds")]
     root = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
-    print(f"rows: {'user windows (annotated band rows +-15 px, 5 px steps)' if use_rows else 'not given'}")
+    print(f"rows: {'user windows (annotated band rows +-15 px, 5 px steps)' if use_rows else 'not given'}; "
+          f"kinds: {'the annotation lane kinds' if use_kinds else 'not given'}")
     print(f"{'image#strip':60s} {'n':>3s} {'smax':>6s} {'smed':>6s} {'mmax':>6s} {'mmed':>6s} "
-          f"{'angle':>6s} {'seen':>5s} {'ms':>5s}  ok")
+          f"{'angle':>6s} {'seen':>5s} {'margin':>6s} {'ms':>5s}  ok")
     n_ok = n = 0
     for name, path, entry, strip in cases(root):
-        err, kinds, params = evaluate(path, entry, strip, use_rows)
+        err, kinds, params = evaluate(path, entry, strip, use_rows, use_kinds)
         ms = params["_seconds"] * 1000
         s, m = err[kinds != "marker"], err[kinds == "marker"]
         smax, smed = (s.max(), np.median(s)) if s.size else (np.nan, np.nan)
@@ -108,9 +111,12 @@ def main(argv):
         ok = not (smax > SAMPLE_TOL) and not (mmax > MARKER_TOL)
         n_ok += ok
         n += 1
-        seen = params.get("placement", {}).get("lane_like_columns", -1)
+        pl = params.get("placement", {})
+        seen = len(pl["band_columns"]) if "band_columns" in pl else pl.get("lane_like_columns", -1)
+        margin = pl.get("margin")
         print(f"{name[-60:]:60s} {len(kinds):3d} {smax:6.1f} {smed:6.1f} {mmax:6.1f} {mmed:6.1f} "
-              f"{params['angle_deg']:6.2f} {seen:5d} {ms:5.0f}  {'ok' if ok else 'FAIL'}")
+              f"{params['angle_deg']:6.2f} {seen:5d} {'' if margin is None else f'{margin:.2f}':>6s} "
+              f"{ms:5.0f}  {'ok' if ok else 'FAIL'}{'  W' if params.get('warning') else ''}")
     print(f"{n_ok}/{n} strips within tolerance (sample {SAMPLE_TOL} px, marker {MARKER_TOL} px)")
 
 

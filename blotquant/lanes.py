@@ -401,11 +401,12 @@ def _comb_fit(profile, n_lanes, p_lo, p_hi):
     return float(offsets[io]), float(pitches[ip]), float(score[ip, io]), best
 
 
-def _half_max_extent(prof, c, pitch):
-    """Peak near ``c`` and the middle/width of its half-maximum extent above local minima."""
+def _half_max_extent(prof, c, pitch, search=0.45):
+    """Peak within ``search`` pitches of ``c`` and the middle/width of its half-maximum extent
+    above local minima."""
     n = prof.size
-    lo = max(0, int(math.floor(c - 0.45 * pitch)))
-    hi = min(n, int(math.ceil(c + 0.45 * pitch)) + 1)
+    lo = max(0, int(math.floor(c - search * pitch)))
+    hi = min(n, int(math.ceil(c + search * pitch)) + 1)
     if hi - lo < 3:
         return None
     jp = lo + int(np.argmax(prof[lo:hi]))
@@ -482,10 +483,10 @@ def _bright_peaks(prof_s, noise, hint, n_lanes, frac):
     pk, pr = find_peaks(sm, distance=max(1.0, 0.4 * hint), prominence=noise, wlen=wlen)
     prom = pr["prominences"] if pk.size else np.zeros(0)
     if not pk.size:
-        return {"x": np.zeros(0), "strength": np.zeros(0)}
+        return {"x": np.zeros(0), "strength": np.zeros(0), "ref": 0.0}
     ref = float(np.median(np.sort(prom)[::-1][:n_lanes]))
     keep = prom >= max(4 * noise, frac * ref)
-    return {"x": pk[keep].astype(float), "strength": prom[keep] / ref}
+    return {"x": pk[keep].astype(float), "strength": prom[keep] / ref, "ref": ref}
 
 
 def _dark_peaks(raw, rows, slope, y_ref, fx, lane_scale, pitch, ref, bright_x, frac):
@@ -526,8 +527,406 @@ def _dark_peaks(raw, rows, slope, y_ref, fx, lane_scale, pitch, ref, bright_x, f
     return out
 
 
+_KINDS = ("sample", "marker", "empty")
+_MARKER_WEIGHT = 0.3  # a marker position's (weak) support, per fully visible marker column
+_GAP_WEIGHT = 0.5  # band evidence midway between two sample lanes counts against a placement
+_MISSED_WEIGHT = 1.0  # a strong band column left between the listed sample lanes counts against
+_SMALL_MARGIN = 0.5  # placement margin (in clear sample lanes) below which params carry a warning
+
+
+def _validate_kinds(kinds, n_lanes):
+    """``kinds`` -> array of "sample" | "marker" | "empty", one per lane, or None."""
+    if kinds is None:
+        return None
+    if isinstance(kinds, str) or not hasattr(kinds, "__len__"):
+        raise LayoutError(
+            f"`kinds` must be a sequence with one of {list(_KINDS)} per lane; got {kinds!r}"
+        )
+    ks = list(kinds)
+    if len(ks) != n_lanes:
+        raise LayoutError(f"`kinds` must list one kind per lane ({n_lanes} lanes); got {len(ks)}: {ks!r}")
+    bad = [k for k in ks if not isinstance(k, str) or k not in _KINDS]
+    if bad:
+        raise LayoutError(f"unknown lane kind(s) {bad!r} in `kinds`; allowed: {list(_KINDS)}")
+    if "sample" not in ks:
+        raise LayoutError(f"`kinds` lists no sample lane ({ks!r}); lanes are placed on the sample lanes' bands")
+    return np.array(ks)
+
+
+def _place_by_kinds(kinds, band_s, noise_b, all_s, dark, p_lo, p_hi, hint, frac):
+    """Place lanes whose kinds are known on the band-row profile (profile-sample units).
+
+    Every candidate comb (pitch, offset; each lane free to move by 12 % of the pitch) scores
+    ``+ s`` at sample lanes (band evidence ``s`` in [0, 1], 1 for a typical sample lane),
+    ``- s`` at empty lanes, ``+ 0.3 m`` at marker lanes (``m``: bright or dark lane-like column in
+    all rows, in [0, 1]), ``- 0.5 s`` midway between two neighbouring sample lanes, and ``- 1``
+    per strong band column left uncovered between the first and last sample lane. Columns
+    outside the listed span are ignored. Returns a dict (positions, pitch, score margin, band
+    columns) for the refinement.
+    """
+    from scipy import ndimage as ndi
+
+    n_lanes = kinds.size
+    wd = band_s.size
+    is_s, is_e, is_m = kinds == "sample", kinds == "empty", kinds == "marker"
+    n_sample = int(is_s.sum())
+    bright = _bright_peaks(band_s, noise_b, hint, n_sample, frac)
+    ref = bright["ref"] if bright["ref"] > 0 else float(band_s.max()) or 1.0
+    s_full = np.clip((band_s - 2 * noise_b) / ref, 0, 1)
+    bx = bright["x"].astype(int)
+    ref_all = float(np.median(all_s[bx])) if bx.size else float(all_s.max())
+    ref_all = ref_all if ref_all > 0 else 1.0
+    m_full = np.clip(all_s / ref_all, 0, 1)
+    if dark.get("profile") is not None:
+        m_full = np.maximum(m_full, np.clip(dark["profile"] / ref_all, 0, 1))
+    strong = bright["x"][bright["strength"] >= 0.25]
+    strong_w = np.minimum(bright["strength"][bright["strength"] >= 0.25], 1.0)
+
+    r = max(1, int(math.ceil(wd / 512)))
+    sb, mb = _bin_mean(s_full, r), _bin_mean(m_full, r)
+    n = sb.size
+    cols = (strong - (r - 1) / 2) / r
+    lo, hi = max(2.0, p_lo / r), max(2.0, p_lo / r, p_hi / r)
+    if n_lanes == 1:
+        pitches = np.array([float(n)])
+    else:
+        pitches = np.arange(lo, hi + 1e-9, max(0.25, (hi - lo) / 300))
+    offsets = np.arange(0.0, n, 1.0)
+    k = np.arange(n_lanes)
+    i_s, i_e, i_m = np.nonzero(is_s)[0], np.nonzero(is_e)[0], np.nonzero(is_m)[0]
+    pairs = np.nonzero(is_s[:-1] & is_s[1:])[0]
+    first_s, last_s = i_s[0], i_s[-1]
+    filt = {}
+
+    def score(p, o):
+        """Scores of combs of pitch ``p`` at offsets ``o`` (array); -inf where out of range."""
+        d = max(1, int(round(0.12 * p)))
+        if d not in filt:
+            filt[d] = (ndi.maximum_filter1d(sb, 2 * d + 1, mode="nearest"),
+                       ndi.maximum_filter1d(mb, 2 * d + 1, mode="nearest"))
+        sm, mm = filt[d]
+        pos = o[:, None] + p * k[None, :]
+        ok = (pos[:, 0] >= 0) & (pos[:, -1] <= n - 1)
+        j = np.clip(np.rint(pos), 0, n - 1).astype(np.intp)
+        sc = sm[j[:, i_s]].sum(axis=1) - sb[j[:, i_e]].sum(axis=1) + _MARKER_WEIGHT * mm[j[:, i_m]].sum(axis=1)
+        if pairs.size:
+            mid = np.clip(np.rint(pos[:, pairs] + p / 2), 0, n - 1).astype(np.intp)
+            sc -= _GAP_WEIGHT * sb[mid].sum(axis=1)
+        if cols.size and n_lanes > 1:
+            u = (cols[None, :] - o[:, None]) / p  # lane-index coordinate of every strong column
+            inside = (u > first_s - 0.5) & (u < last_s + 0.5)
+            off = np.abs(u - np.rint(u)) > 0.3
+            sc -= _MISSED_WEIGHT * ((inside & off) * strong_w[None, :]).sum(axis=1)
+        return np.where(ok, sc, -np.inf)
+
+    if bright["x"].size:
+        dp = _assign_by_kinds(kinds, bright, s_full, m_full, hint)
+        if dp is not None:
+            dp.update(ref=ref, s=s_full, band_x=strong, band_strength=strong_w)
+            return dp
+    best = (-np.inf, None, None)
+    for p in pitches:
+        sc = score(p, offsets)
+        io = int(np.argmax(sc))
+        if sc[io] > best[0]:
+            best = (float(sc[io]), float(p), float(offsets[io]))
+    if best[1] is None:
+        return None
+    sc0, p, o = best
+    # one lane shift either way, at the same pitch
+    shifted = score(p, np.array([o - p, o + p])) if n_lanes > 1 else np.array([-np.inf])
+    next_best = float(shifted.max())
+    margin = sc0 - next_best if math.isfinite(next_best) else None
+    pos = (o + p * k) * r + (r - 1) / 2
+    return {"positions": pos, "pitch": p * r, "score": sc0, "shift_scores": shifted.tolist(),
+            "margin": margin, "ref": ref, "s": s_full, "band_x": strong, "band_strength": strong_w}
+
+
+
 # ----------------------------------------------------------------------------------------------
 # the algorithm
+
+
+def _assign_by_kinds(kinds, bright, s_full, m_full, hint):
+    """Assign the listed sample lanes, in order, to bright band columns (dynamic programming).
+
+    A sample lane either takes a band column (gain: the column's strength, at most 1) or is left
+    without one (gain 0, placed between its neighbours). Between two consecutive assigned sample
+    lanes ``a < b`` at columns ``D`` apart, the lanes listed between them are spread evenly;
+    the step is expected near the pitch ``p`` (cost ``min(|D - (b - a) p| / 0.3 p, 1)``, capped so
+    a gap between lane groups costs one lane), an empty lane there costs the band evidence at
+    its place, a marker earns 0.3 times the lane-like evidence at its place, and a band column
+    between them that no listed lane explains costs its strength. Lanes listed before the first
+    and after the last assigned sample lane step out by ``p`` and must lie (nearly) inside the
+    image; band columns beyond them are ignored. Returns the best assignment's positions, its
+    score, and the scores of the same assignment shifted by one column either way.
+    """
+    from scipy import ndimage as ndi
+
+    xs = bright["x"]
+    gain = np.minimum(bright["strength"], 1.0)
+    n_c = xs.size
+    wd = s_full.size
+    is_s = kinds == "sample"
+    i_s = np.nonzero(is_s)[0]
+    n_s = i_s.size
+    n_lanes = kinds.size
+    if n_c >= 2:
+        d = np.diff(xs)
+        d = d[d <= 1.5 * np.percentile(d, 25)]
+        p = float(np.median(d)) if d.size else float(hint)
+    else:
+        p = float(hint)
+    p = max(p, 2.0)
+    # local pitch at every column: its nearest neighbour's distance, within [0.75, 1.6] p
+    # (spacing drifts across some membranes)
+    nn = np.full(n_c, p)
+    if n_c >= 2:
+        gaps = np.diff(xs)
+        nn = np.minimum(np.r_[np.inf, gaps], np.r_[gaps, np.inf])
+    p_loc = np.clip(nn, 0.75 * p, 1.6 * p)
+    rad = max(1, int(round(0.15 * p)))
+    s_max = ndi.maximum_filter1d(s_full, 2 * rad + 1, mode="nearest")
+    m_max = ndi.maximum_filter1d(m_full, 2 * rad + 1, mode="nearest")
+
+    def at(prof, v):
+        return float(prof[int(np.clip(round(v), 0, wd - 1))])
+
+    def virtual(k, v):
+        if kinds[k] == "empty":
+            return -at(s_max, v)
+        if kinds[k] == "marker":
+            return _MARKER_WEIGHT * at(m_max, v)
+        return at(s_max, v)  # a sample lane without a column of its own: its weak evidence
+
+    def seg(ta, ca, tb, cb):
+        a, b = i_s[ta], i_s[tb]
+        dist = xs[cb] - xs[ca]
+        step = dist / (b - a)
+        pe = 0.5 * (p_loc[ca] + p_loc[cb])
+        if step <= 0.5 * pe:
+            return -np.inf
+        sc = -min((abs(dist - (b - a) * pe) / (0.35 * pe * (b - a))) ** 2, 1.0)
+        vs = xs[ca] + step * np.arange(1, b - a)
+        for k, v in zip(range(a + 1, b), vs):
+            sc += virtual(k, v)
+        for c in range(ca + 1, cb):
+            if vs.size and np.min(np.abs(vs - xs[c])) <= 0.3 * step:
+                continue
+            sc -= gain[c]
+        return sc
+
+    def edge(t, c, left):
+        a = i_s[t]
+        ks = range(0, a) if left else range(a + 1, n_lanes)
+        sc = 0.0
+        for k in ks:
+            v = xs[c] - (a - k) * p_loc[c] if left else xs[c] + (k - a) * p_loc[c]
+            slack = 0.0 if kinds[k] == "sample" else 0.15 * p  # listed lanes lie in the region
+            if v < -slack or v > wd - 1 + slack:
+                return -np.inf
+            sc += virtual(k, v)
+        return sc
+
+    max_skip_s = 3  # sample lanes in a row left without a column, at most 2
+    best = np.full((n_s, n_c), -np.inf)
+    back = {}
+    for t in range(n_s):
+        for c in range(n_c):
+            if t < max_skip_s:
+                v0 = edge(t, c, True)
+                if v0 > best[t, c] - gain[c]:
+                    best[t, c] = v0 + gain[c]
+                    back[(t, c)] = None
+            for tp in range(max(0, t - max_skip_s), t):
+                for cp in range(max(0, c - (t - tp) - 3), c):
+                    if not np.isfinite(best[tp, cp]):
+                        continue
+                    v = best[tp, cp] + seg(tp, cp, t, c) + gain[c]
+                    if v > best[t, c]:
+                        best[t, c] = v
+                        back[(t, c)] = (tp, cp)
+    final = np.full((n_s, n_c), -np.inf)
+    for t in range(max(0, n_s - max_skip_s), n_s):
+        for c in range(n_c):
+            if np.isfinite(best[t, c]):
+                final[t, c] = best[t, c] + edge(t, c, False)
+    if not np.isfinite(final).any():
+        return None
+    t, c = np.unravel_index(int(np.argmax(final)), final.shape)
+    score = float(final[t, c])
+    path = []
+    node = (int(t), int(c))
+    while node is not None:
+        path.append(node)
+        node = back[node]
+    path = path[::-1]
+
+    def path_score(pth):
+        if any(not 0 <= cc < n_c for _, cc in pth):
+            return -np.inf
+        sc = edge(*pth[0], True) + edge(*pth[-1], False) + sum(gain[cc] for _, cc in pth)
+        for (ta, ca), (tb, cb) in zip(pth[:-1], pth[1:]):
+            sc += seg(ta, ca, tb, cb)
+        return float(sc)
+
+    shifted = [path_score([(tt, cc + dc) for tt, cc in path]) for dc in (-1, 1)]
+    finite = [v for v in shifted if np.isfinite(v)]
+    margin = score - max(finite) if finite else None
+
+    # positions: assigned sample lanes on their columns, the others spread between them
+    pos = np.full(n_lanes, np.nan)
+    for tt, cc in path:
+        pos[i_s[tt]] = xs[cc]
+    known = np.nonzero(np.isfinite(pos))[0]
+    idx = np.arange(n_lanes)
+    inner = (idx > known[0]) & (idx < known[-1])
+    pos[inner] = np.interp(idx[inner], known, pos[known])
+    c0, c1 = path[0][1], path[-1][1]
+    pos[idx < known[0]] = pos[known[0]] - (known[0] - idx[idx < known[0]]) * p_loc[c0]
+    pos[idx > known[-1]] = pos[known[-1]] + (idx[idx > known[-1]] - known[-1]) * p_loc[c1]
+    return {"positions": pos, "pitch": p, "score": score, "shift_scores": shifted, "margin": margin,
+            "assigned": int(len(path))}
+
+
+def _lanes_by_kinds(kinds, aligned, wts, in_win, n_slabs, lane_scale, dark, p_lo, p_hi, hint,
+                    opts, fx, w, h):
+    """Lanes of known kinds: placement by :func:`_place_by_kinds`, then every sample lane refined
+    on its own band evidence (half-maximum middle), markers snapped to a nearby lane-like column
+    (within a third of the pitch) or kept on the lane line, empty lanes on the lane line.
+
+    The lane line is the straight-line fit of the refined sample centres against their index,
+    plus the residuals of the seen neighbours interpolated (lanes are nearly, not exactly,
+    evenly spaced). Works in profile samples; returns what :func:`find_lanes` reports.
+    """
+    from scipy import ndimage as ndi
+
+    n_lanes = kinds.size
+    sigma = max(0.7, 0.03 * lane_scale)
+    wb = wts * in_win
+    band = (wb @ aligned) / wb.sum()
+    band = band - np.percentile(band, 5)
+    noise_b = 1.4826 * np.median(np.abs(np.diff(band))) / math.sqrt(2) + 1e-12
+    band_s = ndi.gaussian_filter1d(band, sigma, mode="nearest")
+    all_p = aligned[:n_slabs].mean(axis=0)
+    all_p = all_p - np.percentile(all_p, 5)
+    noise_a = 1.4826 * np.median(np.abs(np.diff(all_p))) / math.sqrt(2) + 1e-12
+    all_s = ndi.gaussian_filter1d(all_p, sigma, mode="nearest")
+    frac = float(opts["peak_strength"])
+    plc = _place_by_kinds(kinds, band_s, noise_b, all_s, dark, p_lo, p_hi, hint, frac)
+    if plc is None:
+        raise LayoutError(
+            f"cannot place {n_lanes} lanes in a {w}x{h} px region; check the lane count and the crop"
+        )
+    pos, lp, ref = plc["positions"], plc["pitch"], plc["ref"]
+    centers = pos.copy()
+    widths = np.full(n_lanes, np.nan)
+    strengths = np.zeros(n_lanes)
+    seen = np.zeros(n_lanes, bool)
+    evidence = np.array(["pitch"] * n_lanes, dtype=object)
+    thr = max(4 * noise_b, float(opts["min_strength"]) * ref)
+    for i in np.nonzero(kinds == "sample")[0]:
+        f = _half_max_extent(band_s, pos[i], lp, search=0.2)
+        # (a flat-topped band may peak at the search window's edge: the half-maximum middle
+        # decides, and it must stay near the placement)
+        if f and f["strength"] > thr and abs(f["center"] - pos[i]) < 0.3 * lp:
+            centers[i], widths[i], seen[i] = f["center"], f["width"], True
+            strengths[i] = f["strength"] / ref
+            evidence[i] = "bright"
+    if not seen.any():
+        raise LayoutError(
+            f"no band signal found at the {int((kinds == 'sample').sum())} sample lanes in a "
+            f"{w}x{h} px region; check the crop, the polarity and the row windows, or give lane "
+            "centres explicitly (analysis.lanes)"
+        )
+
+    idx = np.arange(n_lanes)
+    fit = seen.copy()
+    if fit.sum() >= 2 and n_lanes > 1:
+        for _ in range(3):  # straight line through the refined centres, far outliers left out
+            pitch, offset = (float(v) for v in np.polyfit(idx[fit], centers[fit], 1))
+            res = centers - (offset + pitch * idx)
+            bad = fit & (np.abs(res) > 0.2 * lp)
+            if not bad.any() or fit.sum() - bad.sum() < 2:
+                break
+            fit &= ~(np.abs(res) >= np.abs(res[fit]).max())
+        if not 0.5 * lp < pitch < 1.5 * lp:
+            pitch = lp
+            offset = float(np.median(centers[fit] - lp * idx[fit]))
+    else:
+        pitch = lp if n_lanes > 1 else float(aligned.shape[1])
+        offset = float(np.median(centers[seen] - pitch * idx[seen]))
+    res = centers - (offset + pitch * idx)
+    resid_rms = float(np.sqrt(np.mean(res[fit] ** 2))) if fit.any() else 0.0
+
+    def line(i):
+        if fit.sum() >= 2:
+            return offset + pitch * i + np.interp(i, idx[fit], res[fit])
+        return offset + pitch * i
+
+    # markers: a nearby dark or bright lane-like column, else the lane line
+    cand = []
+    if dark.get("x") is not None and len(dark["x"]):
+        cand += [(float(x), "dark") for x in dark["x"]]
+    cand += [(float(x), "bright") for x in _bright_peaks(all_s, noise_a, hint, n_lanes, frac)["x"]]
+    for i in idx:
+        if seen[i]:
+            continue
+        centers[i] = line(i)
+        if kinds[i] != "marker" or not cand:
+            continue
+        x0 = centers[i]
+        near = [(abs(x - x0), x, kd) for x, kd in cand if abs(x - x0) < pitch / 3]
+        if not near:
+            continue
+        _, x, kd = min(near)
+        src = all_s if kd == "bright" else dark["profile"]
+        f = _half_max_extent(src, x, pitch, search=0.15)
+        c = f["center"] if f is not None and abs(f["center"] - x0) < pitch / 3 else x
+        centers[i], seen[i], evidence[i] = c, True, kd
+        if kd == "bright" and f is not None:
+            widths[i] = f["width"]
+    if n_lanes > 1 and np.any(np.diff(centers) <= 0.3 * pitch):
+        # a marker snapped next to a neighbour: back to the lane line there
+        dd = np.diff(centers) <= 0.3 * pitch
+        badl = np.zeros(n_lanes, bool)
+        badl[:-1] |= dd
+        badl[1:] |= dd
+        badl &= kinds != "sample"
+        centers[badl] = [line(i) for i in idx[badl]]
+        seen[badl] = False
+        evidence[badl] = "pitch"
+
+    # what the user should look at: band columns the listed sample lanes do not explain
+    to_px = lambda j: (np.asarray(j, dtype=float) + 0.5) * fx - 0.5  # noqa: E731
+    s_idx = np.nonzero(kinds == "sample")[0]
+    bx = plc["band_x"]
+    off = [float(x) for x in bx if np.min(np.abs(centers[s_idx] - x)) > 0.3 * pitch]
+    warnings_ = []
+    if bx.size > s_idx.size:
+        warnings_.append(
+            f"saw {bx.size} band-bearing columns for {s_idx.size} listed sample lanes at "
+            f"x={[round(float(v)) for v in to_px(bx)]}; not on a sample lane: "
+            f"x={[round(float(v)) for v in to_px(off)]}"
+        )
+    margin = plc["margin"]
+    if margin is not None and margin < _SMALL_MARGIN:
+        warnings_.append(
+            f"the placement is barely better than the one shifted by one lane (score margin "
+            f"{margin:.2f} clear sample lanes); check the lane list and the overlay"
+        )
+    warning = "; ".join(warnings_) or None
+    if warning:
+        logger.info("lanes: %s", warning)
+    kplace = {
+        "method": "kinds",
+        "score": round(float(plc["score"]), 4),
+        "shift_scores": [round(float(v), 4) if math.isfinite(v) else None for v in plc["shift_scores"]],
+        "margin": round(float(margin), 4) if margin is not None else None,
+        "band_columns": [round(float(v), 2) for v in to_px(bx)],
+        "band_columns_off_sample_lanes": [round(float(v), 2) for v in to_px(off)],
+    }
+    return centers, widths, strengths, seen, evidence, pitch, offset, resid_rms, kplace, warning
 
 
 def _validate(image, n_lanes, method_kwargs):
@@ -561,7 +960,7 @@ def _validate(image, n_lanes, method_kwargs):
     return img, n_lanes, opts
 
 
-def find_lanes(image, n_lanes, *, rows=None, method_kwargs=None):
+def find_lanes(image, n_lanes, *, rows=None, kinds=None, method_kwargs=None):
     """Find exactly ``n_lanes`` lanes, left to right, in an image with bright bands.
 
     Parameters
@@ -624,6 +1023,7 @@ def find_lanes(image, n_lanes, *, rows=None, method_kwargs=None):
     [50.0, 100.0, 150.0, 200.0, 250.0]
     """
     img, n_lanes, opts = _validate(image, n_lanes, method_kwargs)
+    kind_arr = _validate_kinds(kinds, n_lanes)
     h, w = img.shape
     windows, rows_ignored = _validate_rows(rows, h)
     if not np.all(np.isfinite(img)):
@@ -732,7 +1132,14 @@ def find_lanes(image, n_lanes, *, rows=None, method_kwargs=None):
     placement = {"lane_like_columns": n_like, "bright_columns": int(len(bright["x"])),
                  "dark_columns": int(len(dark["x"]))}
     evidence = np.array(["pitch"] * n_lanes, dtype=object)
-    if n_like >= n_lanes and n_lanes >= 1:
+    warning = None
+    if kind_arr is not None:
+        (centers, widths, strengths, seen, evidence, pitch, offset, resid_rms, kplace,
+         warning) = _lanes_by_kinds(kind_arr, aligned, wts, in_win, n_slabs, lane_scale, dark,
+                                    p_lo, p_hi, hint, opts, fx, w, h)
+        placement.update(kplace)
+        ref = 1.0
+    elif n_like >= n_lanes and n_lanes >= 1:
         # choose the run of n_lanes neighbouring lane-like columns that explains most evidence
         alts = []
         for i in range(n_like - n_lanes + 1):
@@ -884,5 +1291,7 @@ def find_lanes(image, n_lanes, *, rows=None, method_kwargs=None):
         "rows_ignored": rows_ignored,
         "placement": placement,
         "tilt": tilt,
+        "kinds": kind_arr.tolist() if kind_arr is not None else None,
+        "warning": warning,
     }
     return lanes, params
