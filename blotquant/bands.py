@@ -203,7 +203,8 @@ def _plateau(y, lo, hi):
     return None
 
 
-def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0, no_split=None):
+def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0, no_split=None,
+                       min_sep=0.8):
     """Decompose the consensus profile into Gaussian components (centres, sigmas, areas).
 
     Components are added one at a time (at the residual's maximum, or by splitting the widest
@@ -237,7 +238,7 @@ def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0, no_split=
     def ok(f):
         a = f["areas"]
         good = a.min() >= min_area * a.max() and (
-            a.size < 2 or np.min(np.diff(np.sort(f["centers"]))) >= 0.8 * np.median(f["sigmas"]))
+            a.size < 2 or np.min(np.diff(np.sort(f["centers"]))) >= min_sep * np.median(f["sigmas"]))
         if good and no_split is not None:  # one flat-topped band is not two
             inside = (f["centers"] >= no_split[0] / b - 1) & (f["centers"] <= no_split[1] / b + 1)
             good = inside.sum() <= 1
@@ -270,6 +271,43 @@ def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0, no_split=
     order = np.argsort(best["centers"])
     return (b * best["centers"][order] + (b - 1) / 2.0, b * best["sigmas"][order],
             best["areas"][order])
+
+
+def _group_components(centers, sigmas, areas):
+    """Label consensus components that belong to one band (a skewed band's top and tail).
+
+    A Gaussian decomposition splits an asymmetric (tailing) band into several components of
+    unequal width, piled up closer than two widths; two adjacent components are kept as separate
+    bands only when the data show it: their summed curve dips between them (by at least 5 % of
+    the smaller summit), or they are twins (widths within 25 %, areas within 10x) at least 1.6
+    widths apart, the
+    pattern of a separate band at a fixed offset (the simulator's neighbours at 1.8-5 sd, touching
+    doublets on real membranes). Returns an int label per component (sorted by centre).
+    """
+    k = len(centers)
+    labels = np.zeros(k, int)
+    for j in range(1, k):
+        c1, c2 = float(centers[j - 1]), float(centers[j])
+        s1, s2 = float(sigmas[j - 1]), float(sigmas[j])
+        a1, a2 = float(areas[j - 1]), float(areas[j])
+        separate = False
+        ratio = max(s1, s2) / max(min(s1, s2), 1e-12)
+        if (ratio <= 1.25 and (c2 - c1) >= 1.6 * 0.5 * (s1 + s2)
+                and min(a1, a2) >= 0.1 * max(a1, a2)):
+            separate = True
+        else:
+            u = np.linspace(c1 - 0.5 * s1, c2 + 0.5 * s2, 401)
+            y = (a1 / s1 * np.exp(-0.5 * ((u - c1) / s1) ** 2)
+                 + a2 / s2 * np.exp(-0.5 * ((u - c2) / s2) ** 2))
+            i1, i2 = int(np.argmin(np.abs(u - c1))), int(np.argmin(np.abs(u - c2)))
+            m1, m2 = y[: (i1 + i2) // 2 + 1].max(), y[(i1 + i2) // 2:].max()
+            k1 = int(np.argmax(y[: (i1 + i2) // 2 + 1]))
+            k2 = (i1 + i2) // 2 + int(np.argmax(y[(i1 + i2) // 2:]))
+            if k2 > k1 + 1:
+                dip = y[k1:k2 + 1].min()
+                separate = dip <= 0.95 * min(m1, m2) and 0 < k1 and k2 < u.size - 1
+        labels[j] = labels[j - 1] + (1 if separate else 0)
+    return labels
 
 
 def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None,
@@ -449,31 +487,57 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         cs = np.array([max(2.0, (bottom - top) / 16.0)])
         ca = np.array([1.0])
         strong[:] = False
-    # a component's rows over the lanes span cc + shift - smean; the user's window is drawn
+    groups = _group_components(cc, cs, ca)
+    if cc.size > 1 and np.bincount(groups).max() > 1:
+        # a skewed band: describe its shape closely (small pieces allowed), or the baseline
+        # bends to take up what a few Gaussians leave of its tail
+        cc2, cs2, ca2 = _detect_components(consensus, no_split=no_split, max_components=8,
+                                           min_area=0.02, min_sep=0.3)
+        if cc2.size >= cc.size:
+            cc, cs, ca = cc2, cs2, ca2
+            groups = _group_components(cc, cs, ca)
+    # a band's rows over the lanes span its peak + shift - smean; the user's window is drawn
     # around that span, so the target's span midpoint is the one nearest the window's centre
     wc = (top + bottom) / 2.0 - y0
-    mid_rows = cc + 0.5 * (shift.min() + shift.max()) - smean
+    uu = np.arange(n, dtype=float)
+    from blotquant.background import gaussian_basis
+
+    gb = gaussian_basis(n, cc, cs) * ca
+    labels = np.unique(groups)
+    g_peak = np.array([float(uu[np.argmax(gb[:, groups == g].sum(1))]) for g in labels])
+    g_area = np.array([float(ca[groups == g].sum()) for g in labels])
+    mid_rows = g_peak + 0.5 * (shift.min() + shift.max()) - smean
     cand = np.flatnonzero((mid_rows >= top - y0) & (mid_rows <= bottom - y0)
-                          & (ca >= 0.2 * ca.max()))
+                          & (g_area >= 0.2 * g_area.max()))
     if cand.size == 0:
-        cand = np.flatnonzero(ca >= 0.2 * ca.max())
-    t = int(cand[np.argmin(np.abs(mid_rows[cand] - wc))])
+        cand = np.flatnonzero(g_area >= 0.2 * g_area.max())
+    tg = labels[int(cand[np.argmin(np.abs(mid_rows[cand] - wc))])]
+    T = np.flatnonzero(groups == tg)  # the target's components (one, or a skewed band's pieces)
+    t = int(T[np.argmax(ca[T])])  # its main component: the width scale of the band
+    if T.size == 1:
+        pk0 = float(cc[t])
+    else:  # the peak of the skewed band's summed components, on a fine grid
+        uf = np.linspace(cc[T].min() - 2 * cs[T].max(), cc[T].max() + 2 * cs[T].max(), 2001)
+        yf = (ca[T] / cs[T] * np.exp(-0.5 * ((uf[:, None] - cc[T]) / cs[T]) ** 2)).sum(1)
+        pk0 = float(uf[np.argmax(yf)])
     consensus_params = {
-        "components": [{"row": float(c + y0), "sigma": float(s), "relative_area": float(a)}
-                       for c, s, a in zip(cc, cs, ca / ca.max())],
-        "target": t, "n_strong_lanes": int(strong.sum()),
+        "components": [{"row": float(c + y0), "sigma": float(s), "relative_area": float(a),
+                        "band": int(g)}
+                       for c, s, a, g in zip(cc, cs, ca / ca.max(), groups)],
+        "target": t, "target_components": [int(j) for j in T], "target_peak": pk0 + y0,
+        "n_strong_lanes": int(strong.sum()),
     }
 
     # 3. per-lane fits
-    def fit_lane(i, centre_shift, fix_target, sigma_target=None):
+    def fit_lane(i, centre_shift, fix_target, scale_target=None):
         c = cc + centre_shift
         s = cs.copy()
-        if sigma_target is not None:
-            s[t] = sigma_target
+        if scale_target is not None:
+            s[T] = cs[T] * scale_target
         keep = (c > -3 * s) & (c < n - 1 + 3 * s)
-        keep[t] = True
+        keep[T] = True
         idx = np.flatnonzero(keep)
-        ti = int(np.flatnonzero(idx == t)[0])
+        ti = np.flatnonzero(np.isin(idx, T))
         if method.kind == "profile":
             base, p = method.function(prof[i], centers=c[idx], sigmas=s[idx], fixed=fix_target,
                                       **kw)
@@ -488,10 +552,24 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         return fit, ti, base, p
 
     def integrate(i, fit, ti, base):
-        c, s = float(fit["centers"][ti]), float(fit["sigmas"][ti])
-        a = int(np.clip(np.round(c - half_width * s), 0, n - 1))
-        b = int(np.clip(np.round(c + half_width * s), a, n - 1))
-        others = fit["components"].sum(1) - fit["components"][:, ti]
+        main = int(ti[int(np.flatnonzero(T == t)[0])])  # T and ti are both sorted
+        s = float(fit["sigmas"][main])
+        scale = s / float(cs[t])
+        own_fit = fit["components"][:, ti].sum(1)
+        if ti.size == 1:
+            c = float(fit["centers"][main])
+        else:  # a skewed band: its row is the peak of its fitted shape
+            k = int(np.argmax(own_fit))
+            c = float(k)
+            if 0 < k < n - 1:
+                y_0, y_1, y_2 = own_fit[k - 1], own_fit[k], own_fit[k + 1]
+                den = y_0 - 2 * y_1 + y_2
+                if den < 0:
+                    c += float(np.clip(0.5 * (y_0 - y_2) / den, -0.5, 0.5))
+        cen, sig = fit["centers"][ti], fit["sigmas"][ti]
+        a = int(np.clip(np.round(np.min(cen - half_width * sig)), 0, n - 1))
+        b = int(np.clip(np.round(np.max(cen + half_width * sig)), a, n - 1))
+        others = fit["components"].sum(1) - own_fit
         rr = slice(a, b + 1)
         total = float(prof[i][rr].sum())
         bgsum = float(base[rr].sum())
@@ -500,14 +578,17 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         n_rows = b - a + 1
         sd = max(fit["residual_sd"], noise[i])
         snr = vol / (sd * np.sqrt(n_rows))
-        return {"c": c, "s": s, "a": a, "b": b, "vol": vol, "bg": bgsum, "ovl": ovl,
-                "snr": float(snr), "others": others}
+        lo = int(np.floor(np.min(cen - 2 * sig))) if ti.size > 1 else int(np.floor(c - 2 * s))
+        hi = int(np.ceil(np.max(cen + 2 * sig))) if ti.size > 1 else int(np.ceil(c + 2 * s))
+        return {"c": c, "s": s, "scale": scale, "a": a, "b": b, "vol": vol, "bg": bgsum,
+                "ovl": ovl, "snr": float(snr), "others": others, "own": own_fit,
+                "search": (lo, hi)}
 
     def _target_peak(i, fit, ti, base, res):
         """Peak row of lane ``i``'s own target signal over the central half of the lane.
 
         Raw counts of the central half minus that half's share of the background and of the
-        fitted neighbouring bands; searched within 2 fitted widths of the fitted centre, where
+        fitted neighbouring bands; searched within 2 fitted widths of the fitted band, where
         the target outweighs its neighbours.
         """
         width = raw[i].shape[1]
@@ -520,8 +601,8 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         else:
             own = central - frac * (base + res["others"])
         c, s = res["c"], res["s"]
-        lo, hi = int(np.floor(c - 2 * s)), int(np.ceil(c + 2 * s))
-        dom = fit["components"][:, ti] >= res["others"]
+        lo, hi = res["search"]
+        dom = res["own"] >= res["others"]
         rows_ok = np.flatnonzero(dom[max(lo, 0):min(hi, n - 1) + 1]) + max(lo, 0)
         if rows_ok.size == 0:
             return float("nan")
@@ -544,17 +625,17 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
     notes = [""] * n_lanes
     if good.sum() >= 3:
         curve = _robust_poly(x_mid, rows_t, np.where(good, 1.0, 0.0), 2)(x_mid)
-        sig_t = float(np.median([r[4]["s"] for r, g in zip(results, good) if g]))
+        scale_t = float(np.median([r[4]["scale"] for r, g in zip(results, good) if g]))
     elif good.any():
         curve = rows_t[good].mean() + (shift - shift[good].mean())
-        sig_t = float(np.median([r[4]["s"] for r, g in zip(results, good) if g]))
+        scale_t = float(np.median([r[4]["scale"] for r, g in zip(results, good) if g]))
     else:
-        curve = cc[t] + shift - smean
-        sig_t = float(cs[t])
+        curve = pk0 + shift - smean
+        scale_t = 1.0
     for i in range(n_lanes):
         dev = rows_t[i] - curve[i]
         if not good[i] or abs(dev) > 3.0:
-            fit, ti, base, p = fit_lane(i, curve[i] - cc[t], True, sig_t)
+            fit, ti, base, p = fit_lane(i, curve[i] - pk0, True, scale_t)
             res = integrate(i, fit, ti, base)
             results[i] = (fit, ti, base, p, res, True)
             notes[i] = ("weak band: row and width taken from neighbouring lanes" if not good[i]
@@ -573,7 +654,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         width = xs.shape[1]
         sat = False
         if saturated is not None:
-            own = fit["components"][a:b + 1, ti] >= res["others"][a:b + 1]
+            own = res["own"][a:b + 1] >= res["others"][a:b + 1]
             if own.any():
                 m = np.asarray(saturated)[ys[a:b + 1][own], xs[a:b + 1][own]] & inside[a:b + 1][own]
                 sat = bool(m.any())
@@ -597,7 +678,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             "note": note,
         })
         comps = [{"row": float(cn + y0), "sigma": float(sg), "area": float(ar),
-                  "target": bool(k == ti)}
+                  "target": bool(k in ti)}
                  for k, (cn, sg, ar) in enumerate(zip(fit["centers"], fit["sigmas"], fit["areas"]))]
         lp = {k: v for k, v in p.items() if k not in ("components", "_fit")}
         lp.update({"shift": float(shift[i] - smean), "components": comps, "fixed": bool(fixed),

@@ -158,21 +158,90 @@ def _lanes3():
     return Lanes(centers=np.array([30.0, 90.0, 150.0]), widths=np.array([40.0, 40.0, 40.0]))
 
 
-@pytest.mark.xfail(reason="known: the consensus decomposes a strongly skewed band into 3 Gaussians "
-                          "and the target is one of them (row 103.7, volume 43 % of the band)",
-                   strict=True)
 def test_band_row_is_the_peak_of_a_skewed_band():
     # real bands tail downwards; the row reported is the profile's peak (the annotation's and the
-    # overlay reader's definition), not the centre of a Gaussian fitted to the whole tail
+    # overlay reader's definition), not the centre of a Gaussian fitted to the whole tail.
+    # Regression: the consensus split this band into 3 Gaussians, the target was one of them
+    # (row 103.7, 43 % of the volume), the rest was subtracted as "neighbours".
     u = np.arange(200.0)
     shape = np.where(u < 100, np.exp(-0.5 * ((u - 100) / 3.0) ** 2), np.exp(-(u - 100) / 9.0))
     img = np.full((200, 180), 500.0)
     for x0 in (10, 70, 130):
         img[:, x0:x0 + 40] += 800.0 * shape[:, None]
     img += np.random.default_rng(0).normal(0, 2.0, img.shape)
-    table, _ = measure_bands(img, _lanes3(), (80, 130))
+    table, params = measure_bands(img, _lanes3(), (80, 130))
     # true peak: row 100 (shape maximum); tolerance 0.5 px for noise and the parabolic vertex
     np.testing.assert_allclose(table["band_row"], 100.0, atol=0.5)
+    # the tail is part of the band: nothing subtracted as a neighbour
+    assert (table["overlap"] == 0).all()
+    # the window cuts the tail (rows 65-145 are seen): 99.3 % of the band lies in them; 3 %
+    # tolerance for that and for the baseline under a tail a sum of Gaussians only approximates
+    true = 800.0 * 40 * shape.sum()
+    np.testing.assert_allclose(table["volume"], true, rtol=0.03)
+
+
+def _emg_rows(n, mu, sigma, tau, area):
+    """Pixel-integrated exponentially modified Gaussian (Gaussian ``mu, sigma`` convolved with an
+    exponential of mean ``tau`` towards higher rows), exact row sums: ``area`` × CDF differences."""
+    from scipy.stats import exponnorm
+
+    edges = np.arange(n + 1) - 0.5
+    cdf = exponnorm.cdf(edges, tau / sigma, loc=mu, scale=sigma)
+    return area * np.diff(cdf)
+
+
+def _skewed_blot(tau, sigma=3.0, mu=100.0, volumes=(4e5, 2.5e5, 1.2e5), neighbour=None, seed=0,
+                 noise=3.0, n=220):
+    """Three lanes (40 px wide) of EMG bands on a sloped background; exact per-lane volumes."""
+    img = np.zeros((n, 180)) + 400.0 + 0.5 * np.arange(n)[:, None]
+    for k, (x0, vol) in enumerate(zip((11, 71, 131), volumes)):  # the strips of _lanes3()
+        prof = _emg_rows(n, mu + 2.0 * k, sigma, tau, vol)  # 2 px tilt across the lanes
+        if neighbour is not None:
+            off, rel = neighbour
+            prof = prof + _emg_rows(n, mu + 2.0 * k + off, sigma, 0.1, rel * vol)
+        img[:, x0:x0 + 40] += prof[:, None] / 40.0
+    # true rows: the peak of each lane's (continuous) EMG, on a 0.1-row grid
+    u = np.arange(10 * n) / 10.0
+    rows = [float(u[np.argmax(_emg_rows(10 * n, 10 * (mu + 2.0 * k), 10 * sigma, 10 * tau, 1.0))])
+            for k in range(3)]
+    img += np.random.default_rng(seed).normal(0, noise, img.shape)
+    return img, np.array(volumes), np.array(rows)
+
+
+@pytest.mark.parametrize("tau", [2.0, 4.0, 7.0])
+def test_skewed_bands_volume_and_row(tau):
+    # exponentially modified Gaussian bands (tailing downwards, tau up to 2.3 sigma): the whole band
+    # is counted (volume within 2 %) and its row is the profile's peak (within 1 px)
+    img, vols, peaks = _skewed_blot(tau)
+    win = (int(min(peaks)) - 15, int(max(peaks)) + 15 + int(3 * tau))
+    table, params = measure_bands(img, _lanes3(), win)
+    np.testing.assert_allclose(table["volume"], vols, rtol=0.02)
+    np.testing.assert_allclose(table["band_row"], peaks, atol=1.0)
+    assert table["found"].all()
+
+
+@pytest.mark.xfail(reason="verified: the target's exponential tail under the neighbour is taken "
+                          "by the neighbour's Gaussian (a Gaussian sum decays too fast), 5.5 % of "
+                          "the volume lost", strict=True)
+def test_skewed_band_next_to_a_separate_band():
+    # a tailing band with a second, narrow band 6 sigma below it: the second band is a neighbour
+    # (a dip between them) and is not counted; the tail is (volume within 2 %, row within 1 px)
+    img, vols, peaks = _skewed_blot(4.0, neighbour=(18.0, 0.6))
+    table, params = measure_bands(img, _lanes3(), (85, 112))
+    np.testing.assert_allclose(table["band_row"], peaks, atol=1.0)
+    assert (table["overlap"] > 0).all()
+    np.testing.assert_allclose(table["volume"], vols, rtol=0.02)
+
+
+def test_skewed_band_keeps_a_separate_neighbour_apart():
+    # the same blot: the neighbour is found as a separate band (a dip), the target's row is its
+    # peak (1 px), and the neighbour is not counted (volume at most 2 % above the truth, while
+    # counting it would add 60 %)
+    img, vols, peaks = _skewed_blot(4.0, neighbour=(18.0, 0.6))
+    table, params = measure_bands(img, _lanes3(), (85, 112))
+    np.testing.assert_allclose(table["band_row"], peaks, atol=1.0)
+    assert len(set(c["band"] for c in params["consensus"]["components"])) == 2
+    assert (table["volume"] < 1.02 * vols).all()
 
 
 def test_clipped_band_is_one_band_at_the_plateau_middle():
