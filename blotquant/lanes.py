@@ -975,6 +975,14 @@ def find_lanes(image, n_lanes, *, rows=None, kinds=None, method_kwargs=None):
         ``rows`` from the config. The lane evidence then comes mainly from these rows
         (``outside_weight`` of it from the rest); windows outside the image are ignored and
         listed in ``params["rows_ignored"]``.
+    kinds : sequence of {"sample", "marker", "empty"}, optional
+        The kind of every lane, left to right, as listed in the config (``ladder`` -> marker,
+        ``-`` -> empty). The sample lanes are then assigned, in order, to the band columns of the
+        row windows (markers may be dark, bright or invisible; empty lanes must be dark there;
+        band columns outside the span of the listed sample lanes are ignored); params gain
+        ``kinds``, ``placement["margin"]`` (score lead over the same placement shifted by one
+        lane, in clear sample lanes) and ``warning`` (more band columns than listed sample lanes,
+        or a small margin; else None).
     method_kwargs : dict, optional
         Options: ``max_angle_deg`` (tilt search range, default 3.5), ``angle_step_deg`` (coarse
         step, default 0.25), ``slope`` (fix the tilt dx/dy instead of searching),
