@@ -1,0 +1,997 @@
+"""Discovering the layout of a blot nobody has described yet: lanes, marker lanes, band rows.
+
+:func:`blotquant.lanes.find_lanes` places a *known* number of lanes. Before a config exists the
+number is not known, so :func:`detect_lanes` decides it: it finds lane-like columns (band evidence
+in the band rows), chooses the lane pitch by the best chain of nearly evenly spaced columns
+(lanes are nearly evenly spaced, an empty lane leaves one tooth of the comb without signal), and
+classifies every lane as ``sample``, ``marker`` or ``empty``. :func:`detect_band_rows` lists the
+band rows the sample lanes share, with a row window a user would type. :func:`propose_config`
+does both for every image of a folder and returns a starter config (``blotquant init``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import ndimage as ndi
+from scipy.signal import find_peaks
+
+from blotquant.errors import ImageError, LayoutError
+
+__all__ = ["detect_lanes", "detect_band_rows", "propose_config", "IMAGE_SUFFIXES", "KINDS"]
+
+logger = logging.getLogger("blotquant")
+
+#: Files :func:`propose_config` looks at (what :func:`blotquant.io.read_blot` reads).
+IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".scn", ".1sc", ".gel")
+#: Lane kinds returned by :func:`detect_lanes`.
+KINDS = ("sample", "marker", "empty")
+
+_DEFAULTS = {
+    "max_side": 1400,       # detection works on an area-averaged copy no larger than this
+    "min_pitch": None,      # smallest lane pitch in px (default: width / 40, at least 8 px)
+    "max_pitch": None,      # largest lane pitch in px (default: width / 2)
+    "peak_snr": 4.0,        # a lane-like column rises this many noise sd above its surround
+    "min_strength": 0.12,   # ... and reaches this fraction of a typical lane
+    "gap_penalty": 0.6,     # cost of an empty comb tooth, in typical-lane strengths
+    "pitch_tol": 0.2,       # a neighbour sits within this fraction of the pitch of a tooth
+    "ladder_bands": 3,      # a marker lane carries at least this many bands the samples lack
+    "dark_snr": 5.0,        # a dark (absorbing) marker column rises this many noise sd
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# helpers
+
+
+def _as_array(image):
+    data = getattr(image, "data", image)
+    arr = np.asarray(data, dtype=float)
+    if arr.ndim != 2 or min(arr.shape) < 16:
+        raise LayoutError(f"`image` must be a 2-D array at least 16 x 16 pixels; got shape "
+                          f"{arr.shape}. Pass BlotImage.data (grey, bands bright).")
+    mask = getattr(image, "mask", None)
+    ok = np.isfinite(arr) if mask is None else (np.isfinite(arr) & np.asarray(mask, bool))
+    if not ok.all():
+        fill = float(np.median(arr[ok])) if ok.any() else 0.0
+        arr = np.where(ok, arr, fill)
+    return arr
+
+
+def _options(method_kwargs):
+    opts = dict(_DEFAULTS)
+    unknown = set(method_kwargs or {}) - set(opts)
+    if unknown:
+        raise LayoutError(f"unknown method_kwargs {sorted(unknown)} for detect_lanes; "
+                          f"allowed: {sorted(opts)}")
+    opts.update(method_kwargs or {})
+    return opts
+
+
+def _reduce(arr, k):
+    if k == 1:
+        return arr
+    import cv2
+
+    h, w = arr.shape
+    return cv2.resize(arr.astype(np.float32), (max(1, w // k), max(1, h // k)),
+                      interpolation=cv2.INTER_AREA).astype(float)
+
+
+def _odd(n):
+    n = max(3, int(round(n)))
+    return n if n % 2 else n + 1
+
+
+def _tophats(small, length):
+    """Bright and dark thin horizontal features: white and black top-hats with a vertical line."""
+    import cv2
+
+    img = small.astype(np.float32)
+    kernel = np.ones((_odd(length), 1), np.uint8)
+    bright = cv2.morphologyEx(img, cv2.MORPH_TOPHAT, kernel).astype(float)
+    dark = cv2.morphologyEx(img, cv2.MORPH_BLACKHAT, kernel).astype(float)
+    return bright, dark
+
+
+def _noise(prof):
+    d = np.diff(prof)
+    return 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2) + 1e-12
+
+
+def _half_max(prof, j, half_span):
+    """Centre and width of the half-maximum extent of the peak at index ``j``."""
+    n = prof.size
+    lo, hi = max(0, int(j - half_span)), min(n, int(j + half_span) + 1)
+    base = max(prof[lo:j + 1].min(), prof[j:hi].min())
+    top = prof[j]
+    if top <= base:
+        return float(j), float("nan"), 0.0
+    half = base + 0.5 * (top - base)
+    a = j
+    while a > lo and prof[a - 1] >= half:
+        a -= 1
+    b = j
+    while b < hi - 1 and prof[b + 1] >= half:
+        b += 1
+    xl = a - (prof[a] - half) / (prof[a] - prof[a - 1]) if a > 0 and prof[a] != prof[a - 1] else float(a)
+    xr = b + (prof[b] - half) / (prof[b] - prof[b + 1]) if b < n - 1 and prof[b] != prof[b + 1] else float(b)
+    return 0.5 * (xl + xr), float(xr - xl), float(top - base)
+
+
+def _best_chain(xs, strength, pitch, tol, gap_cost):
+    """Best chain of peaks spaced by 1-3 pitches (dynamic programming); returns (score, indices)."""
+    n = xs.size
+    best = strength.astype(float).copy()
+    prev = np.full(n, -1)
+    for j in range(n):
+        for i in range(j):
+            d = xs[j] - xs[i]
+            m = int(round(d / pitch))
+            if m < 1 or m > 3 or abs(d / m - pitch) > tol * pitch:
+                continue
+            s = best[i] + strength[j] - gap_cost * (m - 1)
+            if s > best[j]:
+                best[j], prev[j] = s, i
+    j = int(np.argmax(best))
+    chain = []
+    while j >= 0:
+        chain.append(j)
+        j = int(prev[j])
+    return float(best.max()), chain[::-1]
+
+
+def _dark_marker_columns(small, pitch):
+    """Columns of dark, lane-wide, compact marks (absorbing pre-stained markers) below the membrane.
+
+    A mark is a connected region darker than the membrane by 4 robust sd, 0.3-1.3 pitches wide,
+    at most 0.6 pitch tall, filling half its box and not touching the image border; a column with
+    two or more marks stacked at the same x (within 0.3 pitch) is a marker column.
+    """
+    h, w = small.shape
+    g = ndi.gaussian_filter(small, 1.5)
+    import cv2
+
+    q = max(1, int(pitch // 4))
+    coarse = _reduce(g, q)
+    coarse = ndi.median_filter(coarse, size=(_odd(1.5 * pitch / q), _odd(3 * pitch / q)),
+                               mode="nearest")
+    level = cv2.resize(coarse.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    resid = level - g
+    spread = 1.4826 * float(np.median(np.abs(resid - np.median(resid)))) + 1e-12
+    lab, n = ndi.label(resid > 4 * spread)
+    marks = []
+    for i, sl in enumerate(ndi.find_objects(lab), start=1):
+        if sl is None:
+            continue
+        ys, xs = sl
+        bh, bw = ys.stop - ys.start, xs.stop - xs.start
+        if ys.start == 0 or xs.start == 0 or ys.stop >= h or xs.stop >= w:
+            continue
+        if not (0.3 * pitch <= bw <= 1.3 * pitch and 2 <= bh <= 0.6 * pitch and bw >= bh):
+            continue
+        if (lab[sl] == i).mean() < 0.5:
+            continue
+        marks.append(0.5 * (xs.start + xs.stop - 1))
+    marks = np.sort(np.asarray(marks))
+    cols = []
+    used = np.zeros(marks.size, bool)
+    for j, x in enumerate(marks):
+        if used[j]:
+            continue
+        near = (np.abs(marks - x) < 0.3 * pitch) & ~used
+        if near.sum() >= 2:
+            cols.append(float(np.median(marks[near])))
+            used |= near
+    return np.asarray(cols)
+
+
+def _lane_profile(t, x, half_width):
+    """Mean of ``t`` over the central columns of a lane, per row."""
+    a = int(max(0, math.floor(x - half_width)))
+    b = int(min(t.shape[1], math.ceil(x + half_width) + 1))
+    if b <= a:
+        return np.zeros(t.shape[0])
+    return t[:, a:b].mean(axis=1)
+
+
+def _row_peaks(prof, noise, *, rel=0.15, snr=4.0, distance=3):
+    if prof.size < 3 or prof.max() <= 0:
+        return np.zeros(0, int), np.zeros(0)
+    pk, props = find_peaks(prof, prominence=max(snr * noise, rel * float(prof.max())),
+                           distance=max(1, int(distance)))
+    return pk, props["prominences"]
+
+
+def _autocorr_pitch(prof, p_lo, p_hi):
+    """Lane pitch from the autocorrelation of the high-passed column profile (None if unclear)."""
+    n = prof.size
+    hp = prof - ndi.gaussian_filter1d(prof, max(3.0, 1.5 * p_hi), mode="nearest")
+    hp = hp - hp.mean()
+    ac = np.correlate(hp, hp, mode="full")[n - 1:]
+    if ac[0] <= 0:
+        return None
+    ac = ac / ac[0] * n / np.maximum(n - np.arange(n), 1)
+    lo, hi = int(max(2, math.floor(p_lo))), int(min(n - 2, math.ceil(p_hi)))
+    if hi <= lo + 2:
+        return None
+    pk, _ = find_peaks(ac[:hi + 1])
+    pk = pk[(pk >= lo) & (ac[pk] > 0.1)]
+    if not pk.size:
+        return None
+    best = float(ac[pk].max())
+    first = pk[ac[pk] >= 0.45 * best][0]
+    j = int(first)
+    if 0 < j < ac.size - 1:
+        den = ac[j - 1] - 2 * ac[j] + ac[j + 1]
+        return float(j + (0.5 * (ac[j - 1] - ac[j + 1]) / den if den < 0 else 0.0))
+    return float(j)
+
+
+# ----------------------------------------------------------------------------------------------
+# lanes
+
+
+def detect_lanes(image, *, rows=None, colour=None, method_kwargs=None):
+    """Find the lanes of a membrane whose lane count is not known, and tell markers apart.
+
+    Parameters
+    ----------
+    image : ndarray, shape (rows, cols), or BlotImage
+        Raw counts with bands bright (``BlotImage.data``, or a strip cropped from it); a
+        ``BlotImage`` lends its ``mask``. Not modified.
+    rows : sequence of (int, int), optional
+        Row windows ``(top, bottom)`` holding the band rows; default: rows with band evidence,
+        found from the image.
+    colour : ndarray, shape (rows, cols), optional
+        Colourfulness per pixel (e.g. ``max(R, G, B) - min(R, G, B)`` of an RGB export, in the
+        same coordinates as ``image``); lane-wide coloured columns mark pre-stained markers.
+    method_kwargs : mapping, optional
+        ``max_side`` (detection copy size, 1400), ``min_pitch`` / ``max_pitch`` (lane pitch range
+        in px), ``peak_snr`` (4), ``min_strength`` (0.12 of a typical lane), ``gap_penalty`` (cost
+        of an empty tooth, 0.6 typical lanes), ``pitch_tol`` (0.2), ``ladder_bands`` (3),
+        ``dark_snr`` (5).
+
+    Returns
+    -------
+    lanes : Lanes
+        Centres (left to right) and widths in the coordinates of ``image``; ``slope`` 0,
+        ``y_ref`` the signal-weighted band row.
+    kinds : list of str
+        ``"sample"``, ``"marker"`` or ``"empty"`` per lane.
+    params : dict
+        JSON-serialisable record: ``n_lanes``, ``pitch``, ``scale``, ``candidates`` (lane-like
+        columns with strength), ``pitch_scores`` (the best comb per pitch tried, best first, and
+        the ``margin`` of the winner), per-lane ``lanes`` (centre, width, kind, evidence).
+
+    Raises
+    ------
+    LayoutError
+        When no lane-like column is found, or for invalid arguments.
+
+    Notes
+    -----
+    A white top-hat with a vertical line (three band heights) isolates bands from the background;
+    its column profile, weighted by how strongly each row carries bands, shows one peak per
+    loaded lane. The pitch is the one whose best chain of peaks spaced one to three pitches
+    apart explains the most lane strength, each skipped tooth (an empty lane) costing
+    ``gap_penalty`` typical lanes. A lane is a ``marker`` when it carries ``ladder_bands`` or more
+    bands at rows where its neighbours have none, or when it is an off-chain column at the end
+    of the comb that is dark (absorbing pre-stained marks on a light-band image) or coloured;
+    a comb tooth without signal is ``empty``. Assumes nearly vertical lanes.
+
+    Examples
+    --------
+    >>> from blotquant.simulate import simulate_blot
+    >>> sim = simulate_blot(shape=(300, 700), n_lanes=8, lane_width=50, targets={"A": 150},
+    ...                     margin=60, empty_lanes=(4,), seed=1)
+    >>> lanes, kinds, params = detect_lanes(sim.image)
+    >>> len(kinds), kinds[3]
+    (8, 'empty')
+    """
+    from blotquant.lanes import Lanes
+
+    arr = _as_array(image)
+    opts = _options(method_kwargs)
+    h, w = arr.shape
+    k = max(1, int(math.ceil(max(h, w) / float(opts["max_side"]))))
+    small = _reduce(arr, k)
+    sh, sw = small.shape
+    small = ndi.gaussian_filter(small, 1.0)
+    p_lo = float(opts["min_pitch"] or max(8.0, w / 40.0)) / k
+    p_hi = float(opts["max_pitch"] or w / 2.0) / k
+
+    # band evidence: thin horizontal features; the line is ~3 band heights (~ a lane pitch)
+    length = float(np.clip(0.6 * math.sqrt(sh * sw) / 10.0, 15, 151))
+    bright, dark = _tophats(small, length)
+    sm = ndi.gaussian_filter1d(bright, max(1.0, 2.0 / k), axis=0)
+    if rows:
+        wts = np.zeros(sh, bool)
+        for top, bottom in rows:
+            a, b = int(max(0, top // k)), int(min(sh, math.ceil(bottom / k)))
+            wts[a:b] = True
+        if not wts.any():
+            raise LayoutError(f"`rows` {list(rows)} lie outside the image (0..{h}); give "
+                              "windows as [top, bottom] image rows")
+        row_source = "given"
+    else:
+        wts = np.ones(sh, bool)
+        row_source = "whole lane"
+    rprof = np.percentile(bright, 75, axis=1)
+    rw = np.clip(rprof - np.median(rprof), 0, None) * wts
+    y_ref = float((rw * np.arange(sh)).sum() / rw.sum() * k + (k - 1) / 2) if rw.sum() > 0 \
+        else (h - 1) / 2
+    # strongest band of every column (tilted band rows allowed)
+    cp0 = np.percentile(sm[wts], 95, axis=0)
+    cp0 = cp0 - np.percentile(cp0, 5)
+    pitch_ac = _autocorr_pitch(cp0, p_lo, p_hi)
+    sigma = max(1.0, 0.1 * pitch_ac) if pitch_ac else 1.5
+    cp = ndi.gaussian_filter1d(cp0, sigma)
+    noise = _noise(ndi.gaussian_filter1d(cp0, 1.0)) / math.sqrt(sigma)
+    if pitch_ac:
+        p_lo, p_hi = max(p_lo, 0.42 * pitch_ac), min(p_hi, 1.3 * pitch_ac)
+
+    pk, props = find_peaks(cp, prominence=float(opts["peak_snr"]) * noise,
+                           distance=max(2, int(0.5 * p_lo)))
+    prom = props["prominences"]
+    if pk.size:
+        typical = float(np.percentile(prom, 75))
+        keep = prom >= float(opts["min_strength"]) * typical
+        pk, prom = pk[keep], prom[keep]
+    if pk.size == 0:
+        raise LayoutError(f"no lane-like column found in a {w}x{h} px image; check the crop and "
+                          "polarity, or list the lanes in the config by hand")
+    typical = float(np.median(np.sort(prom)[-max(1, int(np.ceil(prom.size / 2))):]))
+    strength = np.minimum(prom / typical, 1.5)
+
+    # choose the pitch by the best chain of evenly spaced lane-like columns
+    tol = float(opts["pitch_tol"])
+    scores = []
+    if pk.size >= 2:
+        pitches = np.exp(np.arange(math.log(p_lo), math.log(p_hi), 0.02))
+        for p in pitches:
+            s, chain = _best_chain(pk.astype(float), strength, p, tol, float(opts["gap_penalty"]))
+            scores.append((s, float(p), chain))
+    if scores:
+        order = sorted(range(len(scores)), key=lambda i: -scores[i][0])
+        s_best, pitch, chain = scores[order[0]]
+        xs_c = pk[chain].astype(float)
+        if len(chain) >= 2:
+            d = np.diff(xs_c)
+            m = np.maximum(1, np.round(d / pitch))
+            pitch = float(np.median(d / m))
+        # the best score of a clearly different pitch (not within 10 %) tells how clear the choice is
+        other = [scores[i][0] for i in order if abs(scores[i][1] / pitch - 1) > 0.1]
+        margin = (s_best - max(other)) / s_best if other and s_best > 0 else 1.0
+        pitch_scores = [{"pitch": round(scores[i][1] * k, 2), "score": round(scores[i][0], 3),
+                         "lanes_seen": len(scores[i][2])} for i in order[:6]]
+    else:
+        chain, pitch, margin, pitch_scores = [0], float(sw), 1.0, []
+        xs_c = pk[chain].astype(float)
+
+    # teeth: chain peaks plus the empty teeth between them
+    teeth, source = [], []
+    for a, b in zip(xs_c[:-1], xs_c[1:]):
+        m = max(1, int(round((b - a) / pitch)))
+        teeth.extend(a + (b - a) * np.arange(m) / m)
+        source.extend(["bright"] + ["gap"] * (m - 1))
+    teeth.append(xs_c[-1])
+    source.append("bright")
+    teeth = list(map(float, teeth))
+    # rescue: a gap tooth, or a tooth one pitch beyond either end, with a bump of the column
+    # profile (lanes whose bands touch their neighbours' show as shoulders, not peaks)
+    base = float(np.percentile(cp, 5))
+
+    def bump(x):
+        a, b = int(max(0, x - 0.3 * pitch)), int(min(cp.size, x + 0.3 * pitch + 1))
+        if b - a < 2:
+            return None
+        j = a + int(np.argmax(cp[a:b]))
+        lo = cp[int(max(0, j - 0.8 * pitch)):j + 1].min()
+        hi = cp[j:int(min(cp.size, j + 0.8 * pitch + 1))].min()
+        rel = (cp[j] - max(lo, hi)) / typical
+        lvl = (cp[j] - base) / (typical + 1e-12)
+        return float(j) if rel >= 0.1 and lvl >= 0.35 else None
+
+    for i, src in enumerate(source):
+        if src == "gap":
+            j = bump(teeth[i])
+            if j is not None:
+                teeth[i], source[i] = j, "bright"
+    for side in (-1, 1):
+        while True:
+            x = (teeth[0] - pitch) if side < 0 else (teeth[-1] + pitch)
+            if not 0.2 * pitch <= x <= sw - 1 - 0.2 * pitch:
+                break
+            j = bump(x)
+            if j is None:
+                break
+            if side < 0:
+                teeth.insert(0, j)
+                source.insert(0, "bright")
+            else:
+                teeth.append(j)
+                source.append("bright")
+
+    # off-chain lane-like columns just outside the comb: dark (pre-stained) markers, coloured
+    # markers, or bright columns off the pitch (a ladder lane)
+    dk = _dark_marker_columns(small, pitch)
+    dprof = None
+    cprof = None
+    if colour is not None:
+        c_small = _reduce(np.asarray(colour, float), k)[:sh, :sw]
+        cprof = ndi.gaussian_filter1d(np.percentile(c_small, 90, axis=0), 1.5)
+        ck, _ = find_peaks(cprof, prominence=max(5 * _noise(cprof), 0.2 * float(np.ptp(cprof))),
+                           distance=max(2, int(0.5 * pitch)))
+    else:
+        ck = np.zeros(0, int)
+    extra = []   # (x, evidence, side)
+    for side in (-1, 1):
+        end = teeth[0] if side < 0 else teeth[-1]
+        cands = []
+        for x, ev in [(x, "colour") for x in ck] + [(x, "dark") for x in dk]:
+            d = (x - end) * side
+            if 0.6 * pitch <= d <= 1.8 * pitch:
+                cands.append((d, float(x), ev))
+        if cands:
+            d, x, ev = min(cands, key=lambda c: (c[2] != "colour", abs(c[0] - pitch)))
+            extra.append((x, ev, side))
+    # a comb tooth on a dark / coloured marker column is a marker lane
+    marked = {}
+    for i, x in enumerate(teeth):
+        for xs_m, ev in ((ck, "colour"), (dk, "dark")):
+            if len(xs_m) and np.min(np.abs(np.asarray(xs_m) - x)) < 0.3 * pitch:
+                marked.setdefault(i, ev)
+
+    xs_all = list(teeth)
+    src_all = list(source)
+    for x, ev, side in extra:
+        if side < 0:
+            xs_all.insert(0, float(x))
+            src_all.insert(0, ev)
+        else:
+            xs_all.append(float(x))
+            src_all.append(ev)
+
+    # refine centres and widths on the profile that showed each lane
+    centers, widths, lane_strength = [], [], []
+    for x, src in zip(xs_all, src_all):
+        if src == "gap":
+            centers.append(x)
+            widths.append(float("nan"))
+            lane_strength.append(0.0)
+            continue
+        if src == "dark":
+            centers.append(x)
+            widths.append(float("nan"))
+            lane_strength.append(0.0)
+            continue
+        prof = cprof if src == "colour" else cp
+        j = int(round(x))
+        lo, hi = max(0, j - 2), min(prof.size, j + 3)
+        j = lo + int(np.argmax(prof[lo:hi]))
+        c, wd, st = _half_max(prof, j, 0.8 * pitch)
+        centers.append(c if abs(c - x) < 0.35 * pitch else x)
+        widths.append(wd)
+        lane_strength.append(st / typical if src.startswith("bright") else 0.0)
+    centers = np.asarray(centers)
+    widths = np.asarray(widths)
+    bw = widths[[s == "bright" for s in src_all]]
+    med_w = float(np.nanmedian(bw)) if np.isfinite(bw).any() else 0.6 * pitch
+    widths = np.clip(np.where(np.isfinite(widths), widths, med_w), 0.25 * pitch, pitch)
+
+    # classify: ladder lanes carry bands where their neighbours have none
+    kinds, evidence, ladder_counts = [], [], []
+    half = np.maximum(0.25 * widths, 1.0)
+    profiles = [_lane_profile(bright, c, hw) for c, hw in zip(centers, half)]
+    rnoise = float(np.median([_noise(p) for p in profiles])) if profiles else 1.0
+    band_rows = [_row_peaks(p, rnoise)[0] for p in profiles]
+    n_left = sum(1 for e in extra if e[2] < 0)
+    for i, src in enumerate(src_all):
+        if (i - n_left) in marked and 0 <= i - n_left < len(teeth):
+            src = src_all[i] = marked[i - n_left]
+        if src in ("dark", "colour"):
+            kinds.append("marker")
+            evidence.append(src)
+            ladder_counts.append(0)
+            continue
+        if src == "gap" or lane_strength[i] < float(opts["min_strength"]):
+            kinds.append("empty")
+            evidence.append("no signal on the pitch")
+            ladder_counts.append(0)
+            continue
+        nbrs = [j for j in (i - 1, i + 1, i - 2, i + 2) if 0 <= j < len(src_all)
+                and src_all[j] == "bright" and j != i][:2]
+        if nbrs:
+            ref = np.max([ndi.maximum_filter1d(profiles[j], _odd(max(5, 0.15 * pitch)))
+                          for j in nbrs], axis=0)
+            own = profiles[i]
+            pkr = band_rows[i]
+            lonely = [r for r in pkr if ref[r] < 0.3 * own[r]]
+        else:
+            lonely = []
+        ladder_counts.append(len(lonely))
+        if len(lonely) >= int(opts["ladder_bands"]) and len(lonely) >= 0.5 * max(1, len(band_rows[i])):
+            kinds.append("marker")
+            evidence.append("ladder: bands the neighbours lack")
+        else:
+            kinds.append("sample")
+            evidence.append(src)
+
+    to_px = lambda v: (np.asarray(v, float) + 0.5) * k - 0.5  # noqa: E731
+    centers_px = to_px(centers)
+    widths_px = widths * k
+    lanes = Lanes(centers=centers_px, widths=widths_px, slope=0.0, y_ref=y_ref)
+    params = {
+        "method": "comb of lane-like columns",
+        "n_lanes": int(len(kinds)),
+        "kinds": list(kinds),
+        "pitch": round(float(pitch * k), 3),
+        "margin": round(float(margin), 4),
+        "pitch_scores": pitch_scores,
+        "scale": int(k),
+        "rows": row_source if not rows else [[int(a), int(b)] for a, b in rows],
+        "y_ref": round(y_ref, 2),
+        "candidates": [{"x": round(float(to_px(x)), 1), "strength": round(float(s), 3)}
+                       for x, s in zip(pk, strength)],
+        "dark_columns": [round(float(to_px(x)), 1) for x in dk],
+        "colour_columns": [round(float(to_px(x)), 1) for x in ck],
+        "lanes": [{"lane": i + 1, "center": round(float(c), 2), "width": round(float(wd), 2),
+                   "kind": kd, "evidence": ev, "strength": round(float(st), 3),
+                   "ladder_bands": int(lc)}
+                  for i, (c, wd, kd, ev, st, lc) in enumerate(zip(
+                      centers_px, widths_px, kinds, evidence, lane_strength, ladder_counts))],
+    }
+    logger.debug("detect_lanes: %s", params)
+    return lanes, kinds, params
+
+
+# ----------------------------------------------------------------------------------------------
+# band rows
+
+
+def detect_band_rows(image, lanes, *, kinds=None, margin=None):
+    """The band rows the sample lanes share, with a row window a user would type.
+
+    Parameters
+    ----------
+    image : ndarray, shape (rows, cols), or BlotImage
+        Bands bright, in the coordinates of ``lanes``. Not modified.
+    lanes : Lanes
+        Lane geometry (e.g. from :func:`detect_lanes`).
+    kinds : sequence of str, optional
+        Kind per lane; only ``"sample"`` lanes are looked at (default: every lane).
+    margin : float, optional
+        Rows added above and below the band extents for the window; default the median band
+        height (FWHM), at least 5.
+
+    Returns
+    -------
+    table : DataFrame
+        One row per band row, top to bottom: ``band_row`` (1-based), ``row`` (median centre row),
+        ``top``, ``bottom`` (extremes of the half-maximum extents over the lanes), ``n_lanes``
+        (sample lanes carrying it), ``strength`` (median peak height above background, relative
+        to the strongest band row), ``window_top``, ``window_bottom`` (proposed ``rows`` window,
+        rounded outwards to multiples of 5 and kept inside the image).
+    params : dict
+        ``tophat_rows``, ``margin``, ``link_tolerance``, ``min_lanes``, peaks per lane.
+
+    Notes
+    -----
+    Each sample lane's row profile (mean over its central half, white top-hat) gives peaks;
+    peaks are linked lane to lane (tilt and smile move a band row a little from one lane to the
+    next) and a band row needs at least ``max(2, 30 %)`` of the sample lanes (1 if there is
+    only one).
+
+    Examples
+    --------
+    >>> from blotquant.simulate import simulate_blot
+    >>> sim = simulate_blot(shape=(300, 600), n_lanes=6, lane_width=50, targets={"A": 120, "B": 200},
+    ...                     margin=60, seed=2)
+    >>> table, _ = detect_band_rows(sim.image, sim.lanes)
+    >>> table["row"].round().tolist()
+    [120.0, 200.0]
+    """
+    arr = _as_array(image)
+    h, w = arr.shape
+    centers = np.asarray(lanes.centers, float)
+    widths = np.asarray(lanes.widths, float)
+    kinds = list(kinds) if kinds is not None else ["sample"] * centers.size
+    if len(kinds) != centers.size:
+        raise LayoutError(f"`kinds` has {len(kinds)} entries for {centers.size} lanes; give one "
+                          "kind per lane")
+    idx = [i for i, kd in enumerate(kinds) if kd == "sample"]
+    cols = ["band_row", "row", "top", "bottom", "n_lanes", "strength", "window_top",
+            "window_bottom"]
+    length = float(np.clip(1.5 * np.median(widths) if widths.size else 31, 21, 151))
+    bright, _ = _tophats(ndi.gaussian_filter(arr, 1.0), length)
+    peaks = []  # (lane, row, top, bottom, height)
+    for i in idx:
+        x = float(lanes.x_at(lanes.y_ref)[i])
+        prof = _lane_profile(bright, x, max(1.0, 0.25 * widths[i]))
+        pk, prom = _row_peaks(prof, _noise(prof), rel=0.15, snr=5.0, distance=3)
+        if pk.size:
+            from scipy.signal import peak_widths
+
+            _, _, left, right = peak_widths(prof, pk, rel_height=0.5)
+            for r, p, a, b in zip(pk, prom, left, right):
+                peaks.append((i, float(r), float(a), float(b), float(p)))
+    params = {"tophat_rows": int(_odd(length)), "sample_lanes": len(idx),
+              "peaks": len(peaks)}
+    if not peaks:
+        params.update(margin=None, link_tolerance=None, min_lanes=None)
+        return pd.DataFrame(columns=cols), params
+    fwhm = float(np.median([b - a for _, _, a, b, _ in peaks]))
+    tol = max(6.0, 1.2 * fwhm)
+    margin = float(margin) if margin is not None else max(5.0, fwhm)
+    groups = []  # each: list of peaks; linked by the last lane's row
+    for i in idx:
+        mine = sorted([p for p in peaks if p[0] == i], key=lambda p: -p[4])
+        taken = set()
+        for p in mine:
+            best, bd = None, tol
+            for g_i, g in enumerate(groups):
+                if g_i in taken:
+                    continue
+                d = abs(g[-1][1] - p[1])
+                if d <= bd:
+                    best, bd = g_i, d
+            if best is None:
+                groups.append([p])
+                taken.add(len(groups) - 1)
+            else:
+                groups[best].append(p)
+                taken.add(best)
+    min_lanes = 1 if len(idx) <= 1 else max(2, int(math.ceil(0.3 * len(idx))))
+    groups = [g for g in groups if len({p[0] for p in g}) >= min_lanes]
+    groups.sort(key=lambda g: np.median([p[1] for p in g]))
+    records = []
+    top_strength = max((np.median([p[4] for p in g]) for g in groups), default=1.0)
+    for n, g in enumerate(groups, start=1):
+        top = min(p[2] for p in g)
+        bottom = max(p[3] for p in g)
+        wt = int(max(0, 5 * math.floor((top - margin) / 5)))
+        wb = int(min(h, 5 * math.ceil((bottom + margin) / 5)))
+        records.append({"band_row": n, "row": float(np.median([p[1] for p in g])),
+                        "top": float(top), "bottom": float(bottom),
+                        "n_lanes": len({p[0] for p in g}),
+                        "strength": float(np.median([p[4] for p in g]) / top_strength),
+                        "window_top": wt, "window_bottom": wb})
+    params.update(margin=round(margin, 2), link_tolerance=round(tol, 2), min_lanes=min_lanes,
+                  fwhm=round(fwhm, 2))
+    return pd.DataFrame.from_records(records, columns=cols), params
+
+
+# ----------------------------------------------------------------------------------------------
+# a starter config for a folder
+
+
+def _image_files(folder):
+    files = [p for p in sorted(Path(folder).rglob("*"))
+             if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")]
+    return files
+
+
+def _colour_of(path):
+    """Colourfulness (max - min channel) of an RGB(A) TIFF/PNG, or None for grey files."""
+    try:
+        if path.suffix.lower() in (".tif", ".tiff"):
+            import tifffile
+
+            arr = tifffile.imread(path)
+        elif path.suffix.lower() in (".png",):
+            from PIL import Image
+
+            with Image.open(path) as img:
+                arr = np.asarray(img.convert("RGB")) if img.mode in ("RGB", "RGBA", "P") else None
+        else:
+            return None
+    except Exception:  # noqa: BLE001 - colour is optional evidence; read_blot reports real errors
+        return None
+    if arr is None or arr.ndim != 3 or arr.shape[-1] not in (3, 4):
+        return None
+    rgb = arr[..., :3].astype(float)
+    return rgb.max(axis=-1) - rgb.min(axis=-1)
+
+
+def _analyse_image(path, *, ladder=None):
+    from blotquant.io import crop, read_blot
+    from blotquant.strips import find_strips
+
+    blot = read_blot(path)
+    strips, strip_params = find_strips(blot)
+    colour = _colour_of(path)
+    out = []
+    for s in strips:
+        x0, y0, x1, y1 = s.box
+        part = crop(blot, s.box)
+        col = colour[y0:y1, x0:x1] if colour is not None and colour.shape == blot.data.shape else None
+        try:
+            lanes, kinds, lp = detect_lanes(part, colour=col)
+        except LayoutError as exc:
+            out.append({"box": list(s.box), "error": str(exc)})
+            continue
+        table, bp = detect_band_rows(part, lanes, kinds=kinds)
+        rows = table.copy()
+        for c in ("row", "top", "bottom", "window_top", "window_bottom"):
+            rows[c] = rows[c] + y0
+        mw = _apparent_mw(part, lanes, kinds, rows, y0, ladder)
+        out.append({"box": [int(v) for v in s.box],
+                    "centers": [float(c + x0) for c in lanes.centers],
+                    "widths": [float(v) for v in lanes.widths],
+                    "kinds": list(kinds), "pitch": lp["pitch"], "lane_params": lp,
+                    "band_rows": rows.to_dict("records"), "band_params": bp, "mw": mw})
+    return {"file": path, "shape": list(blot.data.shape), "polarity": blot.polarity,
+            "strips": out, "strip_params": strip_params}
+
+
+def _apparent_mw(part, lanes, kinds, rows, y0, ladder):
+    """Apparent kDa per band row from the first marker lane, or a reason why not."""
+    if "marker" not in kinds:
+        return {"status": "no marker lane"}
+    if ladder is None:
+        return {"status": "ladder not named (blotquant init --ladder NAME)"}
+    try:
+        from blotquant import mw
+    except ImportError:
+        return {"status": "blotquant.mw not available"}
+    i = kinds.index("marker")
+    try:
+        found, _ = mw.find_ladder_bands(part, x=float(lanes.centers[i]),
+                                        width=float(lanes.widths[i]))
+        cal, cp = mw.fit_ladder(found, ladder)
+        kda = [round(float(cal.kda_at(r - y0)), 1) for r in rows["row"]]
+    except Exception as exc:  # noqa: BLE001 - calibration is a hint; a failure is reported
+        return {"status": f"not calibratable ({type(exc).__name__}: {exc})"}
+    return {"status": "ok", "ladder": ladder if isinstance(ladder, str) else list(ladder),
+            "kda": kda, "model": cp.get("model")}
+
+
+def _same_membrane(a, b):
+    """True when two analysed images look like probes of one membrane (same strips and lanes)."""
+    if a["shape"] != b["shape"] or len(a["strips"]) != len(b["strips"]):
+        return False
+    for sa, sb in zip(a["strips"], b["strips"]):
+        if "error" in sa or "error" in sb:
+            return False
+        if max(abs(u - v) for u, v in zip(sa["box"], sb["box"])) > 0.1 * max(a["shape"]):
+            return False
+        ca = [c for c, k in zip(sa["centers"], sa["kinds"]) if k == "sample"]
+        cb = [c for c, k in zip(sb["centers"], sb["kinds"]) if k == "sample"]
+        if len(ca) != len(cb) or not ca:
+            return False
+        pitch = max(sa["pitch"], sb["pitch"])
+        if abs(sa["pitch"] - sb["pitch"]) > 0.15 * pitch:
+            return False
+        if abs(float(np.median(np.subtract(ca, cb)))) > 0.75 * pitch:
+            return False
+    return True
+
+
+def _slug(text):
+    return re.sub(r"[^0-9A-Za-z]+", "-", text).strip("-").lower() or "m"
+
+
+def propose_config(images_dir, *, ladder=None):
+    """A starter experiment config for a folder of blot images.
+
+    Parameters
+    ----------
+    images_dir : str or path-like
+        Folder searched (with its sub-folders) for ``.tif/.tiff/.png/.jpg/.scn/.1sc/.gel`` files.
+    ladder : str or sequence of float, optional
+        Marker ladder (a name from :data:`blotquant.mw.LADDERS` or kDa list); with it, the
+        apparent MW of every band row is estimated from the first marker lane.
+
+    Returns
+    -------
+    config : dict
+        Keys in config order: ``experiment``, ``images`` (the folder as given), ``loading_control``,
+        ``control_group``, ``groups``, ``samples``, ``membranes`` (one per strip, with ``lanes``
+        and ``images`` carrying ``file``, ``region`` when the image holds several strips, and
+        ``targets`` ``band1``, ``band2``, ... with ``rows``), ``analysis``.
+    params : dict
+        Per image: strips, lanes (centre, width, kind), band rows, apparent MW or why not; the
+        re-probe grouping; problems (images that could not be read or had no lanes).
+
+    Raises
+    ------
+    ImageError
+        When the folder does not exist or holds no image file.
+    """
+    folder = Path(images_dir)
+    if not folder.is_dir():
+        raise ImageError(f"{folder}: folder not found; give the folder holding the blot images")
+    files = _image_files(folder)
+    if not files:
+        raise ImageError(f"{folder}: no image files ({', '.join(IMAGE_SUFFIXES)}) found")
+    analysed, problems = [], []
+    for path in files:
+        try:
+            analysed.append(_analyse_image(path, ladder=ladder))
+        except (ImageError, LayoutError) as exc:
+            problems.append({"file": path.relative_to(folder).as_posix(), "error": str(exc)})
+    # group re-probes of one membrane: consecutive files that look alike
+    clusters = []
+    for a in analysed:
+        for c in clusters:
+            if _same_membrane(c[0], a):
+                c.append(a)
+                break
+        else:
+            clusters.append([a])
+
+    samples, membranes, notes, n_sample = {}, [], [], 0
+    band_names = []
+    for c in clusters:
+        lead = max(c, key=lambda a: sum(len(s.get("kinds", [])) for s in a["strips"]))
+        stem = _slug(Path(lead["file"]).stem)
+        multi = len(lead["strips"]) > 1
+        for si, strip in enumerate(lead["strips"]):
+            if "error" in strip:
+                problems.append({"file": Path(lead["file"]).relative_to(folder).as_posix(),
+                                 "strip": si + 1, "error": strip["error"]})
+                continue
+            labels = []
+            for kd in strip["kinds"]:
+                if kd == "marker":
+                    labels.append("ladder")
+                elif kd == "empty":
+                    labels.append("-")
+                else:
+                    n_sample += 1
+                    labels.append(f"S{n_sample}")
+                    samples[f"S{n_sample}"] = "GroupA"
+            images, mem_notes = [], []
+            n_band = 0
+            for a in c:
+                s = a["strips"][si]
+                rel = Path(a["file"]).relative_to(folder).as_posix()
+                targets = {}
+                for br in s.get("band_rows", []):
+                    n_band += 1
+                    name = f"band{n_band}"
+                    targets[name] = {"rows": [int(br["window_top"]), int(br["window_bottom"])]}
+                    kda = s.get("mw", {}).get("kda") if s.get("mw", {}).get("status") == "ok" else None
+                    mem_notes.append((name, br, None if kda is None else kda[br["band_row"] - 1]))
+                spec = {"file": rel}
+                if multi:
+                    spec["region"] = [int(v) for v in s["box"]]
+                spec["targets"] = targets
+                images.append(spec)
+                if s.get("kinds") != strip["kinds"]:
+                    notes.append(f"{rel} strip {si + 1}: lanes seen {_kinds_text(s.get('kinds', []))}"
+                                 f" (membrane lists {_kinds_text(strip['kinds'])})")
+            name = f"{stem}-{si + 1}" if multi else stem
+            membranes.append({"name": name, "lanes": labels, "images": images,
+                              "_notes": mem_notes, "_mw": strip.get("mw", {})})
+            band_names.extend(t for spec in images for t in spec["targets"])
+    if not membranes:
+        raise LayoutError(f"{folder}: no lanes found in any image "
+                          f"({'; '.join(p['error'] for p in problems)[:300]})")
+    loading = band_names[-1] if band_names else "band1"
+    config = {
+        "experiment": _slug(folder.resolve().name),
+        "images": str(images_dir),
+        "loading_control": loading,
+        "control_group": "GroupA",
+        "groups": ["GroupA", "GroupB"],
+        "samples": samples,
+        "membranes": membranes,
+        "analysis": {"polarity": "auto", "lanes": "auto"},
+    }
+    params = {
+        "images": [_image_record(a, folder) for a in analysed],
+        "membranes": [[Path(a["file"]).relative_to(folder).as_posix() for a in c]
+                      for c in clusters],
+        "notes": notes,
+        "problems": problems,
+        "ladder": ladder if ladder is None or isinstance(ladder, str) else list(ladder),
+    }
+    return config, params
+
+
+def _kinds_text(kinds):
+    return "".join({"sample": "s", "marker": "M", "empty": "-"}.get(k, "?") for k in kinds)
+
+
+def _image_record(a, folder):
+    strips = []
+    for s in a["strips"]:
+        if "error" in s:
+            strips.append({"box": s["box"], "error": s["error"]})
+            continue
+        strips.append({
+            "box": s["box"], "pitch": s["pitch"],
+            "lanes": [{"lane": i + 1, "x": round(c, 1), "width": round(wd, 1), "kind": k}
+                      for i, (c, wd, k) in enumerate(zip(s["centers"], s["widths"], s["kinds"]))],
+            "band_rows": [{k: (round(v, 1) if isinstance(v, float) else v) for k, v in r.items()}
+                          for r in s["band_rows"]],
+            "mw": s["mw"], "margin": s["lane_params"]["margin"],
+        })
+    return {"file": Path(a["file"]).relative_to(folder).as_posix(), "polarity": a["polarity"],
+            "strips": strips}
+
+
+def format_config(config, params=None):
+    """YAML text of a :func:`propose_config` result, with a comment explaining every key.
+
+    Returns
+    -------
+    text : str
+        Loads with :func:`blotquant.config.load_config` once written beside the images' folder as
+        given in ``config["images"]``.
+    """
+    import json
+
+    q = json.dumps  # a JSON string is a valid YAML scalar
+    lines = [
+        "# Starter config written by `blotquant init`. Check it against the images, then fill in:",
+        "#   samples          replace S1, S2, ... by your sample ids (also in every `lanes:` list)",
+        "#                    and map each to its group",
+        "#   groups           your treatment groups, in the order tables and plots show them",
+        "#   control_group    the group fold changes are relative to",
+        "#   targets          rename band1, band2, ... to the proteins (the same name on every",
+        "#                    membrane); delete band rows you do not want quantified",
+        "#   loading_control  the target every other target is divided by: CHANGE IT (it is the",
+        "#                    last band row found)",
+        "# Lanes: 'ladder' = marker lane, '-' = empty lane (neither is quantified). Row windows are",
+        "# [top, bottom] image rows (0 at the top) around the band rows seen, rounded to 5 px.",
+        "",
+        f"experiment: {q(config['experiment'])}",
+        f"images: {q(config['images'])}          # folder holding the image files, relative to this file",
+        f"loading_control: {q(config['loading_control'])}   # CHANGE IT: your loading control's target name",
+        f"control_group: {q(config['control_group'])}",
+        f"groups: [{', '.join(q(g) for g in config['groups'])}]   # placeholders: your groups",
+        "",
+        "samples:                 # sample id -> group (placeholders: one line per sample lane)",
+    ]
+    for s, g in config["samples"].items():
+        lines.append(f"  {q(s)}: {q(g)}")
+    lines += ["", "membranes:               # one entry per membrane strip"]
+    for m in config["membranes"]:
+        lines.append(f"  - name: {q(m['name'])}")
+        lines.append(f"    lanes: [{', '.join(q(x) for x in m['lanes'])}]   # left to right")
+        mwinfo = m.get("_mw", {})
+        if mwinfo.get("status") == "ok":
+            lines.append(f"    # apparent MW from the marker lane ({mwinfo.get('ladder')}, "
+                         f"model {mwinfo.get('model')}) is given per band row below")
+        elif mwinfo:
+            lines.append(f"    # apparent MW: {mwinfo.get('status')}")
+        lines.append("    images:                # each image of this membrane (re-probes too)")
+        notes = {n: (br, kda) for n, br, kda in m.get("_notes", [])}
+        for spec in m["images"]:
+            lines.append(f"      - file: {q(spec['file'])}")
+            if "region" in spec:
+                lines.append(f"        region: [{', '.join(str(v) for v in spec['region'])}]"
+                             "   # this strip's box x0, y0, x1, y1 in the image")
+            if not spec["targets"]:
+                lines.append("        targets: {}     # no band row found: add {name: {rows: [top, bottom]}}")
+                continue
+            lines.append("        targets:             # rename to the protein names")
+            for t, tv in spec["targets"].items():
+                br, kda = notes.get(t, (None, None))
+                extra = ""
+                if br is not None:
+                    extra = (f"   # band row at y~{br['row']:.0f}, in {br['n_lanes']} lanes, "
+                             f"strength {br['strength']:.2f}")
+                    if kda is not None:
+                        extra += f", ~{kda:g} kDa"
+                lines.append(f"          {q(t)}: {{rows: [{tv['rows'][0]}, {tv['rows'][1]}]}}{extra}")
+    if params and (params.get("notes") or params.get("problems")):
+        lines += ["", "# Notes from detection:"]
+        lines += [f"#   {n}" for n in params.get("notes", [])]
+        lines += [f"#   skipped {p['file']}: {p['error']}" for p in params.get("problems", [])]
+    lines += [
+        "",
+        "analysis:",
+        "  polarity: auto          # auto | light-bands | dark-bands",
+        "  lanes: auto             # auto (as many lanes as listed are found) or {centers: [...], width: px}",
+        "",
+    ]
+    return "\n".join(lines)
