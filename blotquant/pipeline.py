@@ -171,7 +171,8 @@ def _measure_image(experiment, membrane, image_spec, *, read, region=None):
         rows = [(spec.rows[0] - y0, spec.rows[1] - y0) for spec in image_spec.targets.values()
                 if spec.rows is not None]
         try:
-            lanes, lane_params = find_lanes(blot.data, n_lanes, rows=rows or None)
+            kinds = ["marker" if lab == "ladder" else "empty" if lab == "-" else "sample" for lab in membrane.lanes]
+            lanes, lane_params = find_lanes(blot.data, n_lanes, rows=rows or None, kinds=kinds)
         except LayoutError as exc:
             raise LayoutError(f"{path.name} (membrane {membrane.name}): {exc}") from exc
         lane_params = {"source": "auto", **lane_params}
