@@ -60,17 +60,26 @@ def _strip_indices(lanes, i, rows, band_slope, shape):
 def _lower_line(y, n_iter=6):
     """Line through the lower envelope of ``y`` (asymmetric iterative fit), for detection only."""
     u = np.linspace(-1, 1, y.size)
+
+    def line(keep):  # least-squares line on the kept rows (closed form)
+        uk, yk = u[keep], y[keep]
+        um, ym = uk.mean(), yk.mean()
+        var = ((uk - um) ** 2).sum()
+        b = ((uk - um) * (yk - ym)).sum() / var if var > 0 else 0.0
+        return b * (u - um) + ym
+
     keep = np.ones(y.size, bool)
-    coef = np.polyfit(u, y, 1)
+    fit = line(keep)
     for _ in range(n_iter):
-        coef = np.polyfit(u[keep], y[keep], 1)
-        r = y - np.polyval(coef, u)
-        sd = 1.4826 * np.median(np.abs(r[keep] - np.median(r[keep]))) + 1e-300
+        fit = line(keep)
+        r = y - fit
+        rk = r[keep]
+        sd = 1.4826 * np.median(np.abs(rk - np.median(rk))) + 1e-300
         new = r < 1.0 * sd
         if new.sum() < max(4, y.size // 5) or np.array_equal(new, keep):
             break
         keep = new
-    return np.polyval(coef, u)
+    return fit
 
 
 def _noise_sd(y):
@@ -401,7 +410,9 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
 
     # 1. strips and raw profiles (float64 sums of raw counts)
     strips = [_strip_indices(lanes, i, rows, band_slope, img.shape) for i in range(n_lanes)]
-    raw = [img[ys, xs].astype(np.float64) * inside for ys, xs, inside in strips]
+    flat = img.reshape(-1)
+    raw = [np.take(flat, ys * w + xs).astype(np.float64, copy=False) * inside
+           for ys, xs, inside in strips]
     prof = np.array([r.sum(1) for r in raw])
     n_out = [int((~inside).sum()) for _, _, inside in strips]
 
