@@ -242,6 +242,8 @@ def test_skewed_band_keeps_a_separate_neighbour_apart():
     np.testing.assert_allclose(table["band_row"], peaks, atol=1.0)
     assert len(set(c["band"] for c in params["consensus"]["components"])) == 2
     assert (table["volume"] < 1.02 * vols).all()
+    # the split is said where a biologist reads the number
+    assert table["note"].str.contains("touching band separated by the fit").all()
 
 
 def test_clipped_band_is_one_band_at_the_plateau_middle():
