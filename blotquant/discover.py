@@ -555,7 +555,7 @@ def detect_lanes(image, *, rows=None, colour=None, method_kwargs=None):
 # band rows
 
 
-def detect_band_rows(image, lanes, *, kinds=None, margin=None):
+def detect_band_rows(image, lanes, *, kinds=None, margin=None, row_offset=0, limits=None):
     """The band rows the sample lanes share, with a row window a user would type.
 
     Parameters
@@ -569,6 +569,11 @@ def detect_band_rows(image, lanes, *, kinds=None, margin=None):
     margin : float, optional
         Rows added above and below the band extents for the window; default the median band
         height (FWHM), at least 5.
+    row_offset : int, optional
+        Added to every row reported (``y0`` of a strip cropped out of its image), before the
+        windows are rounded, so windows are round numbers in image rows.
+    limits : (int, int), optional
+        Rows the windows are kept inside (default: the image, shifted by ``row_offset``).
 
     Returns
     -------
@@ -653,11 +658,12 @@ def detect_band_rows(image, lanes, *, kinds=None, margin=None):
     records = []
     top_strength = max((np.median([p[4] for p in g]) for g in groups), default=1.0)
     for n, g in enumerate(groups, start=1):
-        top = min(p[2] for p in g)
-        bottom = max(p[3] for p in g)
-        wt = int(max(0, 5 * math.floor((top - margin) / 5)))
-        wb = int(min(h, 5 * math.ceil((bottom + margin) / 5)))
-        records.append({"band_row": n, "row": float(np.median([p[1] for p in g])),
+        top = min(p[2] for p in g) + row_offset
+        bottom = max(p[3] for p in g) + row_offset
+        lo, hi = limits if limits is not None else (row_offset, h + row_offset)
+        wt = int(max(lo, 5 * math.floor((top - margin) / 5)))
+        wb = int(min(hi, 5 * math.ceil((bottom + margin) / 5)))
+        records.append({"band_row": n, "row": float(np.median([p[1] for p in g])) + row_offset,
                         "top": float(top), "bottom": float(bottom),
                         "n_lanes": len({p[0] for p in g}),
                         "strength": float(np.median([p[4] for p in g]) / top_strength),
@@ -716,10 +722,8 @@ def _analyse_image(path, *, ladder=None):
         except LayoutError as exc:
             out.append({"box": list(s.box), "error": str(exc)})
             continue
-        table, bp = detect_band_rows(part, lanes, kinds=kinds)
-        rows = table.copy()
-        for c in ("row", "top", "bottom", "window_top", "window_bottom"):
-            rows[c] = rows[c] + y0
+        limits = (0, blot.data.shape[0]) if len(strips) == 1 else (y0, y1)
+        rows, bp = detect_band_rows(part, lanes, kinds=kinds, row_offset=y0, limits=limits)
         mw = _apparent_mw(part, lanes, kinds, rows, y0, ladder)
         out.append({"box": [int(v) for v in s.box],
                     "centers": [float(c + x0) for c in lanes.centers],
@@ -759,7 +763,9 @@ def _same_membrane(a, b):
     for sa, sb in zip(a["strips"], b["strips"]):
         if "error" in sa or "error" in sb:
             return False
-        if max(abs(u - v) for u, v in zip(sa["box"], sb["box"])) > 0.1 * max(a["shape"]):
+        (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = sa["box"], sb["box"]
+        if min(ax1, bx1) - max(ax0, bx0) < 0.5 * min(ax1 - ax0, bx1 - bx0) \
+                or min(ay1, by1) <= max(ay0, by0):
             return False
         ca = [c for c, k in zip(sa["centers"], sa["kinds"]) if k == "sample"]
         cb = [c for c, k in zip(sb["centers"], sb["kinds"]) if k == "sample"]
@@ -848,7 +854,7 @@ def propose_config(images_dir, *, ladder=None):
                     labels.append(f"S{n_sample}")
                     samples[f"S{n_sample}"] = "GroupA"
             images, mem_notes = [], []
-            n_band = 0
+            n_band = 0  # band rows are numbered per membrane: band1, band2, ...
             for a in c:
                 s = a["strips"][si]
                 rel = Path(a["file"]).relative_to(folder).as_posix()
@@ -870,11 +876,13 @@ def propose_config(images_dir, *, ladder=None):
             name = f"{stem}-{si + 1}" if multi else stem
             membranes.append({"name": name, "lanes": labels, "images": images,
                               "_notes": mem_notes, "_mw": strip.get("mw", {})})
-            band_names.extend(t for spec in images for t in spec["targets"])
+            band_names.append([t for spec in images for t in spec["targets"]])
     if not membranes:
         raise LayoutError(f"{folder}: no lanes found in any image "
                           f"({'; '.join(p['error'] for p in problems)[:300]})")
-    loading = band_names[-1] if band_names else "band1"
+    # the last band name every membrane has, so that the file loads as written
+    common = [t for t in (band_names[0] if band_names else []) if all(t in b for b in band_names)]
+    loading = common[-1] if common else "band1"
     config = {
         "experiment": _slug(folder.resolve().name),
         "images": str(images_dir),
@@ -939,7 +947,7 @@ def format_config(config, params=None):
         "#   targets          rename band1, band2, ... to the proteins (the same name on every",
         "#                    membrane); delete band rows you do not want quantified",
         "#   loading_control  the target every other target is divided by: CHANGE IT (it is the",
-        "#                    last band row found)",
+        "#                    last band name found on every membrane)",
         "# Lanes: 'ladder' = marker lane, '-' = empty lane (neither is quantified). Row windows are",
         "# [top, bottom] image rows (0 at the top) around the band rows seen, rounded to 5 px.",
         "",
