@@ -35,7 +35,15 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--force", action="store_true", help="replace an existing results folder")
     p_run.set_defaults(handler=_run)
 
-    from blotquant import stats_cli
+    from blotquant import init_cli, stats_cli
+
+    p_lanes = sub.add_parser("lanes", help="print the strips, lanes and band rows detected in one image")
+    init_cli.configure_lanes_parser(p_lanes)
+    p_lanes.set_defaults(handler=init_cli.run_lanes)
+
+    p_init = sub.add_parser("init", help="write a starter config for a folder of blot images")
+    init_cli.configure_init_parser(p_init)
+    p_init.set_defaults(handler=init_cli.run_init)
 
     p_stats = sub.add_parser("stats", help="test groups in a table of values (ANOVA, post-hoc, ...)")
     stats_cli.configure_parser(p_stats)
