@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
+from blotquant._util import is_tiff
 from blotquant.errors import BlotquantError, ImageError, LayoutError
 
 __all__ = ["BlotImage", "read_blot", "blot_from_array", "crop", "sha256_file",
@@ -444,7 +445,7 @@ def image_size(path, *, page=None):
     size = vendor_image_size(path, page=page)
     if size is not None:
         return size
-    if path.suffix.lower() in _TIFF_SUFFIXES or _is_tiff(path):
+    if path.suffix.lower() in _TIFF_SUFFIXES or is_tiff(path):
         try:
             with tifffile.TiffFile(path) as tif:
                 series, index, npages = _pick_series(tif, page, path)
@@ -477,15 +478,6 @@ def _check_exists(path):
                          "folder")
     if not path.is_file():
         raise ImageError(f"{path}: is not a file; name an image file")
-
-
-def _is_tiff(path):
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4)
-    except OSError:
-        return False
-    return head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
 
 def _yx_shape(shape, axes):
@@ -524,12 +516,12 @@ def _read_stored(path, page):
         raise ImageError(f"{path}: page must be a non-negative integer; got {page!r}")
     page = int(page)
     suffix = path.suffix.lower()
-    if suffix in (".scn", ".1sc", ".gel") and not (suffix == ".scn" and _is_tiff(path)):
-        from blotquant import vendor     # a TIFF .scn (Leica) falls through to tifffile
+    if suffix in (".scn", ".1sc", ".gel") and not (suffix == ".scn" and is_tiff(path)):
+        from blotquant import vendor  # a TIFF .scn (Leica) falls through to tifffile
 
         reader = {".scn": vendor.read_scn, ".1sc": vendor.read_1sc, ".gel": vendor.read_mdgel}
         return reader[suffix](path, **({"scan": page} if suffix == ".scn" else {"page": page}))
-    if path.suffix.lower() in _TIFF_SUFFIXES or _is_tiff(path):
+    if path.suffix.lower() in _TIFF_SUFFIXES or is_tiff(path):
         return _read_tiff(path, page)
     return _read_pil(path, page)
 

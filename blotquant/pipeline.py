@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from blotquant import __version__
+from blotquant._util import jsonable
 from blotquant.errors import BlotquantError, LayoutError
 
 __all__ = ["Results", "ImageResult", "run", "write_results", "BANDS_COLUMNS", "SUMMARY_COLUMNS"]
@@ -74,23 +75,6 @@ def _versions():
         except md.PackageNotFoundError:
             out[dist] = None
     return out
-
-
-def _jsonable(obj):
-    """Turn numpy scalars/arrays and other leftovers into plain JSON values."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    return str(obj)
 
 
 def _lane_geometry(experiment, membrane, blot, n_lanes):
@@ -239,7 +223,7 @@ def _measure_image(experiment, membrane, image_spec, *, read, region=None):
         "warnings": warnings_,
         "seconds": round(time.perf_counter() - t0, 4),
     }
-    return ImageResult(membrane.name, image_spec.file, blot, lanes, bands, labels, _jsonable(choices))
+    return ImageResult(membrane.name, image_spec.file, blot, lanes, bands, labels, jsonable(choices))
 
 
 def _to_image_coords(bands, origin):
@@ -294,7 +278,8 @@ def run(experiment) -> Results:
         ``per_sample`` (fold change averaged over membranes per sample), ``summary``, ``stats``,
         per-image results for the overlays, and ``record`` (what goes into run.json).
     """
-    from blotquant.normalize import normalize, per_sample as _per_sample
+    from blotquant.normalize import normalize
+    from blotquant.normalize import per_sample as _per_sample
 
     started = _dt.datetime.now(_dt.timezone.utc)
     t0 = time.perf_counter()
@@ -361,7 +346,7 @@ def run(experiment) -> Results:
                                       "alpha": experiment.analysis.stats.alpha}},
         "flags": notes,
     }
-    return Results(bands, normalized, per_sample, summary, stats, images, _jsonable(record), notes)
+    return Results(bands, normalized, per_sample, summary, stats, images, jsonable(record), notes)
 
 
 def write_results(results: Results, out_dir, *, force=False, experiment_name="blotquant", argv=None):
@@ -410,6 +395,6 @@ def write_results(results: Results, out_dir, *, force=False, experiment_name="bl
             render_html(experiment_name=experiment_name, summary=results.summary, stats=results.stats,
                         normalized=results.normalized, bands=results.bands, figures=figures,
                         notes=results.notes), encoding="utf-8")
-        (tmp / "run.json").write_text(json.dumps(_jsonable(record), indent=2, allow_nan=False) + "\n",
+        (tmp / "run.json").write_text(json.dumps(jsonable(record), indent=2, allow_nan=False) + "\n",
                                       encoding="utf-8")
     return out_dir

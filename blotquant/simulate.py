@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
+from blotquant._util import jsonable
 from blotquant.lanes import Lanes
 
 __all__ = ["SimulatedBlot", "simulate_blot", "scenario", "dilution_series", "make_demo", "SCENARIOS"]
@@ -222,22 +223,6 @@ def _gradient_field(shape, rng):
     span = float(field.max() - field.min())
     field = (field - field.min()) / (span if span > 0 else 1.0)
     return field, {"direction_rad": phi, "quadratic_weight": q, "quadratic_coefs": [a, b, c]}
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating, float)):
-        return float(obj)
-    return obj
 
 
 # --------------------------------------------------------------------------------------------
@@ -605,7 +590,7 @@ def simulate_blot(
         bottom = int(math.ceil(min(float(sel["row"].max()) + pad, rows - 1.0)))
         windows[name] = (top, bottom)
 
-    params = _jsonable(dict(
+    params = jsonable(dict(
         shape=[rows, cols], n_lanes=n_lanes, lane_width=lane_width, lane_pitch=pitch,
         margin=margin, targets=dict(zip(target_names, target_rows)), volumes=vol,
         volumes_random=random_volumes, volume_scale=volume_scale, band_sigma=band_sigma,

@@ -33,6 +33,7 @@ from typing import NamedTuple
 import numpy as np
 import tifffile
 
+from blotquant._util import is_tiff
 from blotquant.errors import BlotquantError, ImageError
 
 __all__ = ["read_scn", "read_1sc", "read_mdgel", "describe_pages", "default_page",
@@ -589,7 +590,7 @@ def describe_pages(path):
         raise ImageError(f"{path}: image file not found; check the file name and the images "
                          "folder")
     suffix = path.suffix.lower()
-    tiff = _is_tiff(path)
+    tiff = is_tiff(path)
     if suffix == ".scn" and not tiff:
         return _describe_scn(path)
     if suffix == ".1sc":
@@ -697,7 +698,7 @@ def vendor_image_size(path, *, page=0):
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in (".scn", ".1sc") or _is_tiff(path):
+    if suffix not in (".scn", ".1sc") or is_tiff(path):
         return None
     stored, _ = read_scn(path, scan=page) if suffix == ".scn" else read_1sc(path, page=page)
     return int(stored.shape[1]), int(stored.shape[0])
@@ -742,9 +743,9 @@ def default_page(path):
     1
     """
     path = Path(path)
-    if path.suffix.lower() in VENDOR_SUFFIXES and not _is_tiff(path):
+    if path.suffix.lower() in VENDOR_SUFFIXES and not is_tiff(path):
         return 0, None
-    if not _is_tiff(path):
+    if not is_tiff(path):
         return 0, None
     pages = describe_pages(path)
     if len(pages) < 2:
@@ -762,12 +763,3 @@ def default_page(path):
                                     f"image; page {grey} is the first greyscale page",
                           "pages": summary}
     return 0, {"method": "auto", "page": 0, "reason": "first page", "pages": summary}
-
-
-def _is_tiff(path):
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4)
-    except OSError:
-        return False
-    return head in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")

@@ -1,0 +1,40 @@
+"""Small helpers shared by several modules (no blotquant imports here, to avoid cycles)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["jsonable", "is_tiff"]
+
+
+def jsonable(obj):
+    """Plain JSON values from numpy scalars/arrays, tuples and non-finite floats (-> None).
+
+    Examples
+    --------
+    >>> jsonable({"a": np.float64(1.5), "b": (np.int64(2), float("nan")), 3: np.array([True])})
+    {'a': 1.5, 'b': [2, None], '3': [True]}
+    """
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    return str(obj)
+
+
+def is_tiff(path) -> bool:
+    """True when the file starts with a TIFF or BigTIFF signature (whatever its suffix)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return False
+    return head in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
