@@ -57,6 +57,7 @@ CONTRACT_COLUMNS = [
 #: Extra columns after the contract ones: Dunn's adjusted p-values and ANOVA effect sizes.
 EXTRA_COLUMNS = [
     "p_adj_bonferroni", "p_adj_holm", "p_adj_bh",
+    "p_adj_vs_control_bonferroni", "p_adj_vs_control_holm",
     "ss_between", "ss_within", "eta_squared",
 ]
 
@@ -612,6 +613,13 @@ def _dunn(g: _Groups) -> list[dict]:
             r["note"] = "not computed: all values equal"
     for r, a, b, c in zip(rows, bonf, holm, bh):
         r.update(p_adj_bonferroni=float(a), p_adj_holm=float(b), p_adj_bh=float(c))
+    # Many-to-one: the k - 1 comparisons with the control adjusted among themselves only
+    # (as the reference's p_adj_vs_control_*); NaN on pairs without the control.
+    vs = [i for i, r in enumerate(rows) if g.control in (r["group_a"], r["group_b"])]
+    pv = p[vs]
+    if vs and np.all(np.isfinite(pv)):
+        for i, a, b in zip(vs, np.minimum(pv * len(pv), 1.0), _holm(pv)):
+            rows[i].update(p_adj_vs_control_bonferroni=float(a), p_adj_vs_control_holm=float(b))
     return rows
 
 

@@ -136,6 +136,12 @@ def assert_matches_reference(table: pd.DataFrame, ref: dict) -> None:
                      ("p_adj_bonferroni", "p_adj_bonferroni"), ("p_adj_holm", "p_adj_holm"),
                      ("p_adj_bh", "p_adj_BH")]:
         close(du[col], [r[key] for r in ref["dunn"]], what=f"dunn {col}")
+    for col in ("p_adj_vs_control_bonferroni", "p_adj_vs_control_holm"):
+        # R reference: the k - 1 control comparisons adjusted among themselves; null elsewhere
+        want = [r.get(col) for r in ref["dunn"]]
+        got = du[col].to_numpy(dtype=float)
+        assert [w is None for w in want] == list(np.isnan(got)), col
+        close(got[~np.isnan(got)], [w for w in want if w is not None], what=f"dunn {col}")
     assert set(du.p_adjust) == {"none"}
     # Dunn's decision uses the Holm-adjusted p
     assert list(du.significant) == [r["p_adj_holm"] < 0.05 for r in ref["dunn"]]
