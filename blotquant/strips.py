@@ -40,6 +40,7 @@ _DEFAULTS = {
     "min_height": 30,         # a strip is at least this many rows tall (full-resolution pixels)
     "cut_depth": 0.35,        # a cut line dips this fraction of the membrane's contrast
     "fill_image": 0.85,       # a membrane covering more than this fraction is the whole image
+    "max_outside": 0.25,      # more band evidence than this fraction outside the strips: one membrane
 }
 
 
@@ -123,7 +124,7 @@ def _otsu(values):
     return float(centres[np.nanargmax(np.where(np.isfinite(between), between, -1))])
 
 
-def _cuts(arr, valid, box, bg, depth, min_h):
+def _cuts(arr, valid, box, bg, depth, min_h, *, floor=0.0, n_blocks=6):
     """Candidate cut rows inside one membrane box, as (row, strength) pairs, strongest first.
 
     Works at full resolution (cut lines are 1-3 px thin): the 10th-percentile row profile over
@@ -136,8 +137,48 @@ def _cuts(arr, valid, box, bg, depth, min_h):
         return []
     c0, c1 = x0 + (x1 - x0) // 10, x1 - (x1 - x0) // 10
     step = max(1, (c1 - c0) // 400)
-    sub = arr[y0:y1, c0:c1:step]
-    ok = valid[y0:y1, c0:c1:step]
+    prof, _ = _dip_strength(arr[y0:y1, c0:c1:step], valid[y0:y1, c0:c1:step], bg, floor)
+    # a cut line runs right across the membrane: it must dip in every column block (a gap
+    # between band rows or smears does not, where a lane or the membrane edge is missing). The
+    # line may drift 4 rows from block to block (tilt); a path's strength is its weakest block
+    # (bottleneck dynamic programming), reported at the middle block. One block may be weaker
+    # (down to 40 % of the depth: a label, a damaged edge) when all others reach the depth.
+    edges = np.linspace(c0, c1, n_blocks + 1).astype(int)
+    sbs = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        _, sb = _dip_strength(arr[y0:y1, a:b:step], valid[y0:y1, a:b:step], bg, floor)
+        sbs.append(np.nan_to_num(sb, nan=-np.inf))
+    strict = _bottleneck(sbs)
+    relaxed = np.full_like(strict, -np.inf)
+    for j in range(n_blocks):
+        relaxed = np.maximum(relaxed, _bottleneck([np.full_like(x, np.inf) if i == j else x
+                                                   for i, x in enumerate(sbs)]))
+    strength = np.where(strict >= 0.4 * depth, relaxed, strict)
+    out = []
+    for i in range(min_h, prof.size - min_h):
+        if strength[i] >= 0.5 * depth and strength[i] >= strength[i - 1] \
+                and strength[i] >= strength[i + 1]:
+            out.append((int(y0 + i), float(strength[i])))
+    return sorted(out, key=lambda t: -t[1])
+
+
+def _bottleneck(sbs, drift=4):
+    """Per row of the middle block: the best min-strength path across all blocks (+-drift rows
+    between neighbouring blocks)."""
+    win = 2 * drift + 1
+    mid = len(sbs) // 2
+    fwd = sbs[0]
+    for sb in sbs[1:mid + 1]:
+        fwd = np.minimum(ndi.maximum_filter1d(fwd, win), sb)
+    bwd = sbs[-1]
+    for sb in sbs[mid:-1][::-1]:
+        bwd = np.minimum(ndi.maximum_filter1d(bwd, win), sb)
+    return np.minimum(fwd, bwd) if len(sbs) > 1 else fwd
+
+
+def _dip_strength(sub, ok, bg, floor=0.0):
+    """10th-percentile row profile of a block and each row's dip below the maxima within 6 rows
+    on both sides, as a fraction of (that level - background)."""
     if ok.all():
         prof = np.percentile(sub, 10, axis=1)
     else:
@@ -151,12 +192,8 @@ def _cuts(arr, valid, box, bg, depth, min_h):
     right = wmax[h + 4:n + h + 4]      # max of prof[i+2 : i+2+h]
     ref = np.minimum(left, right)
     with np.errstate(invalid="ignore", divide="ignore"):
-        strength = (ref - prof) / np.abs(ref - bg)
-    out = []
-    for i in range(min_h, prof.size - min_h):
-        if prof[i] <= prof[i - 1] and prof[i] <= prof[i + 1] and strength[i] >= depth:
-            out.append((int(y0 + i), float(strength[i])))
-    return sorted(out, key=lambda t: -t[1])
+        strength = (ref - prof) / np.maximum(np.abs(ref - bg), floor)
+    return prof, strength
 
 
 def find_strips(image, *, n_strips=None, mask=None, method_kwargs=None):
@@ -179,7 +216,9 @@ def find_strips(image, *, n_strips=None, mask=None, method_kwargs=None):
         fraction of the content, 0.04), ``min_fill`` (membrane area / its box, 0.55),
         ``min_height`` (smallest strip in rows, 30), ``cut_depth`` (a cut line's dip as a
         fraction of the membrane contrast, 0.35), ``fill_image`` (a membrane covering more than
-        this fraction of the content is the whole image, 0.85).
+        this fraction of the content is the whole image, 0.85), ``max_outside`` (more of the
+        strong band evidence than this fraction outside the strips found means one membrane
+        fills the image, 0.25).
 
     Returns
     -------
@@ -278,7 +317,8 @@ def find_strips(image, *, n_strips=None, mask=None, method_kwargs=None):
         pool = []         # (strength, row) of weaker cut lines, for a given n_strips
         for c, area, contrast in comps:
             whole = _piece_strip(c, 0, c.shape[0], contrast, thr, k, rows, cols)
-            cands = _cuts(arr, valid, whole.box, bg, 0.5 * opts["cut_depth"], opts["min_height"])
+            cands = _cuts(arr, valid, whole.box, bg, opts["cut_depth"], opts["min_height"],
+                          floor=thr)
             chosen = []
             for row, strength in cands:
                 if strength >= opts["cut_depth"] and all(abs(row - r) >= opts["min_height"]
@@ -298,6 +338,15 @@ def find_strips(image, *, n_strips=None, mask=None, method_kwargs=None):
                         params["cuts"].append({"row": row, "strength": round(strength, 3)})
                         break
         strips = pieces
+        outside = _signal_outside(g, svalid, [s.box for s in strips], k, fine)
+        params["signal_outside"] = round(outside, 3)
+        if outside > opts["max_outside"]:
+            # bands lie outside every region taken as a membrane: the regions are lighter or
+            # darker patches of one membrane that fills the image (a simulated or cropped blot)
+            params["mode"] = "whole-image"
+            strips = [Strip(box=content, score=0.0)]
+        else:
+            strips = _merge_one_comb(arr, strips, params)
     strips = _sort(strips)
     if n_strips is not None and len(strips) != n_strips:
         if len(strips) > n_strips:
@@ -311,6 +360,66 @@ def find_strips(image, *, n_strips=None, mask=None, method_kwargs=None):
     params["boxes"] = [list(s.box) for s in strips]
     logger.debug("find_strips: %s", params)
     return strips, params
+
+
+def _signal_outside(g, svalid, boxes, k, noise):
+    """Fraction of the strong band evidence (thin bright horizontal features, 8 noise sd or more)
+    outside ``boxes``."""
+    import cv2
+
+    line = np.ones((9, 1), np.uint8)
+    th = cv2.morphologyEx(g.astype(np.float32), cv2.MORPH_TOPHAT, line).astype(float)
+    th[~svalid] = 0.0
+    ref = float(np.percentile(th[svalid], 99.9))
+    strong = th > max(0.3 * ref, 8.0 * noise)
+    if ref <= 0 or strong.sum() < 20:
+        return 0.0
+    inside = np.zeros_like(strong)
+    for x0, y0, x1, y1 in boxes:
+        inside[y0 // k:-(-y1 // k), x0 // k:-(-x1 // k)] = True
+    return float((strong & ~inside).sum() / strong.sum())
+
+
+def _merge_one_comb(arr, strips, params):
+    """Merge strips side by side when one lane comb runs across the gap between them.
+
+    Two membranes side by side on a tray need not share a lane pitch and phase; one membrane
+    split at a lighter/darker column band does: the lane comb of the union continues across
+    the gap at the same pitch (the step over the gap is within 25 % of the pitch).
+    """
+    from blotquant.discover import detect_lanes
+
+    out = list(strips)
+    merged = []
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(out)):
+            for j in range(len(out)):
+                a, b = out[i], out[j]
+                if i == j or a.box[0] >= b.box[0]:
+                    continue
+                ov = min(a.box[3], b.box[3]) - max(a.box[1], b.box[1])
+                if ov <= 0.5 * min(a.shape[0], b.shape[0]) or b.box[0] < a.box[2] - 5:
+                    continue
+                u = (a.box[0], min(a.box[1], b.box[1]), b.box[2], max(a.box[3], b.box[3]))
+                try:
+                    lanes, _, lp = detect_lanes(arr[u[1]:u[3], u[0]:u[2]])
+                except Exception:  # noqa: BLE001 - no comb: keep them apart
+                    continue
+                xs = np.sort(np.asarray(lanes.centers) + u[0])
+                gap = 0.5 * (a.box[2] + b.box[0])
+                left, right = xs[xs < gap], xs[xs > gap]
+                if len(left) and len(right) and abs((right[0] - left[-1]) / lp["pitch"] - 1) < 0.25:
+                    merged.append({"boxes": [list(a.box), list(b.box)], "pitch": lp["pitch"]})
+                    out[i] = Strip(box=u, score=min(a.score, b.score))
+                    del out[j]
+                    changed = True
+                    break
+            if changed:
+                break
+    params["merged_side_by_side"] = merged
+    return out
 
 
 def _piece_strip(comp, a, b, contrast, thr, k, rows, cols):
