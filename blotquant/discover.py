@@ -778,16 +778,35 @@ def _apparent_mw(part, lanes, kinds, rows, y0, ladder):
             "kda": kda, "model": cp.get("model")}
 
 
+def _related_names(a, b):
+    """True when two files sit in one folder and their names say one membrane: one stem starts
+    with the other (``x.tif`` / ``x_GAPDH.tif``) or both share the first word (``m1_TNAP`` /
+    ``m1_actin``)."""
+    pa, pb = Path(a), Path(b)
+    if pa.parent != pb.parent:
+        return False
+    sa, sb = pa.stem.lower(), pb.stem.lower()
+    if sa.startswith(sb) or sb.startswith(sa):
+        return True
+    wa, wb = re.split(r"[_\-. ]+", sa), re.split(r"[_\-. ]+", sb)
+    return len(wa) > 1 and len(wb) > 1 and wa[0] == wb[0]
+
+
 def _same_membrane(a, b):
-    """True when two analysed images look like probes of one membrane (same strips and lanes)."""
+    """True when two analysed images look like probes of one membrane: same image size and
+    strips, and either the same lanes (count, pitch, position) or related file names (a
+    re-probe whose lanes were not all seen, e.g. a single loading-control row)."""
     if a["shape"] != b["shape"] or len(a["strips"]) != len(b["strips"]):
         return False
+    named = _related_names(a["file"], b["file"])
     for sa, sb in zip(a["strips"], b["strips"]):
-        if "error" in sa or "error" in sb:
-            return False
         (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = sa["box"], sb["box"]
         if min(ax1, bx1) - max(ax0, bx0) < 0.5 * min(ax1 - ax0, bx1 - bx0) \
                 or min(ay1, by1) <= max(ay0, by0):
+            return False
+        if named:
+            continue
+        if "error" in sa or "error" in sb:
             return False
         ca = [c for c, k in zip(sa["centers"], sa["kinds"]) if k == "sample"]
         cb = [c for c, k in zip(sb["centers"], sb["kinds"]) if k == "sample"]
@@ -799,6 +818,21 @@ def _same_membrane(a, b):
         if abs(float(np.median(np.subtract(ca, cb)))) > 0.75 * pitch:
             return False
     return True
+
+
+def _lead_image(cluster):
+    """The image whose lanes stand for its membrane: the lane layout (kinds per strip) most images
+    agree on, then the most lanes, then the clearest pitch choice."""
+    def layout(a):
+        return tuple(_kinds_text(s.get("kinds", [])) for s in a["strips"])
+
+    votes = {}
+    for a in cluster:
+        votes[layout(a)] = votes.get(layout(a), 0) + 1
+    return max(cluster, key=lambda a: (votes[layout(a)],
+                                       sum(len(s.get("kinds", [])) for s in a["strips"]),
+                                       sum(s.get("lane_params", {}).get("margin", 0.0)
+                                           for s in a["strips"])))
 
 
 def _slug(text):
@@ -848,7 +882,7 @@ def propose_config(images_dir, *, ladder=None):
     clusters = []
     for a in analysed:
         for c in clusters:
-            if _same_membrane(c[0], a):
+            if any(_same_membrane(m, a) for m in c):
                 c.append(a)
                 break
         else:
@@ -857,7 +891,7 @@ def propose_config(images_dir, *, ladder=None):
     samples, membranes, notes, n_sample = {}, [], [], 0
     band_names = []
     for c in clusters:
-        lead = max(c, key=lambda a: sum(len(s.get("kinds", [])) for s in a["strips"]))
+        lead = _lead_image(c)
         stem = _slug(Path(lead["file"]).stem)
         multi = len(lead["strips"]) > 1
         for si, strip in enumerate(lead["strips"]):

@@ -127,3 +127,26 @@ def test_zdf_lanes_reproduce_the_annotation(tmp_path):
                 if abs(lane["x"] - truth["x"]) > tol:
                     failures.append(f"{rel} {a['name']} lane {truth['n']}: x {lane['x']} vs {truth['x']}")
     assert not failures, "\n".join(failures)
+
+
+DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "il6-jak2"
+
+
+def test_init_on_the_demo_folder_gives_one_membrane(tmp_path):
+    # the four demo images are probes of one membrane (truth.csv): ladder + 9 samples, lanes at
+    # x 127 + 94 k; TNAP ~383, Runx2 ~365, Jak2 ~200, actin ~500 (rows differ per image)
+    import pandas as pd
+
+    out = tmp_path / "demo.yaml"
+    assert init_cli.run_init(_args(init_cli.configure_init_parser,
+                                   [str(DEMO), "--out", str(out), "--force"])) == 0
+    exp = load_config(out)
+    assert len(exp.membranes) == 1
+    mem = exp.membranes[0]
+    assert list(mem.lanes) == ["ladder"] + [f"S{i}" for i in range(1, 10)]
+    truth = pd.read_csv(DEMO / "truth.csv")
+    rows = truth.groupby("image")["row"].median()
+    assert sorted(spec.file for spec in mem.images) == sorted(rows.index)
+    for spec in mem.images:
+        r = rows[spec.file]
+        assert any(t.rows[0] < r < t.rows[1] for t in spec.targets.values()), (spec.file, r)
