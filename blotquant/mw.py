@@ -474,13 +474,13 @@ def _select(rows, lk, model, x=float("nan")):
 # ----------------------------------------------------------------------------------------------
 
 _FIT_DEFAULTS = {
-    "sigma": 0.04,  # log10 tolerance of a match (0.04 ~ 10 %)
+    "sigma": 0.035,  # log10 tolerance of a match (0.035 ~ 8 %)
     "peak_cost": 1.0,  # cost of leaving a detected peak unmatched (in units of (residual/sigma)^2)
     "band_cost": 1.0,  # cost of leaving a ladder band unmatched when it should lie inside row_range
-    "band_cost_outside": 0.25,  # ... when its predicted row lies outside row_range (run off / not loaded)
+    "band_cost_outside": 0.8,  # ... when its predicted row lies outside row_range (run off / not loaded)
     "max_gap": 3,  # anchors: |peaks between - bands between| allowed
     "min_matches": 3,
-    "refine_model": "quadratic",  # flexible model used while matching (falls back to linear)
+    "refine_model": "cubic",  # flexible model used while matching (falls back to quadratic, linear)
 }
 
 
@@ -560,6 +560,9 @@ def _match(rows, lk, opts, row_range):
         out = (r < row_range[0]) | (r > row_range[1])
         return np.where(out, float(opts["band_cost_outside"]), float(opts["band_cost"]))
 
+    polys = ["cubic", "quadratic", "linear"]
+    chain = [opts["refine_model"]] + [p for p in polys[polys.index(opts["refine_model"]) + 1:]] \
+        if opts["refine_model"] in polys else [opts["refine_model"], "linear"]
     memo = {}
 
     def step(key):
@@ -568,10 +571,11 @@ def _match(rows, lk, opts, row_range):
             pi = np.array([p[0] for p in key])
             pj = np.array([p[1] for p in key])
             cal = None
-            if len(key) >= _MIN_POINTS[opts["refine_model"]] + 1:
-                cal = _make(opts["refine_model"], rows[pi], lk[pj])
-            if cal is None:
-                cal = _make("linear", rows[pi], lk[pj])
+            for name in chain:  # the refine model, else the simpler polynomials
+                if len(key) >= _MIN_POINTS[name] + 1:
+                    cal = _make(name, rows[pi], lk[pj])
+                    if cal is not None:
+                        break
             if cal is None:
                 memo[key] = (math.inf, key)
             else:
