@@ -84,7 +84,7 @@ def main() -> int:
         print(f"  lane at x={b} with calibration of x={a}: max |error| {np.abs(err).max():.1f} %, "
               f"errors {np.round(err, 1).tolist()}")
 
-    mc, mparams = membrane_calibration(cals)
+    mc, _ = membrane_calibration(cals)
     samples = [ln for ln in lanes if ln["kind"] == "sample"]
     xs_s = np.array([s["x"] for s in samples])
     ys_s = np.array([s["bands"]["main"]["y"] for s in samples])

@@ -246,7 +246,7 @@ def find_ladder_bands(image, *, x=None, width=None, slope=0.0, y_ref=0.0, method
         seg[bad] = np.interp(idx[bad], idx[~bad], seg[~bad])
 
     n = seg.size
-    opening = opts["opening"] or max(15, int(round(0.06 * n)))
+    opening = opts["opening"] or max(15, round(0.06 * n))
     opening = int(opening) | 1
     sm = ndimage.gaussian_filter1d(seg, float(opts["smooth"]), mode="nearest") if opts["smooth"] else seg
     base = ndimage.grey_opening(sm, size=opening, mode="nearest")
@@ -837,8 +837,9 @@ def membrane_calibration(calibrations_by_x, *, band_row_offsets=None):
 
     Parameters
     ----------
-    calibrations_by_x : mapping of float -> Calibration
-        Marker lane centre column -> its calibration (one, two or more marker lanes).
+    calibrations_by_x : mapping of float -> Calibration, or sequence of Calibration
+        Marker lane centre column -> its calibration (one, two or more marker lanes); a sequence
+        uses each calibration's own ``x`` (set by ``fit_ladder(..., x=...)``).
     band_row_offsets : mapping of float -> float, optional
         Lane centre column -> row of one reference band measured in that lane (e.g. the loading
         control's band rows). Used as a per-lane row offset ``shift(x)``: the band's row at ``x``
@@ -867,6 +868,12 @@ def membrane_calibration(calibrations_by_x, *, band_row_offsets=None):
     """
     if not calibrations_by_x:
         raise LayoutError("membrane_calibration needs at least one marker lane calibration")
+    if isinstance(calibrations_by_x, (list, tuple)):  # calibrations that carry their own x
+        missing = [i for i, c in enumerate(calibrations_by_x) if math.isnan(getattr(c, "x", math.nan))]
+        if missing:
+            raise LayoutError(f"calibration(s) {missing} have no lane column; fit them with fit_ladder(..., x=...) "
+                              f"or pass a mapping {{x: calibration}}")
+        calibrations_by_x = {c.x: c for c in calibrations_by_x}
     items = sorted((float(k), v) for k, v in dict(calibrations_by_x).items())
     xs = np.array([k for k, _ in items])
     if np.any(np.diff(xs) <= 0):

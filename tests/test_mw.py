@@ -117,7 +117,7 @@ def test_extra_peaks_at_both_ends_and_a_shifted_start():
     """Peaks above the top band (well edge) and below the last band (dye front) are left out."""
     rows = true_row(PLUS)
     found = np.r_[rows[0] - 35, rows, rows[-1] + 40]
-    cal, params = fit_ladder(found, PLUS)
+    _, params = fit_ladder(found, PLUS)
     assert [p[1] for p in params["pairs"]] == list(PLUS)
     assert len(params["unmatched_rows"]) == 2
 
@@ -127,6 +127,12 @@ def test_too_few_matches_raise():
         fit_ladder([100.0], BIORAD)
     with pytest.raises(LayoutError, match="one row per ladder band"):
         fit_ladder([100.0, 200.0], BIORAD, match="none")
+
+
+def test_membrane_calibration_needs_x():
+    cal, _ = fit_ladder(true_row(BIORAD), BIORAD)  # no x given
+    with pytest.raises(LayoutError, match="no lane column"):
+        membrane_calibration([cal])
 
 
 def test_unknown_model_and_option_raise():
@@ -190,7 +196,7 @@ def test_find_ladder_bands_on_image_and_fit():
     np.testing.assert_array_equal(img, before)
     assert found.size == rows.size
     np.testing.assert_allclose(found, rows, atol=0.5)
-    cal, fparams = fit_ladder(found, "pageruler-plus", row_range=params["row_range"])
+    cal, _ = fit_ladder(found, "pageruler-plus", row_range=params["row_range"])
     np.testing.assert_allclose(cal.kda_at(true_row([180, 40])), [180, 40], rtol=0.01)
     json.dumps(params)
 
@@ -218,8 +224,9 @@ def test_find_ladder_bands_needs_lane_for_2d():
 def test_two_marker_lanes_interpolate_smile_linearly():
     left, _ = fit_ladder(true_row(BIORAD), BIORAD, x=100)
     right, _ = fit_ladder(true_row(BIORAD) + 12.0, BIORAD, x=700)  # right side runs 12 rows lower
-    mc, params = membrane_calibration({100: left, 700: right})
-    assert params["n_markers"] == 2
+    assert isinstance(left, Calibration) and left.x == 100.0
+    mc, params = membrane_calibration([right, left])  # each calibration carries its own x
+    assert params["n_markers"] == 2 and params["marker_x"] == [100.0, 700.0]
     # a 60 kDa band in a lane at x=400 runs 6 rows lower than at the left marker
     r = true_row(60.0) + 6.0
     assert mc.kda_at(r, 400.0) == pytest.approx(60.0, rel=0.01)
@@ -301,7 +308,7 @@ def test_karmaker_detected_ladder_bands(karmaker_blot):
     for lane in lanes:
         rows = np.array([b["y"] for b in lane["ladder"]])
         found, params = find_ladder_bands(karmaker_blot, x=lane["x"], width=lane["width"])
-        cal, fparams = fit_ladder(found, "precision-plus-dual-color", row_range=params["row_range"],
+        _, fparams = fit_ladder(found, "precision-plus-dual-color", row_range=params["row_range"],
                                   x=lane["x"])
         # every ladder band found and matched to the right size, at the annotated row
         assert fparams["unmatched_kda"] == [], fparams
@@ -322,7 +329,7 @@ def test_karmaker_rows_agree_with_app_config(karmaker_blot):
         kda = [float(p[1]) for p in cfg["marker_positions"][side]]
         assert get_ladder(kda) == BIORAD
         found, params = find_ladder_bands(karmaker_blot, x=lane["x"], width=lane["width"])
-        cal, fparams = fit_ladder(found, kda, row_range=params["row_range"])
+        _, fparams = fit_ladder(found, kda, row_range=params["row_range"])
         ours = np.array([p[0] for p in fparams["pairs"]])
         slope, icpt = np.polyfit(ours, ys, 1)
         assert slope == pytest.approx(1.577, rel=0.02)  # the annotation's canvas scale
