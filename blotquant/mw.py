@@ -296,7 +296,7 @@ MODELS = ("linear", "quadratic", "cubic", "interp", "pchip")
 _MIN_POINTS = {"linear": 2, "quadratic": 4, "cubic": 6, "interp": 2, "pchip": 3}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Calibration:
     """A fitted row -> log10(kDa) map for one marker lane.
 
@@ -729,7 +729,7 @@ def fit_ladder(rows, kda, *, model="auto", match="auto", row_range=None, x=None,
 # smile across the membrane
 # ----------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MembraneCalibration:
     """Row <-> kDa anywhere on a membrane, following smile/tilt across it.
 
@@ -817,10 +817,12 @@ class MembraneCalibration:
         lo = min(np.log10(c.kda).min() for c in self.calibrations) - 1.5
         hi = max(np.log10(c.kda).max() for c in self.calibrations) + 1.5
         grid = np.linspace(hi, lo, 3001)  # decreasing kDa -> increasing row
-        out = np.empty(r.size)
-        for idx, (rr, xx) in enumerate(zip(r.ravel(), x.ravel())):
+        out = np.full(r.size, np.nan)  # NaN row or column -> NaN
+        rf, xf = r.ravel(), x.ravel()
+        for xx in np.unique(xf):  # one inversion per lane column
+            sel = xf == xx
             rows = self.row_at(10 ** grid, np.full(grid.size, xx))
-            out[idx] = np.interp(rr, rows, grid, left=np.nan, right=np.nan)
+            out[sel] = np.interp(rf[sel], rows, grid, left=np.nan, right=np.nan)
         out = (10 ** out).reshape(r.shape)
         return out if out.ndim else float(out)
 
