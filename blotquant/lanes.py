@@ -438,6 +438,48 @@ def _half_max_extent(prof, c, pitch, search=0.45):
     }
 
 
+def _lane_extent(prof, c, lo_bound, hi_bound, search, frac=0.5, open_lo=False, open_hi=False):
+    """Middle of a lane's extent between two neighbouring lanes.
+
+    The peak is searched within ``search`` samples of ``c``; on each side the lane's floor is the
+    profile's minimum between the peak and the bound (the gap towards that neighbour), and the edge
+    is where the profile falls to ``frac`` of the way from that floor to the peak. Unlike a common
+    base, each side uses its own floor, so a neighbour that touches the lane on one side does not
+    pull the edge there. A side without a neighbour (``open_lo``, ``open_hi``: the first or last
+    lane) takes the higher of the two floors, so a tail into the open does not widen the lane.
+    Returns None without a peak above both floors.
+    """
+    n = prof.size
+    lo_b = int(np.clip(math.floor(lo_bound), 0, n - 1))
+    hi_b = int(np.clip(math.ceil(hi_bound), 0, n - 1))
+    lo = max(lo_b, int(math.floor(c - search)))
+    hi = min(hi_b, int(math.ceil(c + search)))
+    if hi - lo < 2 or hi_b - lo_b < 3:
+        return None
+    jp = lo + int(np.argmax(prof[lo : hi + 1]))
+    peak = float(prof[jp])
+    fl_l = float(prof[lo_b : jp + 1].min())
+    fl_r = float(prof[jp : hi_b + 1].min())
+    if peak <= max(fl_l, fl_r):
+        return None
+    if open_lo:  # no neighbour on that side: the floor is the other side's when higher
+        fl_l = max(fl_l, fl_r)
+    if open_hi:
+        fl_r = max(fl_l, fl_r)
+    th_l = fl_l + frac * (peak - fl_l)
+    th_r = fl_r + frac * (peak - fl_r)
+    j = jp
+    while j > lo_b and prof[j - 1] >= th_l:
+        j -= 1
+    xl = j - (prof[j] - th_l) / (prof[j] - prof[j - 1]) if j > lo_b and prof[j] != prof[j - 1] else float(j)
+    j = jp
+    while j < hi_b and prof[j + 1] >= th_r:
+        j += 1
+    xr = j + (prof[j] - th_r) / (prof[j] - prof[j + 1]) if j < hi_b and prof[j] != prof[j + 1] else float(j)
+    return {"center": 0.5 * (xl + xr), "width": xr - xl, "peak_at": float(jp),
+            "strength": peak - max(fl_l, fl_r)}
+
+
 def _reduce(img, wd, k):
     """Area-average ``img`` into ``k`` rows and ``wd`` columns (float64)."""
     import cv2
@@ -532,6 +574,7 @@ _MARKER_WEIGHT = 0.3  # a marker position's (weak) support, per fully visible ma
 _GAP_WEIGHT = 0.5  # band evidence midway between two sample lanes counts against a placement
 _MISSED_WEIGHT = 1.0  # a strong band column left between the listed sample lanes counts against
 _SMALL_MARGIN = 0.5  # placement margin (in clear sample lanes) below which params carry a warning
+_EXTENT_FRAC = 0.2  # a sample lane's edges: this fraction of the way from each side's floor to its peak
 _VIRTUAL_SAMPLE = 0.5  # share of its band evidence a sample lane earns without a band column
 
 
@@ -837,6 +880,15 @@ def _lanes_by_kinds(kinds, aligned, wts, in_win, n_slabs, lane_scale, dark, p_lo
     thr = max(4 * noise_b, float(opts["min_strength"]) * ref)
     for i in np.nonzero(kinds == "sample")[0]:
         f = _half_max_extent(band_s, pos[i], lp, search=0.2)
+        # the centre is the middle of the lane's extent, its edges where the band signal falls
+        # to a fifth of the way from the floor towards each neighbour (its own floor per side):
+        # the peak or the half maximum of a skewed, smeared or touching band sits off-centre
+        lb = 0.5 * (pos[i - 1] + pos[i]) if i > 0 else pos[i] - 0.6 * lp
+        hb = 0.5 * (pos[i] + pos[i + 1]) if i < n_lanes - 1 else pos[i] + 0.6 * lp
+        g = _lane_extent(band_s, pos[i], lb, hb, 0.2 * lp, _EXTENT_FRAC, open_lo=i == 0,
+                          open_hi=i == n_lanes - 1)
+        if f is not None and g is not None:
+            f = dict(f, center=g["center"], width=g["width"])
         # (a flat-topped band may peak at the search window's edge: the half-maximum middle
         # decides, and it must stay near the placement)
         if f and f["strength"] > thr and abs(f["center"] - pos[i]) < 0.3 * lp:
