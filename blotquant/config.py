@@ -81,6 +81,9 @@ class Membrane(_Model):
     lanes: tuple[str, ...] = Field(min_length=1)
     images: tuple[ImageSpec, ...] = Field(min_length=1)
     lane_geometry: Optional[LaneGeometry] = None
+    # Marker ladder of the lanes labelled 'ladder': a preset name (blotquant.mw.LADDERS) or the
+    # band sizes in kDa, top to bottom. Needed for `mw:` targets and for bands.csv's mw_kda.
+    ladder: Optional[Union[str, tuple[float, ...]]] = None
 
     @field_validator("lanes", mode="before")
     @classmethod
@@ -510,6 +513,22 @@ def _check(exp: Experiment):
                  f"membrane '{mem.name}' (targets: {sorted(targets)})",
                  f"add a `{exp.loading_control}` target to one of its images, or fix "
                  "`loading_control`", None))
+        uses_mw = [t for spec in mem.images for t, tg in spec.targets.items() if tg.mw is not None]
+        if mem.ladder is not None:
+            from blotquant.mw import get_ladder
+
+            try:
+                get_ladder(mem.ladder)
+            except BlotquantError as exc:
+                add((f"{mkey}.ladder", str(exc), "use a preset name or a list of kDa, largest first",
+                     exc))
+            if "ladder" not in mem.lanes:
+                add((f"{mkey}.ladder", f"a ladder is named but membrane '{mem.name}' has no lane "
+                     "labelled 'ladder'", "mark the marker lane(s) 'ladder' in `lanes`", None))
+        elif uses_mw:
+            add((f"{mkey}.ladder", f"target(s) {uses_mw} are given by `mw` but membrane "
+                 f"'{mem.name}' names no ladder", "add `ladder: <preset>` or `ladder: [kDa, ...]` "
+                 "and mark the marker lane 'ladder', or give `rows: [top, bottom]`", None))
         if mem.lane_geometry is not None and len(mem.lane_geometry.centers) != len(mem.lanes):
             add((f"{mkey}.lane_geometry.centers", f"{len(mem.lane_geometry.centers)} centres for "
                  f"{len(mem.lanes)} lanes", "give one centre per entry of `lanes` "

@@ -32,7 +32,7 @@ NOT_QUANTIFIED = ("ladder", "-")
 BANDS_COLUMNS = [
     "membrane", "image", "target", "lane", "sample", "group", "lane_x", "band_row", "volume",
     "background", "saturated", "found", "band_top", "band_bottom", "x_left", "x_right",
-    "n_pixels", "snr", "note",
+    "n_pixels", "snr", "mw_kda", "note",
 ]
 SUMMARY_COLUMNS = ["target", "group", "n", "mean", "sd", "sem", "median", "ci_low", "ci_high", "fold_change"]
 
@@ -135,6 +135,35 @@ def _shared_image_strips(experiment, read):
     return regions, record
 
 
+def _calibrate_mw(blot, lanes, labels, ladder):
+    """Fit row -> kDa from this image's marker lanes; returns (MembraneCalibration, params) or
+    (None, params with the reason)."""
+    from blotquant.mw import find_ladder_bands, fit_ladder, get_ladder, membrane_calibration
+
+    kda = get_ladder(ladder)
+    fits, per_lane = [], []
+    for i, label in enumerate(labels):
+        if label != "ladder":
+            continue
+        x = float(lanes.centers[i])
+        rec = {"lane": i + 1, "x": x}
+        try:
+            rows, found = find_ladder_bands(blot, x=x, width=float(lanes.widths[i]), slope=float(lanes.slope),
+                                            y_ref=float(lanes.y_ref))
+            cal, fit = fit_ladder(rows, kda, row_range=found.get("row_range"), x=x)
+        except BlotquantError as exc:
+            rec["failed"] = str(exc)
+        else:
+            fits.append(cal)
+            rec.update(rows=np.asarray(rows).tolist(), fit=fit)
+        per_lane.append(rec)
+    if not fits:
+        return None, {"ladder": list(kda), "lanes": per_lane,
+                      "failed": "no marker lane could be calibrated on this image"}
+    cal, mc = membrane_calibration(fits)
+    return cal, {"ladder": list(kda), "lanes": per_lane, "membrane": mc}
+
+
 def _measure_image(experiment, membrane, image_spec, *, read, region=None):
     from blotquant.bands import measure_bands
     from blotquant.io import crop
@@ -183,15 +212,29 @@ def _measure_image(experiment, membrane, image_spec, *, read, region=None):
         raise LayoutError(f"membrane {membrane.name}: no sample lanes in `lanes:`; list at least one sample")
     sample_lanes = replace(lanes, centers=np.asarray(lanes.centers)[measured],
                            widths=np.asarray(lanes.widths)[measured])
+    calibration, mw_params = None, None
+    if membrane.ladder is not None:
+        calibration, mw_params = _calibrate_mw(blot, lanes, labels, membrane.ladder)
+        if calibration is None:
+            warnings_.append(f"{image_spec.file}: the ladder could not be calibrated "
+                             f"({mw_params['lanes'][0].get('failed', 'no marker bands') if mw_params['lanes'] else 'no ladder lane'}); "
+                             "mw_kda is empty for this image")
     tables, band_params = [], {}
     for target, spec in image_spec.targets.items():
         if spec.rows is None:
-            raise LayoutError(
-                f"{image_spec.file}: target {target} is given by molecular weight (mw: {spec.mw}); "
-                "this version needs a row window: use `rows: [top, bottom]`"
-            )
-        top, bottom = spec.rows
-        window = (top - y0, bottom - y0)
+            if calibration is None:
+                raise LayoutError(
+                    f"{image_spec.file}: target {target} is given by molecular weight (mw: {spec.mw}) but "
+                    "no marker lane could be calibrated on this image; give `rows: [top, bottom]` instead"
+                )
+            from blotquant.mw import row_window
+
+            edges = np.array([row_window(calibration, spec.mw, x=float(x)) for x in sample_lanes.centers])
+            window = (int(np.floor(edges.min())), int(np.ceil(edges.max())))
+            mw_params.setdefault("target_windows", {})[target] = {"mw_kda": spec.mw, "rows": list(window)}
+        else:
+            top, bottom = spec.rows
+            window = (top - y0, bottom - y0)
         try:
             table, params = measure_bands(
                 blot.data, sample_lanes, window, background=experiment.analysis.background,
@@ -200,6 +243,8 @@ def _measure_image(experiment, membrane, image_spec, *, read, region=None):
         except BlotquantError as exc:
             raise type(exc)(f"{path.name}, target {target}: {exc}") from exc
         table = table.copy()
+        table["mw_kda"] = (calibration.kda_at(table["band_row"].to_numpy(float), table["lane_x"].to_numpy(float))
+                           if calibration is not None else np.nan)
         table["lane"] = measured[table["lane"].to_numpy() - 1] + 1  # back to the membrane's lane numbers
         table.insert(0, "target", target)
         tables.append(table)
@@ -219,6 +264,7 @@ def _measure_image(experiment, membrane, image_spec, *, read, region=None):
         "polarity": blot.polarity,
         "ceiling": blot.ceiling,
         "lanes": lane_params,
+        "molecular_weight": mw_params,
         "bands": band_params,
         "warnings": warnings_,
         "seconds": round(time.perf_counter() - t0, 4),
@@ -237,22 +283,36 @@ def _to_image_coords(bands, origin):
 
 
 def _group_stats(experiment, per_sample):
+    """Summary and tests per target on the samples' fold changes.
+
+    Groups without any usable value (every lane flagged) keep a summary row with n = 0; tests
+    need the control group and at least one other group with values, otherwise the reason is
+    returned as a note instead of a number.
+    """
     from blotquant.stats import compare_groups, summarize
 
     groups = list(experiment.groups)
+    control = experiment.control_group
     cfg = experiment.analysis.stats
-    summaries, tests = [], []
+    summaries, tests, notes = [], [], []
     for target, sub in per_sample.groupby("target", sort=False):
-        s = summarize(sub, group="group", value="fold_change", groups=groups, control=experiment.control_group)
+        usable = sub[np.isfinite(sub["fold_change"].to_numpy(dtype=float))]
+        present = [g for g in groups if (usable["group"] == g).any()]
+        if control in present:
+            s = summarize(usable, group="group", value="fold_change", groups=present, control=control)
+        else:
+            s = pd.DataFrame(columns=SUMMARY_COLUMNS[1:])
+        s = s.set_index("group").reindex(groups).reset_index()
+        s["n"] = s["n"].fillna(0).astype(int)
         s.insert(0, "target", target)
-        summaries.append(s)
-        present = [g for g in groups if sub.loc[sub["group"] == g, "fold_change"].notna().any()]
-        if len(present) < 2:
-            logger.warning("target %s: fewer than two groups with values; no tests", target)
+        summaries.append(s[[c for c in SUMMARY_COLUMNS if c in s.columns]])
+        if control not in present or len(present) < 2:
+            notes.append(f"{target}: no tests: needs usable values in {control} and one more group "
+                         f"(groups with values: {', '.join(present) or 'none'})")
             continue
         for selection, test, posthoc in (("configured", cfg.test, cfg.posthoc), ("auto", "auto", "auto")):
-            t = compare_groups(sub, group="group", value="fold_change", groups=groups,
-                               control=experiment.control_group, test=test, posthoc=posthoc, alpha=cfg.alpha)
+            t = compare_groups(usable, group="group", value="fold_change", groups=present,
+                               control=control, test=test, posthoc=posthoc, alpha=cfg.alpha)
             t.insert(0, "target", target)
             t["selection"] = selection
             tests.append(t)
@@ -260,7 +320,7 @@ def _group_stats(experiment, per_sample):
     stats = pd.concat(tests, ignore_index=True) if tests else pd.DataFrame(
         columns=["target", "test", "group_a", "group_b", "diff", "se", "statistic", "df", "df2", "p_value",
                  "p_adjust", "ci_low", "ci_high", "significant", "note", "selection"])
-    return summary, stats
+    return summary, stats, notes
 
 
 def run(experiment) -> Results:
@@ -317,9 +377,9 @@ def run(experiment) -> Results:
     normalized, norm_params = normalize(bands, loading_control=experiment.loading_control,
                                         control_group=experiment.control_group)
     per_sample = _per_sample(normalized)
-    summary, stats = _group_stats(experiment, per_sample)
+    summary, stats, stats_notes = _group_stats(experiment, per_sample)
 
-    notes = [w for r in images for w in r.choices["warnings"]]
+    notes = [w for r in images for w in r.choices["warnings"]] + stats_notes
     for rec in bands.itertuples(index=False):
         if bool(rec.saturated):
             notes.append(f"{rec.image}: {rec.target} in lane {rec.lane} ({rec.sample}) is saturated")

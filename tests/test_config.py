@@ -123,8 +123,17 @@ def test_analysis_options_and_lane_geometry(project):
 def test_mw_target_accepted(project):
     cfg = copy.deepcopy(BASE)
     cfg["membranes"][0]["images"][0]["targets"]["TNAP"] = {"mw": 57}
+    cfg["membranes"][0]["ladder"] = "pageruler-plus"
     exp = load_config(_write(project, cfg))
     assert exp.membranes[0].images[0].targets["TNAP"].mw == 57.0
+    assert exp.membranes[0].ladder == "pageruler-plus"
+
+
+def test_unknown_ladder_names_the_key_and_the_presets(project):
+    cfg = copy.deepcopy(BASE)
+    cfg["membranes"][0]["ladder"] = "pageruler-extra"
+    with pytest.raises(ConfigError, match=r"membranes\[0\]\.ladder: unknown ladder 'pageruler-extra'.*pageruler-plus"):
+        load_config(_write(project, cfg))
 
 
 # ------------------------------------------------------------------------------------------

@@ -141,3 +141,85 @@ def test_membranes_sharing_one_image_are_matched_to_strips_top_to_bottom(tmp_pat
         assert (got["band_row"] - (truth.loc[got.index, "row"] + off)).abs().max() < 2.0
         rel = (got["volume"] / truth.loc[got.index, "volume"] - 1).abs()
         assert rel.max() < 0.03
+
+
+def _ladder_blot(tmp_path, *, seed=4):
+    """A blot whose marker lane follows a known row -> log10(kDa) law; returns (config dict, law)."""
+    import tifffile
+
+    from blotquant.mw import get_ladder
+    from blotquant.simulate import simulate_blot
+
+    kda = np.array(get_ladder("precision-plus-dual-color"))
+    # Known law: row = 820 - 300 * log10(kDa)  (250 kDa at row 100, 10 kDa at row 520)
+    law = lambda k: 820.0 - 300.0 * np.log10(k)  # noqa: E731
+    jak2_row = float(law(130.0))
+    actin_row = float(law(42.0))
+    sim = simulate_blot(shape=(620, 900), n_lanes=8, lane_width=70,
+                        targets={"Jak2": jak2_row, "beta-actin": actin_row}, empty_lanes=(1,),
+                        extra_bands=[(1, float(law(k)), 4e6) for k in kda], read_noise=5.0, seed=seed)
+    tifffile.imwrite(tmp_path / "mw.tif", sim.image)
+    samples = [f"s{i}" for i in range(1, 8)]
+    cfg = {"experiment": "mw", "images": ".", "loading_control": "beta-actin", "control_group": "A",
+           "groups": ["A", "B"], "samples": {s: "AB"[i % 2] for i, s in enumerate(samples)},
+           "membranes": [{"name": "m", "lanes": ["ladder", *samples], "ladder": "precision-plus-dual-color",
+                          "images": [{"file": "mw.tif", "targets": {
+                              "Jak2": {"mw": 130},
+                              "beta-actin": {"rows": [int(w) for w in sim.windows["beta-actin"]]}}}]}]}
+    return cfg, sim
+
+
+def test_mw_target_found_by_molecular_weight_and_mw_kda_reported(tmp_path):
+    import yaml
+
+    cfg, sim = _ladder_blot(tmp_path)
+    (tmp_path / "mw.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    res = run(load_config(tmp_path / "mw.yaml"))
+    truth = sim.truth[sim.truth["kind"] == "target"].set_index(["target", "lane"])
+    got = res.bands.set_index(["target", "lane"])
+    # the band found from `mw: 130` is the simulated Jak2 band (rows within 2 px, volumes 3 %)
+    jak = got.loc["Jak2"]
+    assert (jak["band_row"] - truth.loc["Jak2"].loc[jak.index, "row"]).abs().max() < 2.0
+    assert (jak["volume"] / truth.loc["Jak2"].loc[jak.index, "volume"] - 1).abs().max() < 0.03
+    # apparent MW read back through the ladder: 130 and 42 kDa within 5 %
+    np.testing.assert_allclose(jak["mw_kda"], 130.0, rtol=0.05)
+    np.testing.assert_allclose(got.loc["beta-actin", "mw_kda"], 42.0, rtol=0.05)
+    assert res.record["images"][0]["molecular_weight"]["lanes"][0]["lane"] == 1
+
+
+def test_mw_target_without_a_ladder_is_a_config_error(tmp_path):
+    import yaml
+
+    from blotquant.errors import ConfigError
+
+    cfg, _ = _ladder_blot(tmp_path)
+    del cfg["membranes"][0]["ladder"]
+    (tmp_path / "mw.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    with pytest.raises(ConfigError, match=r"membranes\[0\]\.ladder"):
+        load_config(tmp_path / "mw.yaml")
+
+
+def test_a_target_with_every_lane_flagged_gives_empty_summary_and_a_note(tmp_path):
+    """All control lanes saturated: no fold change, n = 0 rows, no tests, a note — not a crash."""
+    import tifffile
+    import yaml
+
+    from blotquant.simulate import simulate_blot
+
+    sim = simulate_blot(shape=(500, 700), n_lanes=6, lane_width=70, targets={"TNAP": 150, "actin": 350},
+                        saturate=[(1, "TNAP"), (2, "TNAP"), (3, "TNAP")], read_noise=5.0, seed=2)
+    tifffile.imwrite(tmp_path / "sat.tif", sim.image)
+    samples = [f"s{i}" for i in range(1, 7)]
+    cfg = {"experiment": "sat", "images": ".", "loading_control": "actin", "control_group": "A",
+           "groups": ["A", "B"], "samples": {s: "AB"[i // 3] for i, s in enumerate(samples)},
+           "membranes": [{"name": "m", "lanes": samples, "images": [{"file": "sat.tif", "targets": {
+               t: {"rows": [int(v) for v in w]} for t, w in sim.windows.items()}}]}]}
+    (tmp_path / "sat.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    res = run(load_config(tmp_path / "sat.yaml"))
+    tnap = res.bands[res.bands["target"] == "TNAP"].set_index("sample")["saturated"]
+    assert tnap.loc[["s1", "s2", "s3"]].all() and not tnap.loc[["s4", "s5", "s6"]].any()
+    assert not res.bands.loc[res.bands["target"] == "actin", "saturated"].any()
+    assert res.normalized["fold_change"].isna().all()
+    assert list(res.summary["n"]) == [0, 0]
+    assert res.stats.empty
+    assert any("TNAP: no tests" in n for n in res.notes)
