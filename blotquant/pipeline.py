@@ -164,46 +164,71 @@ def _calibrate_mw(blot, lanes, labels, ladder):
     return cal, {"ladder": list(kda), "lanes": per_lane, "membrane": mc}
 
 
+def _place_lanes(experiment, membrane, image_spec, blot):
+    """Lanes from the config, or found with the kinds and row windows the config gives.
+
+    Returns ``(lanes, params, warnings)``; lanes are in the cropped array's coordinates.
+    """
+    from blotquant.lanes import find_lanes
+
+    n_lanes = len(membrane.lanes)
+    x0, y0 = blot.origin
+    warnings_ = []
+    lanes = _lane_geometry(experiment, membrane, blot, n_lanes)
+    if lanes is not None:
+        params = {"source": "config"}
+    else:
+        rows = [(spec.rows[0] - y0, spec.rows[1] - y0) for spec in image_spec.targets.values()
+                if spec.rows is not None]
+        kinds = ["marker" if lab == "ladder" else "empty" if lab == "-" else "sample" for lab in membrane.lanes]
+        try:
+            lanes, params = find_lanes(blot.data, n_lanes, rows=rows or None, kinds=kinds)
+        except LayoutError as exc:
+            raise LayoutError(f"{image_spec.file} (membrane {membrane.name}): {exc}") from exc
+        params = {"source": "auto", **params}
+        seen = (params.get("placement") or {}).get("lane_like_columns")
+        if params.get("warning"):
+            warnings_.append(f"{image_spec.file}: lanes: {params['warning']}")
+        elif seen is not None and seen > n_lanes:
+            placed = ", ".join(f"{x:.0f}" for x in np.asarray(lanes.centers) + x0)
+            warnings_.append(f"{image_spec.file}: saw {seen} lane-like columns for the {n_lanes} lanes listed "
+                             f"for membrane {membrane.name}; check the overlay (lanes placed at x = {placed})")
+    params["centers_image_px"] = (np.asarray(lanes.centers) + x0).tolist()
+    params["widths_px"] = np.asarray(lanes.widths, dtype=float).tolist()
+    params["slope"] = float(lanes.slope)
+    params["y_ref_image_px"] = float(lanes.y_ref + y0)
+    return lanes, params, warnings_
+
+
+def _target_window(image_spec, target, spec, blot, sample_lanes, calibration, mw_params):
+    """Row window of a target in the cropped array: typed rows, or the rows around its kDa."""
+    if spec.rows is not None:
+        return (spec.rows[0] - blot.origin[1], spec.rows[1] - blot.origin[1])
+    if calibration is None:
+        raise LayoutError(
+            f"{image_spec.file}: target {target} is given by molecular weight (mw: {spec.mw}) but no marker "
+            "lane could be calibrated on this image; give `rows: [top, bottom]` instead"
+        )
+    from blotquant.mw import row_window
+
+    edges = np.array([row_window(calibration, spec.mw, x=float(x)) for x in sample_lanes.centers])
+    window = (int(np.floor(edges.min())), int(np.ceil(edges.max())))
+    mw_params.setdefault("target_windows", {})[target] = {"mw_kda": spec.mw, "rows": list(window)}
+    return window
+
+
 def _measure_image(experiment, membrane, image_spec, *, read, region=None):
     from blotquant.bands import measure_bands
     from blotquant.io import crop
-    from blotquant.lanes import find_lanes
 
     path = Path(experiment.images_dir) / image_spec.file
     t0 = time.perf_counter()
-    warnings_ = []
     blot = read(image_spec.file, image_spec.page)
     region_source = "config" if image_spec.region is not None else ("strip detection" if region else None)
     region = tuple(image_spec.region) if image_spec.region is not None else region
     if region is not None:
         blot = crop(blot, region)
-    n_lanes = len(membrane.lanes)
-    lanes = _lane_geometry(experiment, membrane, blot, n_lanes)
-    if lanes is None:
-        y0 = blot.origin[1]
-        rows = [(spec.rows[0] - y0, spec.rows[1] - y0) for spec in image_spec.targets.values()
-                if spec.rows is not None]
-        try:
-            kinds = ["marker" if lab == "ladder" else "empty" if lab == "-" else "sample" for lab in membrane.lanes]
-            lanes, lane_params = find_lanes(blot.data, n_lanes, rows=rows or None, kinds=kinds)
-        except LayoutError as exc:
-            raise LayoutError(f"{path.name} (membrane {membrane.name}): {exc}") from exc
-        lane_params = {"source": "auto", **lane_params}
-        placement = lane_params.get("placement") or {}
-        seen = placement.get("lane_like_columns")
-        if lane_params.get("warning"):
-            warnings_.append(f"{image_spec.file}: lanes: {lane_params['warning']}")
-        elif seen is not None and seen > n_lanes:
-            warnings_.append(f"{image_spec.file}: saw {seen} lane-like columns for the {n_lanes} lanes listed "
-                             f"for membrane {membrane.name}; check the overlay (lanes placed at x = "
-                             + ", ".join(f"{x:.0f}" for x in np.asarray(lanes.centers) + blot.origin[0]) + ")")
-    else:
-        lane_params = {"source": "config"}
-    x0, y0 = blot.origin
-    lane_params["centers_image_px"] = (lanes.centers + x0).tolist()
-    lane_params["widths_px"] = np.asarray(lanes.widths, dtype=float).tolist()
-    lane_params["slope"] = float(lanes.slope)
-    lane_params["y_ref_image_px"] = float(lanes.y_ref + y0)
+    lanes, lane_params, warnings_ = _place_lanes(experiment, membrane, image_spec, blot)
 
     # Marker and empty lanes are never measured: their bands must not steer the band search.
     labels = list(membrane.lanes)
@@ -216,25 +241,12 @@ def _measure_image(experiment, membrane, image_spec, *, read, region=None):
     if membrane.ladder is not None:
         calibration, mw_params = _calibrate_mw(blot, lanes, labels, membrane.ladder)
         if calibration is None:
-            warnings_.append(f"{image_spec.file}: the ladder could not be calibrated "
-                             f"({mw_params['lanes'][0].get('failed', 'no marker bands') if mw_params['lanes'] else 'no ladder lane'}); "
+            reasons = "; ".join(f"lane {r['lane']}: {r['failed']}" for r in mw_params["lanes"]) or "no ladder lane"
+            warnings_.append(f"{image_spec.file}: the ladder could not be calibrated ({reasons}); "
                              "mw_kda is empty for this image")
     tables, band_params = [], {}
     for target, spec in image_spec.targets.items():
-        if spec.rows is None:
-            if calibration is None:
-                raise LayoutError(
-                    f"{image_spec.file}: target {target} is given by molecular weight (mw: {spec.mw}) but "
-                    "no marker lane could be calibrated on this image; give `rows: [top, bottom]` instead"
-                )
-            from blotquant.mw import row_window
-
-            edges = np.array([row_window(calibration, spec.mw, x=float(x)) for x in sample_lanes.centers])
-            window = (int(np.floor(edges.min())), int(np.ceil(edges.max())))
-            mw_params.setdefault("target_windows", {})[target] = {"mw_kda": spec.mw, "rows": list(window)}
-        else:
-            top, bottom = spec.rows
-            window = (top - y0, bottom - y0)
+        window = _target_window(image_spec, target, spec, blot, sample_lanes, calibration, mw_params)
         try:
             table, params = measure_bands(
                 blot.data, sample_lanes, window, background=experiment.analysis.background,
