@@ -409,3 +409,20 @@ def test_kinds_speed_on_a_large_image():
     assert time.perf_counter() - t < 1.0  # budget ~0.2 s; loose on a shared machine
     truth = 4 * sim.lanes.x_at(lanes.y_ref / 4) + 1.5
     assert np.abs(lanes.centers[1:] - truth[1:]).max() <= 4 * CENTRE_TOL
+
+
+# ------------------------------------------------------------------ lane extent and regular pitch
+
+
+def test_regularise_moves_only_an_irregular_lane_and_keeps_group_gaps():
+    from blotquant.lanes import _regularise
+
+    c = np.array([0.0, 100.0, 218.0, 300.0, 400.0])  # lane 3 is 18 % of the pitch off
+    moved = _regularise(c, np.ones(5, bool), 100.0)
+    assert moved.tolist() == [False, False, True, False, False]
+    assert c[2] == pytest.approx(206.0)  # limit: 0.06 pitch from its neighbours' midpoint
+    g = np.array([0.0, 100.0, 200.0, 400.0, 500.0])  # a gap of one pitch between two groups
+    assert not _regularise(g.copy(), np.ones(5, bool), 100.0).any()
+    ok = np.array([True, True, True, True, True])
+    r = np.array([0.0, 100.0, 204.0, 300.0, 400.0])  # within 0.06 pitch: kept as found
+    assert not _regularise(r, ok, 100.0).any()
