@@ -284,7 +284,199 @@ def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0, no_split=
             best["areas"][order])
 
 
-def _group_components(centers, sigmas, areas):
+def _joint_fit(Y, shifts0, c0, s0, *, shift_tol=6.0, center_tol=4.0, sigma_range=(0.5, 1.6),
+               degree=1, max_nfev=40, tol=1e-6):
+    """Fit every lane's profile with one band pattern: shared component rows and widths.
+
+    Lane ``l``'s profile ``Y[l]`` is modelled as ``sum_k a[l, k] G(u; c_k + shift_l, sigma_k)`` plus
+    a polynomial baseline of ``degree``: the components' rows relative to each other and their
+    widths are the same in every lane, each lane moves by its own ``shift_l`` (smile, tilt), and
+    its areas are its own (a doublet whose members change strength from lane to lane keeps its
+    members apart, where aligning lanes one to another lines up different members). The areas and
+    baselines are solved linearly per lane for every trial (variable projection, Kaufman's
+    Jacobian, all lanes at once); rows, widths and shifts by bounded non-linear least squares. The
+    mean shift is held at the mean of ``shifts0`` (the pattern's rows are otherwise free).
+
+    Returns a dict: ``centers``, ``sigmas`` (shape (k,)), ``shifts`` (shape (L,)), ``areas``
+    (shape (L, k)), ``rss`` (float), ``components`` (shape (L, n, k), each lane's fitted bands).
+    """
+    from blotquant.background import _poly_basis
+
+    Y = np.asarray(Y, float)
+    L, n = Y.shape
+    c0 = np.asarray(c0, float)
+    s0 = np.asarray(s0, float)
+    sh0 = np.asarray(shifts0, float)
+    k = c0.size
+    P = _poly_basis(n, degree)
+    m = k + P.shape[1]
+    u = np.arange(n, dtype=float)[None, :, None]
+    gauge = float(sh0.mean())
+    wg = np.sqrt(float(n))  # weight of the mean-shift row
+    cache = {}
+
+    def unpack(theta):
+        return theta[:k], theta[k:2 * k], theta[2 * k:]
+
+    def solve(theta):
+        key = theta.tobytes()
+        if cache.get("key") != key:
+            c, s, sh = unpack(theta)
+            cl = c[None, None, :] + sh[:, None, None]  # (L, 1, k)
+            from scipy.special import ndtr
+
+            G = ndtr((u + 0.5 - cl) / s) - ndtr((u - 0.5 - cl) / s)  # (L, n, k)
+            A = np.concatenate([G, np.broadcast_to(P, (L, n, P.shape[1]))], axis=2)
+            Q, R = np.linalg.qr(A)
+            coef = np.linalg.solve(R, np.einsum("lnm,ln->lm", Q, Y)[..., None])[..., 0]
+            cache.update(key=key, value=(A, Q, coef, cl))
+        return cache["value"]
+
+    def resid(theta):
+        A, _, coef, _ = solve(theta)
+        r = (np.einsum("lnm,lm->ln", A, coef) - Y).ravel()
+        return np.append(r, wg * (theta[2 * k:].mean() - gauge))
+
+    def jac(theta):
+        c, s, sh = unpack(theta)
+        _, Q, coef, cl = solve(theta)
+        zp = (u + 0.5 - cl) / s
+        zm = (u - 0.5 - cl) / s
+        pp, pm = np.exp(-0.5 * zp * zp), np.exp(-0.5 * zm * zm)
+        norm = 1.0 / (np.sqrt(2.0 * np.pi) * s)
+        a = coef[:, None, :k]
+        dc = -(pp - pm) * norm * a  # (L, n, k)
+        ds = -(zp * pp - zm * pm) * norm * a
+        D = np.zeros((L, n, 2 * k + L))
+        D[:, :, :k] = dc
+        D[:, :, k:2 * k] = ds
+        D[np.arange(L), :, 2 * k + np.arange(L)] = dc.sum(2)
+        D = D - Q @ (np.swapaxes(Q, 1, 2) @ D)
+        J = D.reshape(L * n, 2 * k + L)
+        g = np.zeros((1, 2 * k + L))
+        g[0, 2 * k:] = wg / L
+        return np.vstack([J, g])
+
+    theta0 = np.concatenate([c0, s0, sh0])
+    lo = np.concatenate([c0 - center_tol, s0 * sigma_range[0], sh0 - shift_tol])
+    hi = np.concatenate([c0 + center_tol, s0 * sigma_range[1], sh0 + shift_tol])
+    # projected Levenberg-Marquardt on the normal equations (a few dozen parameters; scipy's
+    # trust-region SVD of the stacked Jacobian costs ~100x more per step)
+    theta = np.clip(theta0, lo, hi)
+    r = resid(theta)
+    cost = r @ r
+    lam = 1e-3
+    for _ in range(max_nfev):
+        J = jac(theta)
+        g = J.T @ r
+        H = J.T @ J
+        dH = np.diag(H).copy() + 1e-12
+        improved = False
+        while lam < 1e10:
+            step = np.linalg.solve(H + lam * np.diag(dH), -g)
+            new = np.clip(theta + step, lo, hi)
+            rn = resid(new)
+            cn = rn @ rn
+            if cn < cost:
+                improved = True
+                break
+            lam *= 4.0
+        if not improved:
+            break
+        done = cost - cn <= tol * cost and np.all(np.abs(new - theta) <= 1e-3)
+        theta, r, cost = new, rn, cn
+        lam = max(lam / 3.0, 1e-9)
+        if done:
+            break
+    solve(theta)
+    c, s, sh = unpack(theta)
+    A, _, coef, _ = solve(theta)
+    r = np.einsum("lnm,lm->ln", A, coef) - Y
+    return {"centers": c.copy(), "sigmas": s.copy(), "shifts": sh.copy(),
+            "areas": coef[:, :k].copy(), "rss": float((r * r).sum()),
+            "components": A[:, :, :k] * coef[:, None, :k], "residual": -r}
+
+
+def _joint_components(Y, shifts, cc, cs, *, max_components=5, min_area=0.12, f_min=20.0,
+                      min_sep=0.8, no_split=None, shift_tol=3.0, inside=None):
+    """Refine the consensus components by a joint fit over the lanes and split what it resolves.
+
+    Starting from the consensus decomposition (``cc``, ``cs`` in profile rows, ``shifts`` the lanes'
+    alignment), :func:`_joint_fit` places the components once for all lanes; then, as in
+    :func:`_detect_components`, the widest component is tried as two, and a component is tried at
+    the largest aligned residual, accepted when the summed residual drops significantly (the
+    consensus's F-like ratio on one lane's rows) and every component holds ``min_area`` of the
+    largest in some lane. Returns the :func:`_joint_fit` result.
+    """
+    # bin rows of very wide bands (a band still spans ~6 bins per sd): same model, less work
+    b = max(1, int(np.median(cs) // 6))  # (rarely > 1: bands under 6 rows sd are not binned)
+    if b > 1:
+        nb = Y.shape[1] // b
+        Y = Y[:, : nb * b].reshape(Y.shape[0], nb, b).sum(2)
+        shifts, cc, cs = np.asarray(shifts) / b, (np.asarray(cc) - (b - 1) / 2.0) / b, \
+            np.asarray(cs) / b
+        shift_tol = shift_tol / b
+        if no_split is not None:
+            no_split = (no_split[0] / b, no_split[1] / b)
+        if inside is not None:
+            inside = (inside[0] / b, inside[1] / b)
+    best = _joint_fit(Y, shifts, cc, cs, shift_tol=shift_tol)
+    n = Y.shape[1]
+    while best["centers"].size < max_components:
+        c, s = list(best["centers"]), list(best["sigmas"])
+        trials = []
+        for w in range(len(c)):
+            if no_split is not None and no_split[0] - 1 <= c[w] <= no_split[1] + 1:
+                continue
+            if inside is not None and not inside[0] <= c[w] <= inside[1]:
+                continue  # only the window's bands are worth resolving
+            trials.append((c[:w] + [c[w] - 0.8 * s[w], c[w] + 0.8 * s[w]] + c[w + 1:],
+                           s[:w] + [0.6 * s[w]] * 2 + s[w + 1:]))
+        from scipy.ndimage import gaussian_filter1d
+
+        r = np.mean([_shift(rl, sl) for rl, sl in zip(best["residual"], best["shifts"])], 0)
+        r = gaussian_filter1d(r, float(np.median(s)) / 3.0)
+        trials.append((c + [float(np.argmax(r))], s + [float(np.median(s))]))
+        fits = []
+        for tc, ts in trials:
+            order = np.argsort(tc)
+            f = _joint_fit(Y, shifts, np.asarray(tc)[order], np.asarray(ts)[order],
+                           center_tol=max(4.0, float(np.max(ts))), shift_tol=shift_tol)
+            a = np.abs(f["areas"]).max(0)
+            cs_ = np.sort(f["centers"])
+            if (a.min() >= min_area * a.max()
+                    and np.min(np.diff(cs_)) >= min_sep * np.median(f["sigmas"])
+                    and (f["areas"] >= -0.05 * a.max()).all()):
+                fits.append(f)
+        if not fits:
+            break
+        new = min(fits, key=lambda f: f["rss"])
+        f_ratio = (best["rss"] / max(new["rss"], 1e-300) - 1.0) * (n / 4.0)
+        if f_ratio < f_min:
+            break
+        best = new
+    order = np.argsort(best["centers"])
+    return {"centers": b * best["centers"][order] + (b - 1) / 2.0,
+            "sigmas": b * best["sigmas"][order], "shifts": b * best["shifts"],
+            "areas": best["areas"][:, order], "rss": best["rss"]}
+
+
+def _dips(c1, c2, s1, s2, a1, a2):
+    """True when the sum of two Gaussians (areas ``a1``, ``a2``) dips by 5 % between its summits."""
+    u = np.linspace(c1 - 0.5 * s1, c2 + 0.5 * s2, 401)
+    y = (a1 / s1 * np.exp(-0.5 * ((u - c1) / s1) ** 2)
+         + a2 / s2 * np.exp(-0.5 * ((u - c2) / s2) ** 2))
+    i1, i2 = int(np.argmin(np.abs(u - c1))), int(np.argmin(np.abs(u - c2)))
+    h = (i1 + i2) // 2
+    m1, m2 = y[: h + 1].max(), y[h:].max()
+    k1 = int(np.argmax(y[: h + 1]))
+    k2 = h + int(np.argmax(y[h:]))
+    if k2 > k1 + 1:
+        return bool(y[k1:k2 + 1].min() <= 0.95 * min(m1, m2) and 0 < k1 and k2 < u.size - 1)
+    return False
+
+
+def _group_components(centers, sigmas, areas, lane_areas=None):
     """Label consensus components that belong to one band (a skewed band's top and tail).
 
     A Gaussian decomposition splits an asymmetric (tailing) band into several components of
@@ -306,6 +498,18 @@ def _group_components(centers, sigmas, areas):
         if (ratio <= 1.25 and (c2 - c1) >= 1.6 * 0.5 * (s1 + s2)
                 and min(a1, a2) >= 0.1 * max(a1, a2)):
             separate = True
+            if lane_areas is not None and len(lane_areas) >= 3:
+                # twins without a dip: a second band at a fixed offset keeps its share of the
+                # pair in every lane; pieces of one broad band whose shape changes from lane to
+                # lane do not (and no lane shows a dip between them)
+                la = np.clip(np.asarray(lane_areas)[:, [j - 1, j]], 0, None)
+                tot = la.sum(1)
+                use = tot >= 0.3 * tot.max()
+                share = la[use, 1] / tot[use]
+                lane_dip = any(_dips(c1, c2, s1, s2, p, q) for p, q in la[use])
+                if (share.size >= 3 and share.max() - share.min() > 0.3 and not lane_dip
+                        and not _dips(c1, c2, s1, s2, a1, a2)):
+                    separate = False
         else:
             u = np.linspace(c1 - 0.5 * s1, c2 + 0.5 * s2, 401)
             y = (a1 / s1 * np.exp(-0.5 * ((u - c1) / s1) ** 2)
@@ -504,7 +708,26 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         cs = np.array([max(2.0, (bottom - top) / 16.0)])
         ca = np.array([1.0])
         strong[:] = False
-    groups = _group_components(cc, cs, ca)
+    joint = None
+    st = np.flatnonzero(strong)
+    if cc.size and st.size >= 2:
+        # one band pattern for all lanes (shared rows and widths, per-lane shift and areas):
+        # resolves members of a doublet whose strengths change from lane to lane
+        joint = _joint_components(norm[st], shift[st] - smean, cc, cs, no_split=no_split,
+                                  inside=(top - y0, bottom - y0))
+        jc, js, ja = joint["centers"], joint["sigmas"], np.clip(joint["areas"], 0, None)
+        # taken only when it resolves a doublet that some lane shows with a dip between its
+        # members; pieces of one broad or flat-topped band (no dip in any lane) stay as the
+        # consensus described them
+        if jc.size > cc.size and any(
+                _dips(jc[j - 1], jc[j], js[j - 1], js[j], p, q)
+                for j in range(1, jc.size) for p, q in ja[:, [j - 1, j]]):
+            cc, cs, ca = jc, js, ja.mean(0)
+            shift[st] = joint["shifts"] + smean
+            consensus = np.mean([_shift(norm[i], shift[i] - smean) for i in st], 0)
+        else:
+            joint = None
+    groups = _group_components(cc, cs, ca, None if joint is None else joint["areas"])
     if cc.size > 1 and np.bincount(groups).max() > 1:
         # a skewed band: describe its shape closely (small pieces allowed), or the baseline
         # bends to take up what a few Gaussians leave of its tail
@@ -524,8 +747,10 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
     g_peak = np.array([float(uu[np.argmax(gb[:, groups == g].sum(1))]) for g in labels])
     g_area = np.array([float(ca[groups == g].sum()) for g in labels])
     mid_rows = g_peak + 0.5 * (shift.min() + shift.max()) - smean
-    cand = np.flatnonzero((mid_rows >= top - y0) & (mid_rows <= bottom - y0)
-                          & (g_area >= 0.2 * g_area.max()))
+    inwin = (mid_rows >= top - y0) & (mid_rows <= bottom - y0)
+    # a band in the window competes with the window's bands, not with a strong one outside it
+    cand = np.flatnonzero(inwin & (g_area >= 0.2 * g_area[inwin].max())) if inwin.any() else \
+        np.empty(0, int)
     if cand.size == 0:
         cand = np.flatnonzero(g_area >= 0.2 * g_area.max())
     tg = labels[int(cand[np.argmin(np.abs(mid_rows[cand] - wc))])]

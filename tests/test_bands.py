@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from blotquant.background import UnknownMethodError
+from blotquant.background import UnknownMethodError, gaussian_basis
 from blotquant.bands import BAND_COLUMNS, measure_bands
 from blotquant.errors import LayoutError
 from blotquant.lanes import Lanes
@@ -258,3 +258,39 @@ def test_clipped_band_is_one_band_at_the_plateau_middle():
     table, params = measure_bands(img, _lanes3(), (75, 125))
     np.testing.assert_allclose(table["band_row"], 100.0, atol=0.5)
     assert len(params["consensus"]["components"]) == 1
+
+
+def _doublet_blot(seed=0):
+    """12 lanes of a doublet (members 11 rows apart, sd 3.5) whose strengths change from lane to
+    lane (lanes 1, 2, 11, 12: upper only; lanes 5-8: lower stronger), on a smile of 6 rows, and a
+    strong band 40 rows below; the UVITEC row5 pattern. Returns image, lanes, upper and lower
+    rows per lane and which lanes carry the lower member."""
+    n_l, pitch, width = 12, 50, 36
+    x = 30.0 + pitch * np.arange(n_l)
+    v = (x - x.mean()) / (x.max() - x.mean())
+    smile = 6.0 * (1 - v ** 2) - 3.0
+    upper = 100.0 + smile
+    lower = upper + 11.0
+    up_a = np.array([8, 8, 8, 6, 4, 3, 3, 4, 6, 8, 8, 8]) * 1e3
+    lo_a = np.array([0, 0, 3, 5, 8, 9, 9, 8, 5, 3, 0, 0]) * 1e3
+    img = np.full((220, int(x.max() + 40)), 300.0)
+    for i in range(n_l):
+        rows = (gaussian_basis(220, [upper[i], lower[i], upper[i] + 40.0], [3.5, 3.5, 3.5])
+                @ np.array([up_a[i], lo_a[i], 3e4]))
+        x0 = int(x[i] - width / 2)
+        img[:, x0:x0 + width] += rows[:, None] / width
+    img += np.random.default_rng(seed).normal(0, 2.0, img.shape)
+    lanes = Lanes(centers=x - 0.5, widths=np.full(n_l, float(width)))
+    return img, lanes, upper, lower, lo_a > 0
+
+
+def test_doublet_with_lane_dependent_members_is_resolved():
+    # Regression (UVITEC row5): aligning lanes one to another lined up the upper member in some
+    # lanes with the lower one in others, the consensus showed one wide band and band rows landed
+    # between the members (up to 12 rows off). The joint fit (shared member rows, per-lane shift
+    # and areas) keeps them apart: each window's member within 1 px in every lane that has it.
+    img, lanes, upper, lower, has_lower = _doublet_blot()
+    t_up, _ = measure_bands(img, lanes, (85, 115))
+    t_lo, _ = measure_bands(img, lanes, (95, 125))
+    np.testing.assert_allclose(t_up["band_row"], upper, atol=1.0)
+    np.testing.assert_allclose(t_lo["band_row"][has_lower], lower[has_lower], atol=1.0)
