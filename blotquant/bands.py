@@ -710,18 +710,20 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         strong[:] = False
     joint = None
     st = np.flatnonzero(strong)
+    if len(flat) == st.size:  # clipped (flat-topped) lanes do not shape the pattern
+        st = st[np.array([f is None for f in flat], bool)]
     if cc.size and st.size >= 2:
         # one band pattern for all lanes (shared rows and widths, per-lane shift and areas):
         # resolves members of a doublet whose strengths change from lane to lane
         joint = _joint_components(norm[st], shift[st] - smean, cc, cs, no_split=no_split,
                                   inside=(top - y0, bottom - y0))
         jc, js, ja = joint["centers"], joint["sigmas"], np.clip(joint["areas"], 0, None)
-        # taken only when it resolves a doublet that some lane shows with a dip between its
-        # members; pieces of one broad or flat-topped band (no dip in any lane) stay as the
-        # consensus described them
-        if jc.size > cc.size and any(
-                _dips(jc[j - 1], jc[j], js[j - 1], js[j], p, q)
-                for j in range(1, jc.size) for p, q in ja[:, [j - 1, j]]):
+        # taken only when it resolves a doublet that at least 2 lanes
+        # show with a dip between its members; pieces of one broad band stay as the consensus
+        # described them
+        n_dip = max((sum(_dips(jc[j - 1], jc[j], js[j - 1], js[j], p, q)
+                         for p, q in ja[:, [j - 1, j]]) for j in range(1, jc.size)), default=0)
+        if jc.size > cc.size and n_dip >= 2:
             cc, cs, ca = jc, js, ja.mean(0)
             shift[st] = joint["shifts"] + smean
             consensus = np.mean([_shift(norm[i], shift[i] - smean) for i in st], 0)
