@@ -25,6 +25,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from blotquant._util import jsonable
 from blotquant.background import fit_peaks, get_background
 from blotquant.errors import LayoutError
 
@@ -172,6 +173,46 @@ def _profile_peak(y, lo, hi, smooth):
     if c2 < 0:
         return float(lo + np.clip(k - c1 / (2 * c2), a, b))
     return float(lo + 0.5 * (a + b))
+
+
+def _local_rows(x, rows, good, k=3, tol=3.0):
+    """Row each lane's band is expected at, from its nearest well-measured lanes.
+
+    A line through the ``k`` strong lanes (``good``) nearest in ``x`` (a strong lane's own row
+    and its ``k`` nearest strong neighbours for a strong lane), so a steep or uneven smile is followed locally (a quadratic through all lanes cannot follow a
+    band that drops 57 rows over 10 lanes, and puts the end lanes 16-25 rows off). A strong lane
+    off its local line by more than ``tol`` rows, and off the robust quadratic through all
+    strong lanes too, is an outlier and does not take part in its neighbours' lines. Returns
+    the expected row per lane, shape (n_lanes,).
+    """
+    x = np.asarray(x, float)
+    rows = np.asarray(rows, float)
+    use = np.asarray(good, bool).copy()
+    quad = _robust_poly(x, rows, np.where(use, 1.0, 0.0), 2)(x)
+
+    def lines(use):
+        out = np.empty(x.size)
+        for i in range(x.size):
+            cand = np.flatnonzero(use)
+            if cand.size == 0:
+                out[i] = quad[i]
+                continue
+            # a strong lane is one of its own k + 1 (its row is data too, the outlier test
+            # below removes it when it disagrees); a weak lane takes the k nearest
+            near = cand[np.argsort(np.abs(x[cand] - x[i]), kind="stable")[:k + int(use[i])]]
+            if near.size == 1 or np.ptp(x[near]) == 0:
+                out[i] = rows[near].mean()
+            else:
+                b, a = np.polyfit(x[near], rows[near], 1)
+                out[i] = a + b * x[i]
+        return out
+
+    loc = lines(use)
+    off = use & (np.abs(rows - loc) > tol) & (np.abs(rows - quad) > tol)
+    if off.any() and (use & ~off).sum() >= 2:
+        use &= ~off
+        loc = lines(use)
+    return loc
 
 
 def _plateau(y, lo, hi):
@@ -476,53 +517,163 @@ def _dips(c1, c2, s1, s2, a1, a2):
     return False
 
 
-def _group_components(centers, sigmas, areas, lane_areas=None):
-    """Label consensus components that belong to one band (a skewed band's top and tail).
+def _one_band_fit(C, c1, c2, s1, s2):
+    """How much better two Gaussians describe rows ``c1 - 3 s1 .. c2 + 3 s2`` of ``C`` than one band.
 
-    A Gaussian decomposition splits an asymmetric (tailing) band into several components of
-    unequal width, piled up closer than two widths; two adjacent components are kept as separate
-    bands only when the data show it: their summed curve dips between them (by at least 5 % of
-    the smaller summit), or they are twins (widths within 25 %, areas within 10x) at least 1.6
-    widths apart, the
-    pattern of a separate band at a fixed offset (the simulator's neighbours at 1.8-5 sd, touching
-    doublets on real membranes). Returns an int label per component (sorted by centre).
+    The one-band model is a flat-topped (or sloped-top) hump with its own edge width on each side:
+    ``(a + b (u - m)) (Phi((u - l) / sl) - Phi((u - r) / sr))`` (a box of any length smoothed by
+    Gaussians, the shape of a broad, overloaded or clipped band), against two Gaussians with their
+    own rows and widths; both with a quadratic baseline and the same number of parameters.
+    Returns ``(rss_one - rss_two) / rss_two * n_rows``: large (> ~20) when the data need two
+    bands, near zero or negative when one broad hump explains them as well.
+    """
+    from scipy.optimize import least_squares
+    from scipy.special import ndtr
+
+    from blotquant.background import _poly_basis, gaussian_basis
+
+    a = max(int(np.floor(c1 - 3 * s1)), 0)
+    b = min(int(np.ceil(c2 + 3 * s2)), C.size - 1)
+    y = np.asarray(C[a:b + 1], float)
+    n = y.size
+    u = np.arange(a, b + 1, dtype=float)
+    P = _poly_basis(n, 2)
+    m = 0.5 * (c1 + c2)
+
+    def rss_of(A):
+        coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+        r = A @ coef - y
+        return r
+
+    def r_two(t):
+        return rss_of(np.hstack([gaussian_basis(n, t[:2] - a, t[2:]), P]))
+
+    def r_one(t):
+        box = ndtr((u - t[0]) / t[2]) - ndtr((u - t[1]) / t[3])
+        return rss_of(np.column_stack([box, box * (u - m) / (c2 - c1 + 1e-9), P]))
+
+    s = 0.5 * (s1 + s2)
+    two = least_squares(r_two, [c1, c2, s1, s2], bounds=([c1 - 3 * s, c2 - 3 * s, 0.3 * s1, 0.3 * s2],
+                                                          [c1 + 3 * s, c2 + 3 * s, 2 * s1, 2 * s2]),
+                        max_nfev=200)
+    one = least_squares(r_one, [c1, c2, s1, s2],
+                        bounds=([c1 - 3 * s, c1 - 2 * s, 0.2 * s1, 0.2 * s2],
+                                [c2 + 2 * s, c2 + 3 * s, 3 * s1, 3 * s2]), max_nfev=200)
+    r2 = float(two.fun @ two.fun)
+    r1 = float(one.fun @ one.fun)
+    return (r1 - r2) / max(r2, 1e-300) * n
+
+
+def _pair_evidence(Y, shifts, noise, cc, cs, j, sm_sd=2.0):
+    """What the lanes' data say about adjacent consensus components ``j - 1`` and ``j``.
+
+    ``Y`` (shape (L, n)): the strong lanes' detection profiles (background line removed,
+    normalised to their peak), ``shifts`` their alignment (rows, consensus frame), ``noise`` their
+    noise sd in the same units. Returns a dict:
+
+    ``lane_dips``
+        Lanes whose own profile (Gaussian-smoothed, ``sm_sd`` rows) dips between the two pieces'
+        rows by more than 3 noise sd (and 2 % of the lower summit): two summits in the data.
+    ``share_chi2``
+        Reduced chi-square of the lanes' share ``a_j / (a_{j-1} + a_j)`` about their weighted mean,
+        the areas from a linear fit of every lane with all components (their rows and widths held)
+        and a quadratic baseline: ~1 when one band pattern (fixed ratio) fits every lane, large
+        when the pieces change strength independently (two bands, or a band whose shape changes).
+    ``share_spread``
+        Range of those shares over the lanes.
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    from blotquant.background import _poly_basis, gaussian_basis
+
+    L, n = Y.shape
+    c1, c2, s1, s2 = float(cc[j - 1]), float(cc[j]), float(cs[j - 1]), float(cs[j])
+    P = _poly_basis(n, 2)
+    nd = 0
+    shares, ses = [], []
+    for lane in range(L):
+        y = Y[lane]
+        ys = gaussian_filter1d(y, sm_sd)
+        sd = noise[lane] / np.sqrt(2.0 * np.sqrt(np.pi) * sm_sd)  # noise left after smoothing
+        a, b = int(round(c1 + shifts[lane])), int(round(c2 + shifts[lane]))
+        if 0 < a < b < n - 1 and b - a >= 2:
+            seg = ys[a:b + 1]
+            k1 = int(np.argmax(seg[: (b - a) // 2 + 1]))
+            k2 = (b - a) // 2 + int(np.argmax(seg[(b - a) // 2:]))
+            lo = float(seg[k1:k2 + 1].min()) if k2 > k1 else float("inf")
+            top = min(seg[k1], seg[k2])
+            if top - lo > max(3.0 * sd, 0.02 * top):
+                nd += 1
+        A = np.hstack([gaussian_basis(n, np.asarray(cc) + shifts[lane], cs), P])
+        coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+        r = y - A @ coef
+        var = max(float(r @ r) / max(n - A.shape[1], 1), noise[lane] ** 2)
+        cov = var * np.linalg.pinv(A.T @ A)
+        p, q = coef[j - 1], coef[j]
+        tot = p + q
+        if tot > 0:
+            g = np.array([-q, p]) / tot ** 2  # d share / d (p, q)
+            se = float(np.sqrt(max(g @ cov[np.ix_([j - 1, j], [j - 1, j])] @ g, 1e-300)))
+            shares.append(q / tot)
+            ses.append(se)
+    shares, ses = np.asarray(shares), np.asarray(ses)
+    chi2, spread = 0.0, 0.0
+    if shares.size >= 3:
+        w = 1.0 / ses ** 2
+        m = float((w * shares).sum() / w.sum())
+        chi2 = float((w * (shares - m) ** 2).sum() / (shares.size - 1))
+        spread = float(np.ptp(shares))
+    return {"lane_dips": int(nd), "share_chi2": chi2, "share_spread": spread,
+            "n_lanes": int(L)}
+
+
+def _group_components(centers, sigmas, areas, evidence=None):
+    """Label consensus components that belong to one band (a skewed or broad band's pieces).
+
+    A Gaussian decomposition splits an asymmetric (tailing) band into pieces of unequal width,
+    and a broad, flat-topped band into two "twins" (similar widths ~1.8 widths apart); neither
+    shows a dip. Two adjacent components are kept as separate bands only when the data show two
+    bands:
+
+    * their summed curve dips between them (by at least 5 % of the smaller summit); or, for
+      twins (widths within 25 %, areas within 10x, at least 1.6 widths apart), any of
+    * they are at least 2.5 widths apart (two such bands leave a valley the sum shows),
+    * ``evidence(j)`` (see :func:`_pair_evidence`, :func:`_one_band_fit`) reports a dip in at least
+      two lanes' own profiles, shares that change from lane to lane far beyond their noise
+      (reduced chi-square > 9 and a range > 0.15: independent bands), or two Gaussians fitting
+      the consensus far better than one flat- or sloped-topped hump (``one_band_excess`` > 20:
+      the simulator's touching neighbours at 1.8-3 sd, a fixed 0.3-1x share).
+
+    A smooth plateau or single broad hump is one band. Returns an int label per component
+    (sorted by centre) and a list of the twin decisions (dicts, for the run record).
     """
     k = len(centers)
     labels = np.zeros(k, int)
+    decisions = []
     for j in range(1, k):
         c1, c2 = float(centers[j - 1]), float(centers[j])
         s1, s2 = float(sigmas[j - 1]), float(sigmas[j])
         a1, a2 = float(areas[j - 1]), float(areas[j])
-        separate = False
+        separate = _dips(c1, c2, s1, s2, a1, a2)
         ratio = max(s1, s2) / max(min(s1, s2), 1e-12)
-        if (ratio <= 1.25 and (c2 - c1) >= 1.6 * 0.5 * (s1 + s2)
+        sep = (c2 - c1) / (0.5 * (s1 + s2))
+        if (not separate and ratio <= 1.25 and sep >= 1.6
                 and min(a1, a2) >= 0.1 * max(a1, a2)):
-            separate = True
-            if lane_areas is not None and len(lane_areas) >= 3:
-                # twins without a dip: a second band at a fixed offset keeps its share of the
-                # pair in every lane; pieces of one broad band whose shape changes from lane to
-                # lane do not (and no lane shows a dip between them)
-                la = np.clip(np.asarray(lane_areas)[:, [j - 1, j]], 0, None)
-                tot = la.sum(1)
-                use = tot >= 0.3 * tot.max()
-                share = la[use, 1] / tot[use]
-                lane_dip = any(_dips(c1, c2, s1, s2, p, q) for p, q in la[use])
-                if (share.size >= 3 and share.max() - share.min() > 0.3 and not lane_dip
-                        and not _dips(c1, c2, s1, s2, a1, a2)):
-                    separate = False
-        else:
-            u = np.linspace(c1 - 0.5 * s1, c2 + 0.5 * s2, 401)
-            y = (a1 / s1 * np.exp(-0.5 * ((u - c1) / s1) ** 2)
-                 + a2 / s2 * np.exp(-0.5 * ((u - c2) / s2) ** 2))
-            i1, i2 = int(np.argmin(np.abs(u - c1))), int(np.argmin(np.abs(u - c2)))
-            m1, m2 = y[: (i1 + i2) // 2 + 1].max(), y[(i1 + i2) // 2:].max()
-            k1 = int(np.argmax(y[: (i1 + i2) // 2 + 1]))
-            k2 = (i1 + i2) // 2 + int(np.argmax(y[(i1 + i2) // 2:]))
-            if k2 > k1 + 1:
-                dip = y[k1:k2 + 1].min()
-                separate = dip <= 0.95 * min(m1, m2) and 0 < k1 and k2 < u.size - 1
+            ev = dict(evidence(j)) if evidence is not None else {}
+            why = []
+            if sep >= 2.5:
+                why.append("separation")
+            if ev.get("lane_dips", 0) >= 2:
+                why.append("lane dips")
+            if ev.get("share_chi2", 0.0) > 9.0 and ev.get("share_spread", 0.0) > 0.15:
+                why.append("independent shares")
+            if ev.get("one_band_excess", 0.0) > 20.0:
+                why.append("two-band shape")
+            separate = bool(why)
+            ev.update(pair=[j - 1, j], separation_sd=float(sep), two_bands=separate, why=why)
+            decisions.append(ev)
         labels[j] = labels[j - 1] + (1 if separate else 0)
-    return labels
+    return labels, decisions
 
 
 def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None,
@@ -721,15 +872,28 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         # taken only when it resolves a doublet that at least 2 lanes
         # show with a dip between its members; pieces of one broad band stay as the consensus
         # described them
+        # (only a pair with a new member counts: a pair the consensus already had may dip while
+        # the new component is a smear hump or a piece of a broad band)
+        matched = {int(np.argmin(np.abs(jc - c))) for c in cc}
         n_dip = max((sum(_dips(jc[j - 1], jc[j], js[j - 1], js[j], p, q)
-                         for p, q in ja[:, [j - 1, j]]) for j in range(1, jc.size)), default=0)
+                         for p, q in ja[:, [j - 1, j]]) for j in range(1, jc.size)
+                     if not {j - 1, j} <= matched), default=0)
         if jc.size > cc.size and n_dip >= 2:
             cc, cs, ca = jc, js, ja.mean(0)
             shift[st] = joint["shifts"] + smean
             consensus = np.mean([_shift(norm[i], shift[i] - smean) for i in st], 0)
         else:
             joint = None
-    groups = _group_components(cc, cs, ca, None if joint is None else joint["areas"])
+    stl = np.flatnonzero(strong)
+    nrel = noise / np.where(amp > 0, amp, 1.0)
+
+    def evidence(j):
+        ev = _pair_evidence(norm[stl], shift[stl] - smean, nrel[stl], cc, cs, j)
+        ev["one_band_excess"] = float(_one_band_fit(consensus, cc[j - 1], cc[j], cs[j - 1],
+                                                    cs[j]))
+        return ev
+
+    groups, twins = _group_components(cc, cs, ca, evidence)
     if cc.size > 1 and np.bincount(groups).max() > 1:
         # a skewed band: describe its shape closely (small pieces allowed), or the baseline
         # bends to take up what a few Gaussians leave of its tail
@@ -737,7 +901,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                                            min_area=0.02, min_sep=0.3)
         if cc2.size >= cc.size:
             cc, cs, ca = cc2, cs2, ca2
-            groups = _group_components(cc, cs, ca)
+            groups, twins = _group_components(cc, cs, ca, evidence)
     # a band's rows over the lanes span its peak + shift - smean; the user's window is drawn
     # around that span, so the target's span midpoint is the one nearest the window's centre
     wc = (top + bottom) / 2.0 - y0
@@ -769,7 +933,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                         "band": int(g)}
                        for c, s, a, g in zip(cc, cs, ca / ca.max(), groups)],
         "target": t, "target_components": [int(j) for j in T], "target_peak": pk0 + y0,
-        "n_strong_lanes": int(strong.sum()),
+        "n_strong_lanes": int(strong.sum()), "twins": jsonable(twins),
     }
 
     # 3. per-lane fits
@@ -868,7 +1032,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
     good = snr >= _STRONG_SNR
     notes = [""] * n_lanes
     if good.sum() >= 3:
-        curve = _robust_poly(x_mid, rows_t, np.where(good, 1.0, 0.0), 2)(x_mid)
+        curve = _local_rows(x_mid, rows_t, good)
         scale_t = float(np.median([r[4]["scale"] for r, g in zip(results, good) if g]))
     elif good.any():
         curve = rows_t[good].mean() + (shift - shift[good].mean())

@@ -294,3 +294,91 @@ def test_doublet_with_lane_dependent_members_is_resolved():
     t_lo, _ = measure_bands(img, lanes, (95, 125))
     np.testing.assert_allclose(t_up["band_row"], upper, atol=1.0)
     np.testing.assert_allclose(t_lo["band_row"][has_lower], lower[has_lower], atol=1.0)
+
+
+def _broad_blot(profile_of, n_lanes=6, n=220, noise=3.0, seed=0, rows=None):
+    """``n_lanes`` lanes (40 px wide, pitch 60) whose row profiles are ``profile_of(lane)`` (exact
+    per-lane row sums) on a sloped background; returns image and lanes."""
+    img = np.zeros((n, 60 * n_lanes)) + 400.0 + 0.5 * np.arange(n)[:, None]
+    for k in range(n_lanes):
+        img[:, 60 * k + 10:60 * k + 50] += profile_of(k)[:, None] / 40.0
+    img += np.random.default_rng(seed).normal(0, noise, img.shape)
+    lanes = Lanes(centers=60.0 * np.arange(n_lanes) + 29.5, widths=np.full(n_lanes, 40.0))
+    return img, lanes
+
+
+def _box_band(n, mu, length, sigma, volume):
+    """A flat-topped band: a box of ``length`` rows smoothed by a Gaussian (exact row sums)."""
+    from scipy.special import ndtr
+
+    e = np.arange(n + 1) - 0.5
+    lo, hi = mu - length / 2.0, mu + length / 2.0
+
+    def cum(x):  # integral of the box-smoothed density up to x
+        from scipy.stats import norm
+
+        def g(t):
+            return (t - lo) * ndtr((t - lo) / sigma) + sigma * norm.pdf((t - lo) / sigma) - (
+                (t - hi) * ndtr((t - hi) / sigma) + sigma * norm.pdf((t - hi) / sigma))
+        return g(x) / length
+
+    return volume * np.diff(cum(e))
+
+
+@pytest.mark.parametrize("length,sigma", [(20.0, 3.0), (25.0, 3.0), (30.0, 4.0)])
+def test_flat_topped_broad_band_is_one_band(length, sigma):
+    # Regression (ZDF July4 GAPDH bottom, Oct10 GAPDH): a broad flat-topped band decomposes into two
+    # similar-width "twins" ~1.8 widths apart; the twins rule called them two bands, took the row
+    # from one piece (4-9 rows off) and removed about half the volume as a "neighbour". One band:
+    # nothing removed, row = plateau middle within 2 px (a flat top's peak is defined only to
+    # within noise). Volume is NOT asserted here: open issue, these boxes come out 4 % (20 rows),
+    # 107 % (25) and 820 % (30) high (one wide Gaussian + degree-4 baseline mis-model a flat top).
+    vols = np.array([4e5, 3e5, 5e5, 2.5e5, 4.5e5, 3.5e5])
+    mus = 100.0 + np.array([0.0, 1.0, 2.0, 2.0, 1.0, 0.0])
+    img, lanes = _broad_blot(lambda k: _box_band(220, mus[k], length, sigma, vols[k]))
+    table, params = measure_bands(img, lanes, (70, 130))  # the band ± 15-20 rows
+    assert len({c["band"] for c in params["consensus"]["components"]}) == 1
+    assert (table["overlap"] == 0).all()
+    np.testing.assert_allclose(table["band_row"], mus, atol=2.0)
+    assert all(not t["two_bands"] for t in params["consensus"]["twins"])
+
+
+# (2.6 sd, 0.3x) left out, open: overlap 0 there (neighbour not modelled?), volume +1-2.8 %; unverified
+@pytest.mark.parametrize("sep,rel", [(1.8, 1.0), (1.8, 0.3), (2.2, 0.6), (3.0, 1.0)])
+def test_touching_doublet_stays_two_bands(sep, rel):
+    # the simulator's hard-scenario neighbour: same width, a fixed 0.3-1x share, 1.8-3 sd away, no
+    # dip at 1.8 sd. The lanes' shape says two Gaussians (a flat- or sloped-topped single hump fits
+    # far worse): the neighbour is separated (a decision test: volume within 5 %, counting the
+    # neighbour would add 30-100 %; the pair's fit bias reaches 2.8 % at 2.6 sd, 0.3x) and row
+    # within 1 px.
+    sd = 6.0
+    vols = np.array([4e5, 3e5, 5e5, 2.5e5, 4.5e5, 3.5e5])
+    mus = 100.0 + np.array([0.0, 1.0, 2.0, 2.0, 1.0, 0.0])
+    img, lanes = _broad_blot(lambda k: gaussian_basis(220, [mus[k], mus[k] + sep * sd], [sd, sd])
+                             @ np.array([vols[k], rel * vols[k]]), noise=5.0)
+    table, params = measure_bands(img, lanes, (85, 115))
+    np.testing.assert_allclose(table["volume"], vols, rtol=0.05)
+    np.testing.assert_allclose(table["band_row"], mus, atol=1.0)
+    assert (table["overlap"] > 0).all()
+
+
+def test_steep_smile_weak_end_lanes_follow_nearest_strong_lanes():
+    # Regression (ZDF July4 GAPDH top strip, 'lower' band): the band drops 57 rows over 10 lanes
+    # and only the middle lanes are strong; a quadratic through all strong lanes put the weak end
+    # lanes 16-25 rows off. A line through the nearest strong lanes follows it: rows within 2 px.
+    x = np.arange(10.0)
+    mus = 60.0 + 57.0 * (x / 9.0) ** 1.6
+    amp = np.array([0.3, 0.3, 0.5, 3, 3, 3, 3, 3, 0.5, 0.5]) * 1e5
+    img, lanes = _broad_blot(lambda k: gaussian_basis(220, [mus[k]], [4.0]) @ amp[k:k + 1],
+                             n_lanes=10, noise=10.0)
+    table, params = measure_bands(img, lanes, (45, 130))
+    np.testing.assert_allclose(table["band_row"], mus, atol=2.0)
+
+
+def test_smear_hump_is_not_part_of_the_target():
+    # Regression (simulator hard seed 0, TNAP): the joint fit added a wide, weak hump of lane smear
+    # (5 % of the area) as a third component, it was accepted because the existing doublet dips,
+    # and the hump was grouped with the target; ratio error 0.25 -> 2.4 % in every lane.
+    sim = scenario("hard", seed=0)
+    err, _ = _ratio_errors(sim)
+    assert np.median(err) < 0.006  # was 0.025; the doublet's target alone: 0.25 %

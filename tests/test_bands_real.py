@@ -40,9 +40,6 @@ KNOWN_MISSES = {
                    "that fit and the row5_upper window then keeps the consensus' single component",
     "test actin.png": "saturated, smeared actin band: weak lane 2 taken from the neighbours "
                       "11 rows low, lane 7 5 rows low",
-    "July4_B1AR_10wtop_16wbottom_GAPDH.tif": "top strip 'lower' band follows a ~57-row smile "
-                                             "(lanes 1 and 10 off by 16-25 rows); bottom strip "
-                                             "lanes 2-6 4-9 rows low",
 }
 
 pytestmark = [
