@@ -83,6 +83,16 @@ def _entries():
 
 ENTRIES = _entries()
 
+#: (test, entry id) -> verified cause, for the misses not fixed yet. Each becomes a strict xfail:
+#: when a miss is fixed the test XPASSes and fails, so the entry must be removed.
+KNOWN_MISSES = {
+}
+
+
+def _cases(test):
+    return [pytest.param(*e[:3], id=e[3], marks=[pytest.mark.xfail(reason=KNOWN_MISSES[(test, e[3])], strict=True)]
+                         if (test, e[3]) in KNOWN_MISSES else []) for e in ENTRIES]
+
 
 @functools.lru_cache(maxsize=None)
 def run_config(cfg):
@@ -196,7 +206,7 @@ def test_config_runs_end_to_end(cfg):
     assert seconds < 60, f"{cfg.stem}: pipeline took {seconds:.1f} s"
 
 
-@pytest.mark.parametrize("cfg,mi,ii", [e[:3] for e in ENTRIES], ids=[e[3] for e in ENTRIES])
+@pytest.mark.parametrize("cfg,mi,ii", _cases("lanes"))
 def test_lane_centres_match_annotation(cfg, mi, ii):
     _, _, membrane, _, res, (ann_lanes, strip) = _entry(cfg, mi, ii)
     lanes = res.choices["lanes"]
@@ -213,7 +223,7 @@ def test_lane_centres_match_annotation(cfg, mi, ii):
     assert not bad, "lane centres off:\n  " + "\n  ".join(bad)
 
 
-@pytest.mark.parametrize("cfg,mi,ii", [e[:3] for e in ENTRIES], ids=[e[3] for e in ENTRIES])
+@pytest.mark.parametrize("cfg,mi,ii", _cases("bands"))
 def test_band_rows_match_annotation(cfg, mi, ii):
     _, results, membrane, image_spec, _, (ann_lanes, strip) = _entry(cfg, mi, ii)
     bad, compared = [], 0
