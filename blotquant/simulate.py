@@ -42,14 +42,19 @@ from scipy.special import ndtr
 from blotquant._util import jsonable
 from blotquant.lanes import Lanes
 
-__all__ = ["SimulatedBlot", "simulate_blot", "scenario", "dilution_series", "make_demo", "SCENARIOS"]
+__all__ = ["SimulatedBlot", "simulate_blot", "scenario", "dilution_series", "make_demo", "SCENARIOS",
+           "BAND_SHAPES"]
 
 logger = logging.getLogger("blotquant")
 
 #: Scenario names accepted by :func:`scenario`.
-SCENARIOS = ("clean", "realistic", "hard", "saturated")
+SCENARIOS = ("clean", "realistic", "hard", "saturated", "shapes")
 
-TRUTH_COLUMNS = ["lane", "target", "kind", "volume", "row", "lane_x", "sigma", "peak", "saturated"]
+#: Band shapes along the lane accepted by :func:`simulate_blot` (``"mixed"`` draws one per band).
+BAND_SHAPES = ("gaussian", "skewed", "flat", "mixed")
+
+TRUTH_COLUMNS = ["lane", "target", "kind", "volume", "row", "lane_x", "sigma", "peak", "saturated",
+                 "shape", "shape_param"]
 
 _DEFAULT_TARGETS = MappingProxyType({"TNAP": 250.0, "beta-actin": 600.0})
 _REF_CEILING = 65535.0       # scenario ranges are written for 16-bit data and scaled by ceiling / this
@@ -163,6 +168,64 @@ def _along_pixel(z, sigma):
     return ndtr((z + 0.5) / sigma) - ndtr((z - 0.5) / sigma)
 
 
+def _emg_cdf(z, sigma, tau, upper=False):
+    """CDF (or, ``upper``, survival function) of a Gaussian (sd ``sigma``) convolved with an
+    exponential of mean ``tau`` towards larger ``z`` (an exponentially modified Gaussian)."""
+    from scipy.stats import exponnorm
+
+    return (exponnorm.sf if upper else exponnorm.cdf)(z, tau / sigma, scale=sigma)
+
+
+def _box_cdf(z, sigma, length):
+    """CDF of a box of ``length`` centred at 0 smoothed by a Gaussian of sd ``sigma``."""
+    return sigma / length * (_antiderivative_J((z + 0.5 * length) / sigma)
+                             - _antiderivative_J((z - 0.5 * length) / sigma))
+
+
+def _shape_sd(sigma, shape, param):
+    """Standard deviation of the whole band profile along the lane (Gaussian, EMG or box * G)."""
+    if shape == "skewed":
+        return math.hypot(sigma, param * sigma)
+    if shape == "flat":
+        return sigma * math.sqrt(1.0 + param * param / 12.0)
+    return float(sigma)
+
+
+def _shape_mode(sigma, shape, param):
+    """Offset from the Gaussian centre to the peak of the band profile (0 unless skewed)."""
+    if shape != "skewed":
+        return 0.0
+    from scipy.stats import exponnorm
+
+    tau = param * sigma
+    z = np.linspace(-sigma, 2.0 * sigma + tau, 20001)
+    return float(z[np.argmax(exponnorm.pdf(z, tau / sigma, scale=sigma))])
+
+
+def _along_shape(z, sigma, shape="gaussian", param=0.0):
+    """Pixel integral over ``[z - 1/2, z + 1/2]`` of a unit-area band profile along the lane.
+
+    ``gaussian``: sd ``sigma``; ``skewed``: the Gaussian convolved with an exponential tail of
+    mean ``param * sigma`` towards larger ``z`` (centred so that its peak is at ``z = 0``);
+    ``flat``: a box ``param * sigma`` long smoothed by the Gaussian (centred). Differences are
+    taken on the tail nearer each pixel so that they stay accurate.
+    """
+    if shape == "gaussian":
+        return _along_pixel(z, sigma)
+    z = np.asarray(z, dtype=float)
+    if shape == "flat":
+        zl = -np.abs(z)  # symmetric: left tail
+        length = param * sigma
+        return _box_cdf(zl + 0.5, sigma, length) - _box_cdf(zl - 0.5, sigma, length)
+    if shape == "skewed":
+        tau = param * sigma
+        zz = z + _shape_mode(sigma, shape, param)
+        lower = _emg_cdf(zz + 0.5, sigma, tau) - _emg_cdf(zz - 0.5, sigma, tau)
+        upper = _emg_cdf(zz - 0.5, sigma, tau, True) - _emg_cdf(zz + 0.5, sigma, tau, True)
+        return np.where(zz < 0.0, lower, upper)
+    raise ValueError(f"unknown band shape {shape!r}; allowed: {', '.join(BAND_SHAPES[:3])}")
+
+
 def _bbox(frame, shape, u0, u1, v0, v1):
     corners = [frame.to_image(u, v) for u in (u0, u1) for v in (v0, v1)]
     ys = [c[0] for c in corners]
@@ -174,21 +237,29 @@ def _bbox(frame, shape, u0, u1, v0, v1):
     return r0, r1, c0, c1
 
 
-def _render_band(frame, shape, smile, *, mu, sigma, v_c, band_width):
+def _render_band(frame, shape, smile, *, mu, sigma, v_c, band_width, band_shape="gaussian",
+                 shape_param=0.0):
     """Unit-amplitude band: returns ``(r0, c0, values)`` with ``values.sum() ≈ band_width``.
 
-    Each pixel holds the pixel integral, in the rotated frame, of a Gaussian of sd ``sigma``
-    along the lane (centred at ``mu + smile(v)``) times the flat-top lane profile across it.
+    Each pixel holds the pixel integral, in the rotated frame, of the band profile along the lane
+    (a Gaussian of sd ``sigma``, or the ``band_shape`` built on it, peak at ``mu + smile(v)``)
+    times the flat-top lane profile across it.
     """
     half = 0.5 * band_width + 6.0 * _EDGE_SIGMA + 1.0
     s_lo, s_hi = smile.range(v_c - half, v_c + half)
-    pad = _TRUNC_SIGMAS * sigma + 1.0
-    r0, r1, c0, c1 = _bbox(frame, shape, mu + s_lo - pad, mu + s_hi + pad, v_c - half, v_c + half)
+    pad_lo = pad_hi = _TRUNC_SIGMAS * sigma + 1.0
+    if band_shape == "flat":
+        pad_lo = pad_hi = pad_hi + 0.5 * shape_param * sigma
+    elif band_shape == "skewed":  # the tail falls to e^-8 of its start 8 tau below
+        pad_hi = pad_hi + 12.0 * shape_param * sigma
+    r0, r1, c0, c1 = _bbox(frame, shape, mu + s_lo - pad_lo, mu + s_hi + pad_hi, v_c - half,
+                           v_c + half)
     if r1 <= r0 or c1 <= c0:
         return r0, c0, np.zeros((0, 0))
     yy, xx = np.mgrid[r0:r1, c0:c1].astype(float)
     u, v = frame.to_membrane(yy, xx)
-    values = _along_pixel(u - mu - smile(v), sigma) * _across_pixel(v - v_c, band_width)
+    along = _along_shape(u - mu - smile(v), sigma, band_shape, shape_param)
+    values = along * _across_pixel(v - v_c, band_width)
     return r0, c0, values
 
 
@@ -257,6 +328,9 @@ def simulate_blot(
     polarity="light-bands",
     ceiling=None,
     empty_lanes=(),
+    band_shape="gaussian",
+    skew=2.0,
+    plateau=4.0,
     seed=0,
 ):
     """Render a synthetic Western blot whose band volumes are known exactly.
@@ -326,6 +400,20 @@ def simulate_blot(
         for 12-bit data in a 16-bit container).
     empty_lanes : iterable of int
         1-based lanes without target bands (e.g. the marker lane in a target image).
+    band_shape : {"gaussian", "skewed", "flat", "mixed"}
+        Profile of the target and neighbour bands along the lane. ``"gaussian"``: sd
+        ``band_sigma``. ``"skewed"``: that Gaussian convolved with an exponential tail of mean
+        ``skew * band_sigma`` towards larger rows (a tailing band; exponentially modified
+        Gaussian). ``"flat"``: a box ``plateau * band_sigma`` rows long smoothed by the Gaussian
+        (an overloaded, flat-topped band). ``"mixed"``: each (lane, target) draws skewed or flat
+        with equal odds, tail length uniform in ``[0.5, 1] x skew`` or plateau in
+        ``[0.5, 1] x plateau`` (its neighbours share its shape). Every shape is rendered as an
+        exact pixel integral; ``row`` is the band's peak (a skewed band's mode, a flat band's
+        middle). Marker bands stay Gaussian.
+    skew : float
+        Tail length (mean of the exponential) of skewed bands, in ``band_sigma`` units.
+    plateau : float
+        Plateau length of flat-topped bands, in ``band_sigma`` units.
     seed : int
         Seed of every random draw; the same seed gives the same image bit for bit. Each nuisance
         draws from its own child stream, so switching one off leaves the others unchanged.
@@ -339,12 +427,14 @@ def simulate_blot(
         the lane centre, after rotation and smile), ``lane_x`` (lane centre column at that row),
         ``sigma`` (sd along the lane, px), ``peak`` (noise-free maximum of band + background,
         light-band counts), ``saturated`` (any pixel of the band's footprint clipped in the
-        stored image).
+        stored image), ``shape`` (``gaussian`` | ``skewed`` | ``flat``), ``shape_param`` (tail
+        length or plateau length in ``sigma`` units; 0 for a Gaussian).
 
     Notes
     -----
     Bands are evaluated at each pixel centre in the rotated frame as the product of the pixel
-    integral of a Gaussian along the lane and the pixel integral of a flat-topped profile with
+    integral of the band profile along the lane (a Gaussian unless ``band_shape`` says
+    otherwise) and the pixel integral of a flat-topped profile with
     erf edges (sd 1 px) across it; no image is interpolated, so a rotated band keeps its
     volume. Unrotated, the rendering is the exact pixel integral. A band's footprint is the set
     of pixels holding at least half of its own maximum. Background = baseline + gradient + smear;
@@ -389,6 +479,10 @@ def simulate_blot(
     empty = sorted({int(e) for e in empty_lanes})
     if any(not 1 <= e <= n_lanes for e in empty):
         raise ValueError(f"`empty_lanes` must be 1-based lanes in 1..{n_lanes}; got {empty}")
+    if band_shape not in BAND_SHAPES:
+        raise ValueError(f"`band_shape` must be one of {', '.join(BAND_SHAPES)}; got {band_shape!r}")
+    if not (skew > 0 and plateau > 0):
+        raise ValueError(f"`skew` and `plateau` must be > 0; got {skew!r}, {plateau!r}")
     sat_pairs = sorted({(int(lane), str(t)) for lane, t in (saturate or ())})
     for lane, t in sat_pairs:
         if t not in target_names or not 1 <= lane <= n_lanes or lane in empty:
@@ -465,29 +559,48 @@ def simulate_blot(
             )
             background[r0:r0 + haze.shape[0], c0:c0 + haze.shape[1]] += haze
 
+    # ---- band shapes (own child stream: the other draws do not change with the shape)
+    shapes = {}
+    if band_shape == "mixed":
+        rng_shape = np.random.default_rng(seq.spawn(1)[0])
+        for i in loaded:
+            for name in target_names:
+                kind = "skewed" if rng_shape.random() < 0.5 else "flat"
+                top = float(skew) if kind == "skewed" else float(plateau)
+                shapes[(i, name)] = (kind, float(rng_shape.uniform(0.5 * top, top)))
+    elif band_shape != "gaussian":
+        for i in loaded:
+            for name in target_names:
+                shapes[(i, name)] = (band_shape,
+                                     float(skew) if band_shape == "skewed" else float(plateau))
+
     # ---- bands (unit renders; amplitude = volume / band width)
     bands = []
     for i in loaded:
         for j, (name, row_t) in enumerate(zip(target_names, target_rows)):
             mu = (row_t - frame.cy) / frame.cos
+            shp, prm = shapes.get((i, name), ("gaussian", 0.0))
+            # neighbours sit `off` sd of the band's whole profile away (band_sigma for a Gaussian)
+            sd_band = _shape_sd(float(band_sigma), shp, prm)
             bands.append(dict(lane=i + 1, target=name, kind="target", mu=mu, rel=1.0, j=j,
-                              sat=(i + 1, name) in sat_pairs))
+                              sat=(i + 1, name) in sat_pairs, shape=shp, param=prm))
             for k, (off, rel) in enumerate(neighbours, start=1):
                 bands.append(dict(lane=i + 1, target=f"{name}~n{k}", kind="neighbour",
-                                  mu=mu + float(off) * float(band_sigma), rel=float(rel), j=j,
-                                  sat=False))
+                                  mu=mu + float(off) * sd_band, rel=float(rel), j=j,
+                                  sat=False, shape=shp, param=prm))
     for lane, row_m, v_m in extra_bands:
         lane = int(lane)
         if not 1 <= lane <= n_lanes:
             raise ValueError(f"`extra_bands` lane must be in 1..{n_lanes}; got {lane}")
         bands.append(dict(lane=lane, target=f"marker@{float(row_m):g}", kind="marker",
                           mu=(float(row_m) - frame.cy) / frame.cos, rel=1.0, j=None,
-                          sat=False, fixed_volume=float(v_m)))
+                          sat=False, fixed_volume=float(v_m), shape="gaussian", param=0.0))
     for b in bands:
         i = b["lane"] - 1
         b["r0"], b["c0"], b["unit"] = _render_band(
             frame, (rows, cols), smile, mu=b["mu"], sigma=float(band_sigma),
-            v_c=v_centers[i], band_width=band_widths[i],
+            v_c=v_centers[i], band_width=band_widths[i], band_shape=b["shape"],
+            shape_param=b["param"],
         )
         b["slices"] = (slice(b["r0"], b["r0"] + b["unit"].shape[0]),
                        slice(b["c0"], b["c0"] + b["unit"].shape[1]))
@@ -574,6 +687,7 @@ def simulate_blot(
             lane=b["lane"], target=b["target"], kind=b["kind"], volume=float(rendered.sum()),
             row=float(row), lane_x=float(lane_x), sigma=float(band_sigma), peak=peak,
             saturated=bool(np.any(clipped[b["slices"]] & b["mask"])),
+            shape=b["shape"], shape_param=float(b["param"]),
         ))
     truth = pd.DataFrame.from_records(records, columns=TRUTH_COLUMNS)
     truth = truth.astype({"lane": "int64", "saturated": "bool"})
@@ -585,7 +699,9 @@ def simulate_blot(
         if sel.empty:
             continue
         tilt = 0.5 * float(band_widths.max()) * abs(frame.sin)
-        pad = 4.0 * float(band_sigma) + abs(float(smile_px)) + tilt
+        sd_max = max([_shape_sd(float(band_sigma), *shapes[(i, name)]) for i in loaded
+                      if (i, name) in shapes] or [float(band_sigma)])
+        pad = 4.0 * sd_max + abs(float(smile_px)) + tilt
         top = int(math.floor(max(float(sel["row"].min()) - pad, 0.0)))
         bottom = int(math.ceil(min(float(sel["row"].max()) + pad, rows - 1.0)))
         windows[name] = (top, bottom)
@@ -601,6 +717,7 @@ def simulate_blot(
         dust=int(dust), dust_specks=dust_info, gain=gain, read_noise=read_noise,
         neighbours=[list(n) for n in neighbours], saturate=[list(p) for p in sat_pairs],
         extra_bands=[list(e) for e in extra_bands], dtype=dtype, polarity=polarity,
+        band_shape=band_shape, skew=skew, plateau=plateau,
         ceiling=ceiling, empty_lanes=empty, seed=int(seed), edge_sigma_px=_EDGE_SIGMA,
         footprint_fraction=_FOOTPRINT, typical_peak=typical_peak,
         rotation_convention="y-cy = u cos(t) - v sin(t); x-cx = u sin(t) + v cos(t); "
@@ -621,6 +738,9 @@ def _scenario_params(name, rng, k):
         return dict(rotation_deg=0.0, smile_px=0.0, width_jitter=0.0, baseline=k * u(800, 1200),
                     gradient=0.0, smear=0.0, dust=0, gain=k * u(0.2, 0.5),
                     read_noise=k * u(2.0, 5.0), band_sigma=6.0, neighbours=())
+    if name == "shapes":  # realistic nuisances, skewed and flat-topped bands
+        return dict(_scenario_params("realistic", rng, k), band_shape="mixed", skew=2.0,
+                    plateau=4.0)
     if name in ("realistic", "saturated"):
         sign = 1.0 if rng.random() < 0.5 else -1.0
         return dict(rotation_deg=u(-0.8, 0.8), smile_px=u(0.0, 6.0), width_jitter=0.05,
@@ -643,7 +763,7 @@ def scenario(name, *, seed=0, **overrides):
 
     Parameters
     ----------
-    name : {"clean", "realistic", "hard", "saturated"}
+    name : {"clean", "realistic", "hard", "saturated", "shapes"}
         ``clean``: no rotation/smile/gradient/smear/dust/neighbours, baseline 800-1200, gain
         0.2-0.5, read noise 2-5. ``realistic``: rotation ±0.8°, smile 0-6 px, width jitter 5 %,
         baseline 800-2500, gradient 500-2500, smear 0.03-0.10, 2-6 dust specks, gain 0.5-2,
@@ -651,7 +771,10 @@ def scenario(name, *, seed=0, **overrides):
         the band. ``hard``: rotation ±2°, smile 5-20 px, width jitter 10 %, baseline 1000-5000,
         gradient 3000-8000, smear 0.10-0.25, 8-20 specks, gain 2-5, read noise 20-50, band sd
         5-8 px, lane fill 0.7-0.9, one neighbour at ±1.8-3 sd of 0.3-1x. ``saturated``:
-        ``realistic`` plus 2-3 saturated (lane, target) bands. Counts are for a 65535 ceiling
+        ``realistic`` plus 2-3 saturated (lane, target) bands. ``shapes``: ``realistic`` with
+        non-Gaussian bands (``band_shape="mixed"``: per lane and target a tailing band, tail
+        1-2 sd, or a flat-topped one, plateau 2-4 sd; the neighbour at 3-5 sd of the band's
+        whole profile shares its shape). Counts are for a 65535 ceiling
         and scale with the ceiling of the ``dtype``/``ceiling`` overrides.
     seed : int
         Draws the scenario parameters and seeds :func:`simulate_blot`.

@@ -223,10 +223,11 @@ def test_dust_stays_below_the_ceiling_and_is_background():
 def test_scenario_parameters_within_stated_ranges(name):
     for seed in range(4):
         p = scenario(name, seed=seed, **SMALL).params
-        limit = {"clean": 0.0, "realistic": 0.8, "saturated": 0.8, "hard": 2.0}[name]
-        smile = {"clean": 0.0, "realistic": 6.0, "saturated": 6.0, "hard": 20.0}[name]
+        limit = {"clean": 0.0, "realistic": 0.8, "saturated": 0.8, "hard": 2.0, "shapes": 0.8}[name]
+        smile = {"clean": 0.0, "realistic": 6.0, "saturated": 6.0, "hard": 20.0, "shapes": 6.0}[name]
         assert abs(p["rotation_deg"]) <= limit and 0 <= p["smile_px"] <= smile
-        if name in ("realistic", "saturated"):
+        assert p["band_shape"] == ("mixed" if name == "shapes" else "gaussian")
+        if name in ("realistic", "saturated", "shapes"):
             (off, rel), = p["neighbours"]
             assert 3.0 <= abs(off) <= 5.0 and 0.3 <= rel <= 1.0
         if name == "hard":
@@ -235,7 +236,7 @@ def test_scenario_parameters_within_stated_ranges(name):
 
 
 def test_unknown_scenario_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="allowed: clean, realistic, hard, saturated"):
+    with pytest.raises(ValueError, match="allowed: clean, realistic, hard, saturated, shapes"):
         scenario("noisy")
 
 
@@ -314,3 +315,49 @@ def test_lane_bodies_tilt_with_lanes_slope(theta_deg):
     assert sim.lanes.slope == pytest.approx(slope, rel=1e-12)
     for i in range(4):
         assert (found[260, i] - found[40, i]) / 220 == pytest.approx(slope, abs=1e-3)
+
+
+@pytest.mark.parametrize("shape, param", [("skewed", 0.5), ("skewed", 2.0), ("flat", 2.0),
+                                          ("flat", 5.0)])
+@pytest.mark.parametrize("theta_deg", [0.0, 1.3])
+def test_non_gaussian_band_volume_is_exact_and_row_is_its_peak(shape, param, theta_deg):
+    # tailing (exponentially modified Gaussian) and flat-topped (box * Gaussian) bands are
+    # rendered as pixel integrals: the unit render sums to the band width (1e-6: the tail is cut
+    # 12 tail lengths out, e^-12), and the truth row is the profile's peak along the lane centre
+    t = math.radians(theta_deg)
+    frame = _Frame(cy=149.5, cx=199.5, cos=math.cos(t), sin=math.sin(t))
+    r0, c0, unit = _render_band(frame, (300, 400), _Smile(0.0, 150.0, 0.0), mu=-20.3,
+                                sigma=4.0, v_c=0.0, band_width=51.0, band_shape=shape,
+                                shape_param=param)
+    assert unit.min() > -1e-12
+    assert unit.sum() == pytest.approx(51.0, rel=1e-6)
+    # peak along the lane, sampled finely through the continuous profile: at u = mu
+    from blotquant.simulate import _along_shape
+
+    z = np.linspace(-10, 10, 20001)
+    dens = _along_shape(z, 4.0, shape, param)  # pixel integrals ~ density smoothed by 1 px
+    peak = z[np.argmax(dens)]
+    if shape == "flat":  # symmetric plateau: its middle is (one of) the highest
+        assert dens[10000] >= dens.max() * (1 - 1e-9)
+    else:  # 1-px box smoothing moves a skewed peak by < 0.05 sd
+        assert abs(peak) < 0.2
+
+
+def test_shapes_scenario_truth_volumes_are_the_rendered_pixels():
+    # noise- and background-free: the image is exactly the sum of the truth volumes, whatever the
+    # mix of shapes; both shapes occur and neighbours share their band's shape
+    sim = scenario("shapes", seed=3, **SMALL, **NOISELESS, baseline=0.0, gradient=0.0, smear=0.0,
+                   dust=0)
+    t = sim.truth
+    assert set(t["shape"]) == {"skewed", "flat"}
+    assert float(sim.image.astype(np.float64).sum()) == pytest.approx(float(t["volume"].sum()),
+                                                                       rel=1e-6)
+    for (lane, kind), g in t.groupby(["lane", t["target"].str[0]]):
+        assert g["shape"].nunique() == 1
+    # the default stays Gaussian
+    assert set(scenario("realistic", seed=3, **SMALL).truth["shape"]) == {"gaussian"}
+
+
+def test_bad_band_shape_is_named():
+    with pytest.raises(ValueError, match="band_shape"):
+        simulate_blot(**SMALL, band_shape="square")
