@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from blotquant._util import jsonable
-from blotquant.background import fit_peaks, get_background
+from blotquant.background import anchored_baseline, fit_peaks, gaussian_basis, get_background
 from blotquant.errors import LayoutError
 
 __all__ = ["BAND_COLUMNS", "measure_bands"]
@@ -41,6 +41,7 @@ BAND_COLUMNS = [
 
 _STRONG_SNR = 10.0  # lanes above this locate their own band; below it the neighbours decide
 _FOUND_SNR = 3.0
+_ANCHOR_TOL = 0.30  # joint vs anchored volume disagreement (x volume) that rejects the joint baseline
 
 
 def _strip_indices(lanes, i, rows, band_slope, shape):
@@ -173,6 +174,45 @@ def _profile_peak(y, lo, hi, smooth):
     if c2 < 0:
         return float(lo + np.clip(k - c1 / (2 * c2), a, b))
     return float(lo + 0.5 * (a + b))
+
+
+def _band_support(r, c, s, noise, floor=0.02):
+    """Rows ``(a, b)`` a band covers in ``r`` (its profile with baseline and neighbours removed).
+
+    ``r`` is smoothed lightly (Gaussian, ``0.3 s`` rows, 1-2; a detection copy); from its maximum within ``max(3, s)``
+    rows of ``c`` the band extends while it stays above ``floor`` of that maximum and keeps falling
+    (within a noise sd), and then on
+    each side by as many rows again as it took to fall from half the maximum to ``floor`` (the
+    tail below the floor: a Gaussian band ends ~4.4 sd out, a flat-topped band ~4 edge widths
+    past its plateau, a tailing band ~3 tail lengths past its half maximum). Returns None when
+    the band is too weak for that floor to lie above 3 noise sd (its extent would follow
+    noise).
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    n = r.size
+    sm = float(np.clip(0.3 * s, 1.0, 2.0))
+    rs = gaussian_filter1d(r, sm)
+    ns = noise / np.sqrt(2.0 * np.sqrt(np.pi) * sm)
+    lo = int(np.clip(np.floor(c - max(3.0, s)), 0, n - 1))
+    hi = int(np.clip(np.ceil(c + max(3.0, s)), lo, n - 1))
+    k = lo + int(np.argmax(rs[lo:hi + 1]))
+    height = float(rs[k])
+    thr = floor * height
+    if not height > 0 or thr < 3.0 * ns:
+        return None
+    ends = []
+    for step in (-1, 1):
+        j = k
+        while 0 <= j + step < n and rs[j + step] > 0.5 * height:
+            j += step
+        half = j
+        # on down to the floor, or to where the profile stops falling (back to background:
+        # what is left is the baseline's own shape, not the band)
+        while 0 <= j + step < n and rs[j + step] > thr and rs[j + step] <= rs[j] + ns:
+            j += step
+        ends.append(j + step * max(abs(j - half), 2))
+    return int(np.clip(ends[0], 0, n - 1)), int(np.clip(ends[1], 0, n - 1))
 
 
 def _local_rows(x, rows, good, k=3, tol=3.0):
@@ -959,7 +999,42 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                  "converged": fit["converged"], "residual_sd": fit["residual_sd"]}
         return fit, ti, base, p
 
-    def integrate(i, fit, ti, base):
+    anchored = method.name == "profile"
+    anchor_degree = int(kw.get("anchor_degree", 4))
+
+    def _anchor(i, fit, ti, base, support, start, G, nb_idx, c, s, a, b, others):
+        """Anchored baseline and neighbours for lane ``i``, iterating support and baseline."""
+        oth = others
+        base_k = None
+        how = "model"
+        for _ in range(4):
+            if support is not None:
+                ab = (int(np.clip(np.round(c + support[0]), 0, n - 1)),
+                      int(np.clip(np.round(c + support[1]), 0, n - 1)))
+                how = "lanes"
+            else:
+                r = prof[i] - oth - (start if base_k is None else base_k)
+                ab = _band_support(r, c, s, noise[i])
+                how = "data"
+                if ab is None:  # too weak to show its own extent: the model's
+                    ab, how = (a, b), "model"
+            # a neighbour mostly outside the support is refitted with the baseline (its
+            # area from its own rows); one mostly inside keeps the joint fit's area (its own
+            # rows are the target's too)
+            inside = G[ab[0]:ab[1] + 1].sum(0) / np.maximum(G.sum(0), 1e-300)
+            free = inside < 0.5
+            held = (G[:, ~free] * fit["areas"][nb_idx][~free]).sum(1)
+            bl, bp = anchored_baseline(prof[i] - held, ab, bands=G[:, free],
+                                       degree=anchor_degree)
+            if bl is None:  # no flank: the last anchored baseline (None: none)
+                break
+            changed = ab != (a, b) or base_k is None
+            (a, b), base_k, oth = ab, bl, bp["fit"] + held
+            if not changed or support is not None:
+                break
+        return base_k, a, b, (how, oth)
+
+    def integrate(i, fit, ti, base, support=None):
         main = int(ti[int(np.flatnonzero(T == t)[0])])  # T and ti are both sorted
         s = float(fit["sigmas"][main])
         scale = s / float(cs[t])
@@ -978,6 +1053,47 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         a = int(np.clip(np.round(np.min(cen - half_width * sig)), 0, n - 1))
         b = int(np.clip(np.round(np.max(cen + half_width * sig)), a, n - 1))
         others = fit["components"].sum(1) - own_fit
+        how = "model"
+        # diagnostic for the run record: the band model's residual over the band (smoothed over
+        # half a band width), x the band's peak; a wrong shape need not show here, because the
+        # joint polynomial bends to hide it, so it does not decide anything
+        r_fit = gaussian_filter1d(prof[i] - base - fit["components"].sum(1), max(1.0, 0.5 * s))
+        rms = float(np.sqrt(np.mean(r_fit[a:b + 1] ** 2))) / max(float(own_fit.max()), 1e-300)
+        if anchored:
+            # the volume: raw counts minus a baseline anchored on the rows outside the band's own
+            # support (where the profile is back to background) minus the fitted neighbours; the
+            # Gaussian model only located the band and shapes the neighbours (areas refitted with
+            # the anchored baseline), so a flat-topped or tailing band cannot trade area with a
+            # polynomial bent under it
+            nb_idx = np.setdiff1d(np.arange(fit["centers"].size), ti)
+            G = gaussian_basis(n, fit["centers"][nb_idx], fit["sigmas"][nb_idx])
+            base_k = None
+            a0, b0 = a, b
+            for start in (base, _lower_line(prof[i] - others)):
+                # from the joint fit's baseline (right for Gaussian bands), else, when that
+                # leaves the band no flank (a wrong shape bent it), from a line under the profile
+                base_k, a, b, how = _anchor(i, fit, ti, base, support, start, G, nb_idx, c, s,
+                                            a, b, others)
+                if base_k is not None:
+                    break
+            if base_k is not None:
+                # the joint baseline is kept while it agrees with the anchored one (within
+                # _ANCHOR_TOL of the volume: it follows lane smear under a Gaussian band more
+                # closely than flanks can); where they disagree, the joint polynomial traded
+                # area with a band of the wrong shape, and the anchored volume is taken
+                def _vol(bs, ot, lo, hi):
+                    return float((prof[i][lo:hi + 1] - bs[lo:hi + 1] - ot[lo:hi + 1]).sum())
+
+                v_anc = _vol(base_k, how[1], a, b)
+                v_jnt = _vol(base, others, a, b)
+                if support is not None or abs(v_anc - v_jnt) > _ANCHOR_TOL * abs(v_anc):
+                    base, others = base_k, how[1]
+                    how = how[0]
+                else:
+                    a, b = a0, b0
+                    how = how[0] + ", joint baseline (agrees)"
+            else:
+                how = how[0] + ", joint baseline"
         rr = slice(a, b + 1)
         total = float(prof[i][rr].sum())
         bgsum = float(base[rr].sum())
@@ -990,7 +1106,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         hi = int(np.ceil(np.max(cen + 2 * sig))) if ti.size > 1 else int(np.ceil(c + 2 * s))
         return {"c": c, "s": s, "scale": scale, "a": a, "b": b, "vol": vol, "bg": bgsum,
                 "ovl": ovl, "snr": float(snr), "others": others, "own": own_fit,
-                "search": (lo, hi)}
+                "search": (lo, hi), "base": base, "support": how, "misfit_rms": rms}
 
     def _target_peak(i, fit, ti, base, res):
         """Peak row of lane ``i``'s own target signal over the central half of the lane.
@@ -1007,7 +1123,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         if bgpix is not None:
             own = central - bgpix[i][:, cols].sum(1) - frac * res["others"]
         else:
-            own = central - frac * (base + res["others"])
+            own = central - frac * (res["base"] + res["others"])
         c, s = res["c"], res["s"]
         lo, hi = res["search"]
         dom = res["own"] >= res["others"]
@@ -1049,6 +1165,15 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             notes[i] = ("weak band: row and width taken from neighbouring lanes" if not good[i]
                         else f"band row {rows_t[i] + y0:.1f} off the lanes' smile by {dev:.1f} "
                              "rows: row taken from neighbouring lanes")
+    if anchored:  # lanes too weak to show their band's extent take the strong lanes' extent
+        data = [r[4] for r in results if r[4]["support"] == "data"]
+        if len(data) > 0.5 * max(int(good.sum()), 1):  # most lanes needed the anchored baseline
+            ref = (float(np.median([d["a"] - d["c"] for d in data])),
+                   float(np.median([d["b"] - d["c"] for d in data])))
+            for i, (fit, ti, base, p, res, fixed) in enumerate(results):
+                if res["support"] != "data":
+                    results[i] = (fit, ti, base, p, integrate(i, fit, ti, base, support=ref),
+                                  fixed)
 
     # 4. table
     out = []
@@ -1095,7 +1220,8 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                  for k, (cn, sg, ar) in enumerate(zip(fit["centers"], fit["sigmas"], fit["areas"]))]
         lp = {k: v for k, v in p.items() if k not in ("components", "_fit")}
         lp.update({"shift": float(shift[i] - smean), "components": comps, "fixed": bool(fixed),
-                   "converged": bool(fit["converged"])})
+                   "converged": bool(fit["converged"]), "support": res["support"],
+                   "misfit": float(res["misfit_rms"])})
         lane_params.append(lp)
     table = pd.DataFrame(out, columns=BAND_COLUMNS)
     params = {

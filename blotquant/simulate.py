@@ -405,9 +405,10 @@ def simulate_blot(
         ``band_sigma``. ``"skewed"``: that Gaussian convolved with an exponential tail of mean
         ``skew * band_sigma`` towards larger rows (a tailing band; exponentially modified
         Gaussian). ``"flat"``: a box ``plateau * band_sigma`` rows long smoothed by the Gaussian
-        (an overloaded, flat-topped band). ``"mixed"``: each (lane, target) draws skewed or flat
+        (an overloaded, flat-topped band). ``"mixed"``: each target draws skewed or flat
         with equal odds, tail length uniform in ``[0.5, 1] x skew`` or plateau in
-        ``[0.5, 1] x plateau`` (its neighbours share its shape). Every shape is rendered as an
+        ``[0.5, 1] x plateau``, shared by its lanes within ±10 % (one protein runs alike in
+        every lane) and by its neighbours. Every shape is rendered as an
         exact pixel integral; ``row`` is the band's peak (a skewed band's mode, a flat band's
         middle). Marker bands stay Gaussian.
     skew : float
@@ -563,11 +564,12 @@ def simulate_blot(
     shapes = {}
     if band_shape == "mixed":
         rng_shape = np.random.default_rng(seq.spawn(1)[0])
-        for i in loaded:
-            for name in target_names:
-                kind = "skewed" if rng_shape.random() < 0.5 else "flat"
-                top = float(skew) if kind == "skewed" else float(plateau)
-                shapes[(i, name)] = (kind, float(rng_shape.uniform(0.5 * top, top)))
+        for name in target_names:  # one protein, one gel: the shape is the target's
+            kind = "skewed" if rng_shape.random() < 0.5 else "flat"
+            top = float(skew) if kind == "skewed" else float(plateau)
+            prm = float(rng_shape.uniform(0.5 * top, top))
+            for i in loaded:  # lane to lane the tail or plateau varies by +-10 %
+                shapes[(i, name)] = (kind, prm * float(rng_shape.uniform(0.9, 1.1)))
     elif band_shape != "gaussian":
         for i in loaded:
             for name in target_names:
@@ -772,8 +774,8 @@ def scenario(name, *, seed=0, **overrides):
         gradient 3000-8000, smear 0.10-0.25, 8-20 specks, gain 2-5, read noise 20-50, band sd
         5-8 px, lane fill 0.7-0.9, one neighbour at ±1.8-3 sd of 0.3-1x. ``saturated``:
         ``realistic`` plus 2-3 saturated (lane, target) bands. ``shapes``: ``realistic`` with
-        non-Gaussian bands (``band_shape="mixed"``: per lane and target a tailing band, tail
-        1-2 sd, or a flat-topped one, plateau 2-4 sd; the neighbour at 3-5 sd of the band's
+        non-Gaussian bands (``band_shape="mixed"``: per target a tailing band, tail 1-2 sd, or a
+        flat-topped one, plateau 2-4 sd, ±10 % lane to lane; the neighbour at 3-5 sd of the band's
         whole profile shares its shape). Counts are for a 65535 ceiling
         and scale with the ceiling of the ``dtype``/``ceiling`` overrides.
     seed : int

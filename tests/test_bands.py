@@ -331,8 +331,7 @@ def test_flat_topped_broad_band_is_one_band(length, sigma):
     # similar-width "twins" ~1.8 widths apart; the twins rule called them two bands, took the row
     # from one piece (4-9 rows off) and removed about half the volume as a "neighbour". One band:
     # nothing removed, row = plateau middle within 2 px (a flat top's peak is defined only to
-    # within noise). Volume is NOT asserted here: open issue, these boxes come out 4 % (20 rows),
-    # 107 % (25) and 820 % (30) high (one wide Gaussian + degree-4 baseline mis-model a flat top).
+    # within noise). Volume: test_flat_topped_band_volume.
     vols = np.array([4e5, 3e5, 5e5, 2.5e5, 4.5e5, 3.5e5])
     mus = 100.0 + np.array([0.0, 1.0, 2.0, 2.0, 1.0, 0.0])
     img, lanes = _broad_blot(lambda k: _box_band(220, mus[k], length, sigma, vols[k]))
@@ -341,6 +340,24 @@ def test_flat_topped_broad_band_is_one_band(length, sigma):
     assert (table["overlap"] == 0).all()
     np.testing.assert_allclose(table["band_row"], mus, atol=2.0)
     assert all(not t["two_bands"] for t in params["consensus"]["twins"])
+
+
+@pytest.mark.parametrize("length,sigma", [
+    pytest.param(20.0, 3.0, marks=pytest.mark.xfail(
+        strict=True, reason="open: joint and anchored baselines differ by 4 % (< the 30 % that "
+                            "rejects the joint one), so the joint fit's 4 % stays")),
+    (25.0, 3.0), (30.0, 4.0)])
+def test_flat_topped_band_volume(length, sigma):
+    # Regression (open issue of the previous round): a flat-topped band (box smoothed by a
+    # Gaussian, exact row sums) came out 107 % (25 rows) and 820 % (30 rows) too high: one wide
+    # Gaussian plus a degree-4 polynomial fitted jointly traded area (the polynomial sank under
+    # the band). The volume is now raw - a baseline anchored on the rows outside the band's
+    # support: within 2 % (noise 3/px on 4e5 volumes, a sloped background).
+    vols = np.array([4e5, 3e5, 5e5, 2.5e5, 4.5e5, 3.5e5])
+    mus = 100.0 + np.array([0.0, 1.0, 2.0, 2.0, 1.0, 0.0])
+    img, lanes = _broad_blot(lambda k: _box_band(220, mus[k], length, sigma, vols[k]))
+    table, params = measure_bands(img, lanes, (70, 130))
+    np.testing.assert_allclose(table["volume"], vols, rtol=0.02)
 
 
 # (2.6 sd, 0.3x) left out, open: overlap 0 there (neighbour not modelled?), volume +1-2.8 %; unverified
