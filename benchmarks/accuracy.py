@@ -21,7 +21,7 @@ from blotquant.background import BACKGROUNDS
 from blotquant.bands import measure_bands
 from blotquant.simulate import dilution_series, scenario
 
-SCENARIOS = ("clean", "realistic", "hard", "saturated")
+SCENARIOS = ("clean", "realistic", "hard", "saturated", "shapes")
 TARGETS = ("TNAP", "beta-actin")
 
 
