@@ -38,3 +38,25 @@ def is_tiff(path) -> bool:
     except OSError:
         return False
     return head in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+def merge_options(defaults, method_kwargs, *, where):
+    """``defaults`` updated by ``method_kwargs``; unknown names raise and list the valid ones.
+
+    Examples
+    --------
+    >>> merge_options({"a": 1, "b": 2}, {"b": 5}, where="find_x")
+    {'a': 1, 'b': 5}
+    >>> merge_options({"a": 1}, {"c": 0}, where="find_x")
+    Traceback (most recent call last):
+    ...
+    blotquant.errors.LayoutError: unknown option(s) ['c'] for find_x; allowed: ['a']
+    """
+    from blotquant.errors import LayoutError
+
+    opts = dict(defaults)
+    unknown = sorted(set(method_kwargs or {}) - set(opts))
+    if unknown:
+        raise LayoutError(f"unknown option(s) {unknown} for {where}; allowed: {sorted(opts)}")
+    opts.update(method_kwargs or {})
+    return opts

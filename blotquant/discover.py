@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import ndimage as ndi
 from scipy.signal import find_peaks
 
+from blotquant._util import merge_options
 from blotquant.errors import ImageError, LayoutError
 
 __all__ = ["detect_lanes", "detect_band_rows", "propose_config", "IMAGE_SUFFIXES", "KINDS"]
@@ -64,13 +65,7 @@ def _as_array(image):
 
 
 def _options(method_kwargs):
-    opts = dict(_DEFAULTS)
-    unknown = set(method_kwargs or {}) - set(opts)
-    if unknown:
-        raise LayoutError(f"unknown method_kwargs {sorted(unknown)} for detect_lanes; "
-                          f"allowed: {sorted(opts)}")
-    opts.update(method_kwargs or {})
-    return opts
+    return merge_options(_DEFAULTS, method_kwargs, where="detect_lanes")
 
 
 def _reduce(arr, k):
@@ -443,7 +438,6 @@ def detect_lanes(image, *, rows=None, colour=None, method_kwargs=None):
     # off-chain lane-like columns just outside the comb: dark (pre-stained) markers, coloured
     # markers, or bright columns off the pitch (a ladder lane)
     dk = _dark_marker_columns(small, pitch)
-    dprof = None
     cprof = None
     if colour is not None:
         c_small = _reduce(np.asarray(colour, float), k)[:sh, :sw]

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from blotquant._util import merge_options
+
 from .errors import LayoutError
 
 __all__ = ["Lanes", "find_lanes", "lanes_from_centers", "profile_columns"]
@@ -515,9 +517,8 @@ def _validate_rows(rows, h):
 def _bright_peaks(prof_s, noise, hint, n_lanes, frac):
     """Lane-like bright columns: peaks of the profile whose prominence reaches ``frac`` of a
     typical lane's (median of the ``n_lanes`` most prominent)."""
-    from scipy.signal import find_peaks
-
     from scipy import ndimage as ndi
+    from scipy.signal import find_peaks
 
     # smoothed at the lane scale, so a flat-topped or dented band gives one peak
     sm = ndi.gaussian_filter1d(prof_s, max(0.7, 0.15 * hint), mode="nearest")
@@ -1044,14 +1045,7 @@ def _validate(image, n_lanes, method_kwargs):
             f"cannot fit {n_lanes} lanes in a region {w} px wide and {h} px tall "
             f"(need at least 6 px per lane); check the lane count and the region"
         )
-    opts = dict(_DEFAULTS)
-    if method_kwargs:
-        unknown = sorted(set(method_kwargs) - set(_DEFAULTS))
-        if unknown:
-            raise LayoutError(
-                f"unknown lane-finding option(s) {unknown}; allowed: {sorted(_DEFAULTS)}"
-            )
-        opts.update(method_kwargs)
+    opts = merge_options(_DEFAULTS, method_kwargs, where="find_lanes")
     if opts["pitch_range"] is not None:
         lo, hi = (float(v) for v in opts["pitch_range"])
         if not (0 < lo <= hi):

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from blotquant._util import merge_options
 from blotquant.errors import ConfigError, LayoutError
 
 __all__ = [
@@ -212,11 +213,7 @@ def find_ladder_bands(image, *, x=None, width=None, slope=0.0, y_ref=0.0, method
     """
     from scipy import ndimage, signal
 
-    opts = dict(_FIND_DEFAULTS)
-    unknown = set(method_kwargs or {}) - set(opts)
-    if unknown:
-        raise ConfigError(f"unknown find_ladder_bands option(s) {sorted(unknown)}; valid: {sorted(opts)}")
-    opts.update(method_kwargs or {})
+    opts = merge_options(_FIND_DEFAULTS, method_kwargs, where="find_ladder_bands")
 
     data = getattr(image, "data", image)
     mask = getattr(image, "mask", None)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
+from blotquant._util import merge_options
 from blotquant.errors import LayoutError
 
 __all__ = ["Strip", "find_strips"]
@@ -85,13 +86,7 @@ def _validate(image, n_strips, mask, method_kwargs):
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != arr.shape:
             raise LayoutError(f"`mask` must have the image's shape {arr.shape}; got {mask.shape}.")
-    opts = dict(_DEFAULTS)
-    unknown = set(method_kwargs or {}) - set(opts)
-    if unknown:
-        raise LayoutError(f"unknown method_kwargs {sorted(unknown)} for find_strips; "
-                          f"allowed: {sorted(opts)}")
-    opts.update(method_kwargs or {})
-    return arr, n_strips, mask, opts
+    return arr, n_strips, mask, merge_options(_DEFAULTS, method_kwargs, where="find_strips")
 
 
 def _block_mean(arr, valid, k):
