@@ -50,13 +50,13 @@ def merge_options(defaults, method_kwargs, *, where):
     >>> merge_options({"a": 1}, {"c": 0}, where="find_x")
     Traceback (most recent call last):
     ...
-    blotquant.errors.LayoutError: unknown option(s) ['c'] for find_x; allowed: ['a']
+    blotquant.errors.LayoutError: unknown method_kwargs option(s) ['c'] for find_x; allowed: ['a']
     """
     from blotquant.errors import LayoutError
 
     opts = dict(defaults)
     unknown = sorted(set(method_kwargs or {}) - set(opts))
     if unknown:
-        raise LayoutError(f"unknown option(s) {unknown} for {where}; allowed: {sorted(opts)}")
+        raise LayoutError(f"unknown method_kwargs option(s) {unknown} for {where}; allowed: {sorted(opts)}")
     opts.update(method_kwargs or {})
     return opts

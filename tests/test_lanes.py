@@ -166,7 +166,7 @@ def test_bad_lane_count(n):
 def test_bad_image_and_options():
     with pytest.raises(LayoutError, match="2-D"):
         find_lanes(np.zeros((10, 10, 3)), 2)
-    with pytest.raises(LayoutError, match="unknown option.*find_lanes.*allowed"):
+    with pytest.raises(LayoutError, match="unknown method_kwargs option.*find_lanes.*allowed"):
         find_lanes(np.zeros((100, 400)), 2, method_kwargs={"angle": 1})
 
 
