@@ -229,7 +229,7 @@ def fit_peaks(profile, centers, sigmas, *, degree=1, tied=False, fixed=False, ce
     }
 
 
-def anchored_baseline(profile, support, *, bands=None, degree=4, min_rows=3):
+def anchored_baseline(profile, support, *, bands=None, exclude=None, degree=4, min_rows=3):
     """Baseline fitted on the rows outside a band's support only (anchored on its flanks).
 
     Parameters
@@ -243,10 +243,14 @@ def anchored_baseline(profile, support, *, bands=None, degree=4, min_rows=3):
         Unit shapes of other bands (neighbours) fitted together with the baseline (their areas
         are linear coefficients, like the baseline's); a neighbour whose area comes out negative
         is dropped and the rest refitted.
+    exclude : ndarray of bool, shape (n_rows,), optional
+        Further rows left out of the fit (other bands' rows, when their shape is not trusted);
+        the flanks are counted without them.
     degree : int, optional
-        Highest degree of the polynomial; used only when both flanks have at least
+        Highest degree of the polynomial; allowed only when both flanks have at least
         ``max(min_rows, degree + 1)`` rows each, otherwise a line (both flanks with
-        ``min_rows``). Rows deviating by more than 4 robust sd (dust, an
+        ``min_rows``). Within it, the lowest degree (at least 1) that the next one does not
+        improve significantly on the flank rows (F ratio > 10) is used. Rows deviating by more than 4 robust sd (dust, an
         unmodelled band) are left out, three times.
     min_rows : int, optional
         Rows a flank needs to count.
@@ -257,7 +261,7 @@ def anchored_baseline(profile, support, *, bands=None, degree=4, min_rows=3):
         ``None`` when a flank has fewer than ``min_rows`` rows: one flank cannot say how the
         background runs on under the band (a slope or a hump); the caller keeps its own.
     params : dict
-        ``degree`` (used), ``rows_above``, ``rows_below`` (flank rows used), ``areas`` of
+        ``degree`` (used), ``rows_above``, ``rows_below`` (numbers of flank rows), ``areas`` of
         ``bands`` (ndarray, shape (m,)), ``fit`` (ndarray, shape (n_rows,): their fitted sum),
         ``residual_sd``.
 
@@ -273,23 +277,49 @@ def anchored_baseline(profile, support, *, bands=None, degree=4, min_rows=3):
     >>> box = np.where(np.abs(u - 50) <= 15, 300.0, 0.0)  # a flat-topped band
     >>> base, p = anchored_baseline(box + 20 + 0.5 * u, (30, 70))
     >>> round(float(base[50]), 6), p["degree"]
-    (45.0, 4)
+    (45.0, 1)
     """
     y = np.asarray(profile, dtype=float)
     n = y.size
     a, b = int(support[0]), int(support[1])
-    na, nb = max(a, 0), max(n - 1 - b, 0)
+    out = np.ones(n, bool)
+    out[max(a, 0):min(b, n - 1) + 1] = False
+    if exclude is not None:
+        out &= ~np.asarray(exclude, bool)
+    na, nb = int(out[:max(a, 0)].sum()), int(out[min(b, n - 1) + 1:].sum())
     B = np.zeros((n, 0)) if bands is None else np.asarray(bands, float).reshape(n, -1)
     m = B.shape[1]
     if na >= max(min_rows, degree + 1) and nb >= max(min_rows, degree + 1):
         d = int(degree)
+        # only the curvature the flanks carry: the lowest degree (>= 1) that a higher one does
+        # not improve significantly (F ratio > 10 on the flank rows); a polynomial carried
+        # over the band's gap amplifies whatever noise its extra terms fit
+        fl = np.ones(n, bool)
+        fl[max(a, 0):min(b, n - 1) + 1] = False
+        if exclude is not None:
+            fl &= ~np.asarray(exclude, bool)
+        tt = np.linspace(-1.0, 1.0, n)
+        Bf = np.zeros((n, 0)) if bands is None else np.asarray(bands, float).reshape(n, -1)
+
+        def _rss(k):
+            A = np.hstack([Bf, np.polynomial.legendre.legvander(tt, k)])[fl]
+            r = y[fl] - A @ np.linalg.lstsq(A, y[fl], rcond=None)[0]
+            return float(r @ r), A.shape[1]
+
+        d_sel, (r_lo, _) = 1, _rss(1)
+        for k in range(2, d + 1):
+            r_hi, p_hi = _rss(k)
+            dof = max(int(fl.sum()) - p_hi, 1)
+            floor = (1e-9 * (float(np.abs(y).max()) + 1.0)) ** 2  # exact data: no noise
+            if r_lo - r_hi <= 10.0 * max(r_hi / dof, floor):
+                break
+            d_sel, r_lo = k, r_hi
+        d = d_sel
     elif na >= min_rows and nb >= min_rows:
         d = 1
     else:  # one flank cannot say how the background runs on under the band
-        return None, {"degree": None, "rows_above": [0, 0], "rows_below": [n, n],
+        return None, {"degree": None, "rows_above": na, "rows_below": nb,
                       "areas": np.zeros(m), "fit": np.zeros(n), "residual_sd": float("nan")}
-    out = np.ones(n, bool)
-    out[max(a, 0):min(b, n - 1) + 1] = False
     t = np.linspace(-1.0, 1.0, n)
     P = np.polynomial.legendre.legvander(t, d)
     cols = np.arange(m)
@@ -314,7 +344,7 @@ def anchored_baseline(profile, support, *, bands=None, degree=4, min_rows=3):
     base = P @ coef[cols.size:]
     r = (y - A @ coef)[keep]
     return base, {
-        "degree": d, "rows_above": [0, na], "rows_below": [n - nb, n], "areas": areas,
+        "degree": d, "rows_above": na, "rows_below": nb, "areas": areas,
         "fit": B @ areas, "residual_sd": float(np.sqrt(r @ r / max(r.size - A.shape[1], 1))),
     }
 

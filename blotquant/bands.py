@@ -41,7 +41,7 @@ BAND_COLUMNS = [
 
 _STRONG_SNR = 10.0  # lanes above this locate their own band; below it the neighbours decide
 _FOUND_SNR = 3.0
-_ANCHOR_TOL = 0.30  # joint vs anchored volume disagreement (x volume) that rejects the joint baseline
+
 
 
 def _strip_indices(lanes, i, rows, band_slope, shape):
@@ -198,8 +198,11 @@ def _band_support(r, c, s, noise, floor=0.02):
     hi = int(np.clip(np.ceil(c + max(3.0, s)), lo, n - 1))
     k = lo + int(np.argmax(rs[lo:hi + 1]))
     height = float(rs[k])
-    thr = floor * height
-    if not height > 0 or thr < 3.0 * ns:
+    # the floor: ``floor`` of the maximum, or 3 noise sd when that is higher (the noise sd of
+    # a profile full of steep band edges comes out high); a band whose floor would have to
+    # lie above a quarter of its maximum is too weak to show its extent
+    thr = max(floor * height, 3.0 * ns)
+    if not height > 0 or thr > 0.25 * height:
         return None
     ends = []
     for step in (-1, 1):
@@ -776,7 +779,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
     >>> lanes = Lanes(centers=np.array([14.5, 44.5]), widths=np.array([20.0, 20.0]))
     >>> table, params = measure_bands(img, lanes, (35, 65))
     >>> table["band_row"].round(1).tolist(), (table["volume"] / 1e3).round(2).tolist()
-    ([50.0, 50.0], [15.02, 7.51])
+    ([50.0, 50.0], [15.04, 7.52])
     """
     img = np.asarray(image)
     if img.ndim != 2:
@@ -1002,37 +1005,76 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
     anchored = method.name == "profile"
     anchor_degree = int(kw.get("anchor_degree", 4))
 
-    def _anchor(i, fit, ti, base, support, start, G, nb_idx, c, s, a, b, others):
-        """Anchored baseline and neighbours for lane ``i``, iterating support and baseline."""
-        oth = others
-        base_k = None
-        how = "model"
+    def _split(y, Gt, Gn):
+        """Share of ``y`` (profile minus baseline) that is the target's, row by row.
+
+        The target's pieces and the neighbours are refitted (areas only, >= 0) to ``y``; a row's
+        counts go to the target in proportion of its fitted share there, so the model's shape
+        decides only how overlapping rows are divided, never how much is counted. Rows neither
+        model reaches go to the band whose centre is nearer (target pieces' span, neighbours).
+        """
+        A = np.hstack([Gt, Gn])
+        coef = np.linalg.lstsq(A, y, rcond=None)[0]
+        coef = np.clip(coef, 0.0, None)
+        own = Gt @ coef[:Gt.shape[1]]
+        oth = Gn @ coef[Gt.shape[1]:]
+        tot = own + oth
+        big = tot > 1e-3 * max(float(tot.max()), 1e-300)
+        w = np.where(big, own / np.where(big, tot, 1.0), 0.0)
+        return w, big
+
+    def _anchor(i, fit, ti, support, start, c, s, a, b):
+        """Baseline anchored on the rows outside every band, and the target's share per row.
+
+        Returns ``(baseline, a, b, w, how)``: ``baseline`` (None when no flank is left) is
+        fitted on the rows outside the target's support and outside the neighbours' rows
+        (their fitted components +- 3 sd), so neither a target nor a neighbour of the wrong
+        shape can bend it; ``w`` is the target's share of each row (see ``_split``).
+        """
+        y = prof[i]
+        nb_idx = np.setdiff1d(np.arange(fit["centers"].size), ti)
+        cen, sig = fit["centers"], fit["sigmas"]
+        Gt = gaussian_basis(n, cen[ti], sig[ti])
+        Gn = gaussian_basis(n, cen[nb_idx], sig[nb_idx])
+        uu_ = np.arange(n, dtype=float)
+        nb_rows = np.zeros(n, bool)
+        for j in nb_idx:
+            nb_rows |= np.abs(uu_ - cen[j]) <= 3.0 * sig[j]
+        t_lo, t_hi = float(np.min(cen[ti])), float(np.max(cen[ti]))
+        # rows no model reaches: the target's when nearer its pieces than any neighbour
+        d_t = np.maximum(np.maximum(t_lo - uu_, uu_ - t_hi), 0.0)
+        d_n = (np.abs(uu_[:, None] - cen[nb_idx][None, :]).min(1) if nb_idx.size
+               else np.full(n, np.inf))
+        near_t = d_t <= d_n
+        base_k, w, how = None, None, "model"
+        bk = start
         for _ in range(4):
+            w, big = _split(y - bk, Gt, Gn)
+            w = np.where(big, w, near_t.astype(float))
             if support is not None:
                 ab = (int(np.clip(np.round(c + support[0]), 0, n - 1)),
                       int(np.clip(np.round(c + support[1]), 0, n - 1)))
                 how = "lanes"
             else:
-                r = prof[i] - oth - (start if base_k is None else base_k)
-                ab = _band_support(r, c, s, noise[i])
+                ab = _band_support((y - bk) * w, c, s, noise[i])
                 how = "data"
                 if ab is None:  # too weak to show its own extent: the model's
                     ab, how = (a, b), "model"
-            # a neighbour mostly outside the support is refitted with the baseline (its
-            # area from its own rows); one mostly inside keeps the joint fit's area (its own
-            # rows are the target's too)
-            inside = G[ab[0]:ab[1] + 1].sum(0) / np.maximum(G.sum(0), 1e-300)
-            free = inside < 0.5
-            held = (G[:, ~free] * fit["areas"][nb_idx][~free]).sum(1)
-            bl, bp = anchored_baseline(prof[i] - held, ab, bands=G[:, free],
-                                       degree=anchor_degree)
-            if bl is None:  # no flank: the last anchored baseline (None: none)
+            excl = nb_rows & ~np.isin(np.arange(n), np.arange(ab[0], ab[1] + 1))
+            bl, bp = anchored_baseline(y, ab, exclude=excl, degree=anchor_degree)
+            if bl is None:  # a neighbour takes a whole flank: fit it with a line under it
+                # (its shape is the model's, so no curvature is taken from its rows)
+                bl, bp = anchored_baseline(y, ab, bands=Gn, degree=1)
+            if bl is None:
                 break
             changed = ab != (a, b) or base_k is None
-            (a, b), base_k, oth = ab, bl, bp["fit"] + held
+            (a, b), base_k, bk = ab, bl, bl
             if not changed or support is not None:
                 break
-        return base_k, a, b, (how, oth)
+        if base_k is not None:
+            w, big = _split(y - base_k, Gt, Gn)
+            w = np.where(big, w, near_t.astype(float))
+        return base_k, a, b, w, how
 
     def integrate(i, fit, ti, base, support=None):
         main = int(ti[int(np.flatnonzero(T == t)[0])])  # T and ti are both sorted
@@ -1065,35 +1107,21 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             # Gaussian model only located the band and shapes the neighbours (areas refitted with
             # the anchored baseline), so a flat-topped or tailing band cannot trade area with a
             # polynomial bent under it
-            nb_idx = np.setdiff1d(np.arange(fit["centers"].size), ti)
-            G = gaussian_basis(n, fit["centers"][nb_idx], fit["sigmas"][nb_idx])
             base_k = None
-            a0, b0 = a, b
+            loc = (base, others)  # the band's row is found with the joint model (it locates)
             for start in (base, _lower_line(prof[i] - others)):
-                # from the joint fit's baseline (right for Gaussian bands), else, when that
-                # leaves the band no flank (a wrong shape bent it), from a line under the profile
-                base_k, a, b, how = _anchor(i, fit, ti, base, support, start, G, nb_idx, c, s,
-                                            a, b, others)
+                # from the joint fit's baseline, else, when that leaves the band no flank (a
+                # wrong shape bent it), from a line under the profile
+                base_k, a2, b2, w, how = _anchor(i, fit, ti, support, start, c, s, a, b)
                 if base_k is not None:
                     break
             if base_k is not None:
-                # the joint baseline is kept while it agrees with the anchored one (within
-                # _ANCHOR_TOL of the volume: it follows lane smear under a Gaussian band more
-                # closely than flanks can); where they disagree, the joint polynomial traded
-                # area with a band of the wrong shape, and the anchored volume is taken
-                def _vol(bs, ot, lo, hi):
-                    return float((prof[i][lo:hi + 1] - bs[lo:hi + 1] - ot[lo:hi + 1]).sum())
-
-                v_anc = _vol(base_k, how[1], a, b)
-                v_jnt = _vol(base, others, a, b)
-                if support is not None or abs(v_anc - v_jnt) > _ANCHOR_TOL * abs(v_anc):
-                    base, others = base_k, how[1]
-                    how = how[0]
-                else:
-                    a, b = a0, b0
-                    how = how[0] + ", joint baseline (agrees)"
+                a, b, base = a2, b2, base_k
+                others = (prof[i] - base) * (1.0 - w)
             else:
-                how = how[0] + ", joint baseline"
+                how = "model, joint baseline"
+        else:
+            loc = (base, others)
         rr = slice(a, b + 1)
         total = float(prof[i][rr].sum())
         bgsum = float(base[rr].sum())
@@ -1106,7 +1134,8 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         hi = int(np.ceil(np.max(cen + 2 * sig))) if ti.size > 1 else int(np.ceil(c + 2 * s))
         return {"c": c, "s": s, "scale": scale, "a": a, "b": b, "vol": vol, "bg": bgsum,
                 "ovl": ovl, "snr": float(snr), "others": others, "own": own_fit,
-                "search": (lo, hi), "base": base, "support": how, "misfit_rms": rms}
+                "search": (lo, hi), "base": base, "support": how, "misfit_rms": rms,
+                "loc_base": loc[0], "loc_others": loc[1]}
 
     def _target_peak(i, fit, ti, base, res):
         """Peak row of lane ``i``'s own target signal over the central half of the lane.
@@ -1121,12 +1150,12 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         frac = (cols.stop - cols.start) / width
         central = raw[i][:, cols].sum(1)
         if bgpix is not None:
-            own = central - bgpix[i][:, cols].sum(1) - frac * res["others"]
+            own = central - bgpix[i][:, cols].sum(1) - frac * res["loc_others"]
         else:
-            own = central - frac * (res["base"] + res["others"])
+            own = central - frac * (res["loc_base"] + res["loc_others"])
         c, s = res["c"], res["s"]
         lo, hi = res["search"]
-        dom = res["own"] >= res["others"]
+        dom = res["own"] >= res["loc_others"]
         rows_ok = np.flatnonzero(dom[max(lo, 0):min(hi, n - 1) + 1]) + max(lo, 0)
         if rows_ok.size == 0:
             return float("nan")
