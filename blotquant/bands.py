@@ -1109,6 +1109,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             # polynomial bent under it
             base_k = None
             loc = (base, others)  # the band's row is found with the joint model (it locates)
+            loc_rows = (a, b)
             for start in (base, _lower_line(prof[i] - others)):
                 # from the joint fit's baseline, else, when that leaves the band no flank (a
                 # wrong shape bent it), from a line under the profile
@@ -1122,6 +1123,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                 how = "model, joint baseline"
         else:
             loc = (base, others)
+            loc_rows = (a, b)
         rr = slice(a, b + 1)
         total = float(prof[i][rr].sum())
         bgsum = float(base[rr].sum())
@@ -1130,12 +1132,17 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         n_rows = b - a + 1
         sd = max(fit["residual_sd"], noise[i])
         snr = vol / (sd * np.sqrt(n_rows))
+        # which lanes are strong enough to locate their own band: judged with the joint model
+        # that locates it (the same lanes whatever baseline the volume takes)
+        lr = slice(loc_rows[0], loc_rows[1] + 1)
+        loc_snr = float((prof[i][lr] - loc[0][lr] - loc[1][lr]).sum()) / (
+            sd * np.sqrt(loc_rows[1] - loc_rows[0] + 1))
         lo = int(np.floor(np.min(cen - 2 * sig))) if ti.size > 1 else int(np.floor(c - 2 * s))
         hi = int(np.ceil(np.max(cen + 2 * sig))) if ti.size > 1 else int(np.ceil(c + 2 * s))
         return {"c": c, "s": s, "scale": scale, "a": a, "b": b, "vol": vol, "bg": bgsum,
                 "ovl": ovl, "snr": float(snr), "others": others, "own": own_fit,
                 "search": (lo, hi), "base": base, "support": how, "misfit_rms": rms,
-                "loc_base": loc[0], "loc_others": loc[1]}
+                "loc_base": loc[0], "loc_others": loc[1], "loc_snr": loc_snr}
 
     def _target_peak(i, fit, ti, base, res):
         """Peak row of lane ``i``'s own target signal over the central half of the lane.
@@ -1173,7 +1180,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         fit, ti, base, p = fit_lane(i, shift[i] - smean, False)
         results.append((fit, ti, base, p, integrate(i, fit, ti, base), False))
     rows_t = np.array([r[4]["c"] for r in results])
-    snr = np.array([r[4]["snr"] for r in results])
+    snr = np.array([r[4]["loc_snr"] for r in results])
     good = snr >= _STRONG_SNR
     notes = [""] * n_lanes
     if good.sum() >= 3:
