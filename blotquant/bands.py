@@ -12,9 +12,11 @@ The work is done on lane strips that follow the lanes (tilted centre lines) and 
    into one band; the target is the band nearest the window's centre line.
 3. Every lane's profile is fitted with the background method and those components (centres
    free within a few rows; weak lanes use the row predicted from their neighbours).
-4. The volume is the raw profile minus the background minus the fitted neighbours, summed over
-   the target's rows (± ``half_width`` fitted widths around each of its components): counts ×
-   pixels, never clipped.
+4. The volume is the raw profile minus the background, summed over the target's rows, each row
+   counted in the target's share of it (``profile``: a baseline anchored on the rows outside
+   every band; rows shared with a neighbour split in proportion of the fitted models, so the
+   model's shape divides overlap but never sets how much is counted): counts × pixels, never
+   clipped.
 """
 
 from __future__ import annotations
