@@ -685,7 +685,9 @@ def _group_components(centers, sigmas, areas, evidence=None):
     * they are at least 2.5 widths apart (two such bands leave a valley the sum shows),
     * ``evidence(j)`` (see :func:`_pair_evidence`, :func:`_one_band_fit`) reports a dip in at least
       two lanes' own profiles, shares that change from lane to lane far beyond their noise
-      (reduced chi-square > 9 and a range > 0.15: independent bands), or two Gaussians fitting
+      (reduced chi-square > 9 and a range > 0.15: independent bands; not when one hump fits the
+      consensus far better, ``one_band_excess`` < -20: a broad band whose shape changes from
+      lane to lane), or two Gaussians fitting
       the consensus far better than one flat- or sloped-topped hump (``one_band_excess`` > 20:
       the simulator's touching neighbours at 1.8-3 sd, a fixed 0.3-1x share).
 
@@ -710,7 +712,11 @@ def _group_components(centers, sigmas, areas, evidence=None):
                 why.append("separation")
             if ev.get("lane_dips", 0) >= 2:
                 why.append("lane dips")
-            if ev.get("share_chi2", 0.0) > 9.0 and ev.get("share_spread", 0.0) > 0.15:
+            # shares changing from lane to lane say two bands only when the consensus does not
+            # say one hump far better (one_band_excess < -20: a broad band whose shape changes
+            # from lane to lane, e.g. ZDF July4 GAPDH with a strong band beside it, -36 .. -43)
+            if (ev.get("share_chi2", 0.0) > 9.0 and ev.get("share_spread", 0.0) > 0.15
+                    and ev.get("one_band_excess", 0.0) >= -20.0):
                 why.append("independent shares")
             if ev.get("one_band_excess", 0.0) > 20.0:
                 why.append("two-band shape")
