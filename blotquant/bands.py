@@ -371,7 +371,7 @@ def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0, no_split=
 
 
 def _joint_fit(Y, shifts0, c0, s0, *, shift_tol=6.0, center_tol=4.0, sigma_range=(0.5, 1.6),
-               degree=1, max_nfev=40, tol=1e-6):
+               degree=1, max_nfev=40, tol=1e-6, weights=None):
     """Fit every lane's profile with one band pattern: shared component rows and widths.
 
     Lane ``l``'s profile ``Y[l]`` is modelled as ``sum_k a[l, k] G(u; c_k + shift_l, sigma_k)`` plus
@@ -382,6 +382,8 @@ def _joint_fit(Y, shifts0, c0, s0, *, shift_tol=6.0, center_tol=4.0, sigma_range
     baselines are solved linearly per lane for every trial (variable projection, Kaufman's
     Jacobian, all lanes at once); rows, widths and shifts by bounded non-linear least squares. The
     mean shift is held at the mean of ``shifts0`` (the pattern's rows are otherwise free).
+    ``weights`` (shape (L, n), optional) weighs each lane's rows in the fit: 0 for the clipped
+    rows of a flat-topped (saturated) band, whose flanks still tell where its members are.
 
     Returns a dict: ``centers``, ``sigmas`` (shape (k,)), ``shifts`` (shape (L,)), ``areas``
     (shape (L, k)), ``rss`` (float), ``components`` (shape (L, n, k), each lane's fitted bands).
@@ -390,6 +392,8 @@ def _joint_fit(Y, shifts0, c0, s0, *, shift_tol=6.0, center_tol=4.0, sigma_range
 
     Y = np.asarray(Y, float)
     L, n = Y.shape
+    W = np.ones((L, n)) if weights is None else np.asarray(weights, float)
+    Yw = Y * W
     c0 = np.asarray(c0, float)
     s0 = np.asarray(s0, float)
     sh0 = np.asarray(shifts0, float)
@@ -413,14 +417,14 @@ def _joint_fit(Y, shifts0, c0, s0, *, shift_tol=6.0, center_tol=4.0, sigma_range
 
             G = ndtr((u + 0.5 - cl) / s) - ndtr((u - 0.5 - cl) / s)  # (L, n, k)
             A = np.concatenate([G, np.broadcast_to(P, (L, n, P.shape[1]))], axis=2)
-            Q, R = np.linalg.qr(A)
-            coef = np.linalg.solve(R, np.einsum("lnm,ln->lm", Q, Y)[..., None])[..., 0]
+            Q, R = np.linalg.qr(A * W[:, :, None])
+            coef = np.linalg.solve(R, np.einsum("lnm,ln->lm", Q, Yw)[..., None])[..., 0]
             cache.update(key=key, value=(A, Q, coef, cl))
         return cache["value"]
 
     def resid(theta):
         A, _, coef, _ = solve(theta)
-        r = (np.einsum("lnm,lm->ln", A, coef) - Y).ravel()
+        r = ((np.einsum("lnm,lm->ln", A, coef) - Y) * W).ravel()
         return np.append(r, wg * (theta[2 * k:].mean() - gauge))
 
     def jac(theta):
@@ -437,6 +441,7 @@ def _joint_fit(Y, shifts0, c0, s0, *, shift_tol=6.0, center_tol=4.0, sigma_range
         D[:, :, :k] = dc
         D[:, :, k:2 * k] = ds
         D[np.arange(L), :, 2 * k + np.arange(L)] = dc.sum(2)
+        D = D * W[:, :, None]
         D = D - Q @ (np.swapaxes(Q, 1, 2) @ D)
         J = D.reshape(L * n, 2 * k + L)
         g = np.zeros((1, 2 * k + L))
@@ -477,14 +482,14 @@ def _joint_fit(Y, shifts0, c0, s0, *, shift_tol=6.0, center_tol=4.0, sigma_range
     solve(theta)
     c, s, sh = unpack(theta)
     A, _, coef, _ = solve(theta)
-    r = np.einsum("lnm,lm->ln", A, coef) - Y
+    r = (np.einsum("lnm,lm->ln", A, coef) - Y) * W
     return {"centers": c.copy(), "sigmas": s.copy(), "shifts": sh.copy(),
             "areas": coef[:, :k].copy(), "rss": float((r * r).sum()),
             "components": A[:, :, :k] * coef[:, None, :k], "residual": -r}
 
 
 def _joint_components(Y, shifts, cc, cs, *, max_components=5, min_area=0.12, f_min=20.0,
-                      min_sep=0.8, no_split=None, shift_tol=3.0, inside=None):
+                      min_sep=0.8, no_split=None, shift_tol=3.0, inside=None, weights=None):
     """Refine the consensus components by a joint fit over the lanes and split what it resolves.
 
     Starting from the consensus decomposition (``cc``, ``cs`` in profile rows, ``shifts`` the lanes'
@@ -492,13 +497,16 @@ def _joint_components(Y, shifts, cc, cs, *, max_components=5, min_area=0.12, f_m
     :func:`_detect_components`, the widest component is tried as two, and a component is tried at
     the largest aligned residual, accepted when the summed residual drops significantly (the
     consensus's F-like ratio on one lane's rows) and every component holds ``min_area`` of the
-    largest in some lane. Returns the :func:`_joint_fit` result.
+    largest in some lane. ``weights`` as in :func:`_joint_fit`. Returns the :func:`_joint_fit`
+    result.
     """
     # bin rows of very wide bands (a band still spans ~6 bins per sd): same model, less work
     b = max(1, int(np.median(cs) // 6))  # (rarely > 1: bands under 6 rows sd are not binned)
     if b > 1:
         nb = Y.shape[1] // b
         Y = Y[:, : nb * b].reshape(Y.shape[0], nb, b).sum(2)
+        if weights is not None:  # a bin with a clipped row is left out
+            weights = np.asarray(weights, float)[:, : nb * b].reshape(Y.shape[0], nb, b).min(2)
         shifts, cc, cs = np.asarray(shifts) / b, (np.asarray(cc) - (b - 1) / 2.0) / b, \
             np.asarray(cs) / b
         shift_tol = shift_tol / b
@@ -506,7 +514,7 @@ def _joint_components(Y, shifts, cc, cs, *, max_components=5, min_area=0.12, f_m
             no_split = (no_split[0] / b, no_split[1] / b)
         if inside is not None:
             inside = (inside[0] / b, inside[1] / b)
-    best = _joint_fit(Y, shifts, cc, cs, shift_tol=shift_tol)
+    best = _joint_fit(Y, shifts, cc, cs, shift_tol=shift_tol, weights=weights)
     n = Y.shape[1]
     while best["centers"].size < max_components:
         c, s = list(best["centers"]), list(best["sigmas"])
@@ -527,7 +535,8 @@ def _joint_components(Y, shifts, cc, cs, *, max_components=5, min_area=0.12, f_m
         for tc, ts in trials:
             order = np.argsort(tc)
             f = _joint_fit(Y, shifts, np.asarray(tc)[order], np.asarray(ts)[order],
-                           center_tol=max(4.0, float(np.max(ts))), shift_tol=shift_tol)
+                           center_tol=max(4.0, float(np.max(ts))), shift_tol=shift_tol,
+                           weights=weights)
             a = np.abs(f["areas"]).max(0)
             cs_ = np.sort(f["centers"])
             if (a.min() >= min_area * a.max()
@@ -912,13 +921,18 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         strong[:] = False
     joint = None
     st = np.flatnonzero(strong)
-    if len(flat) == st.size:  # clipped (flat-topped) lanes do not shape the pattern
-        st = st[np.array([f is None for f in flat], bool)]
+    # clipped (flat-topped) lanes take part with their plateau rows weighted 0: the clipped top
+    # cannot shape the pattern (it split clipped simulator bands), but its flanks still say
+    # where the members are (UVITEC row5: lane 7 clipped)
+    jw = np.ones((st.size, n))
+    for j, f in enumerate(flat):
+        if f is not None:
+            jw[j, max(f[0], 0):min(f[1], n - 1) + 1] = 0.0
     if cc.size and st.size >= 2:
         # one band pattern for all lanes (shared rows and widths, per-lane shift and areas):
         # resolves members of a doublet whose strengths change from lane to lane
         joint = _joint_components(norm[st], shift[st] - smean, cc, cs, no_split=no_split,
-                                  inside=(top - y0, bottom - y0))
+                                  inside=(top - y0, bottom - y0), weights=jw)
         jc, js, ja = joint["centers"], joint["sigmas"], np.clip(joint["areas"], 0, None)
         # taken only when it resolves a doublet that at least 2 lanes
         # show with a dip between its members; pieces of one broad band stay as the consensus

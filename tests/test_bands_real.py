@@ -35,9 +35,6 @@ MIN_WITHIN = 0.95  # share of all annotated bands within BAND_TOL
 
 #: Known misses (file name -> reason), run as non-strict xfail so that a fix shows up as XPASS.
 KNOWN_MISSES = {
-    "signal.tiff": "strip 4 row5 doublet: the joint pattern fit resolves it (all 80 bands within "
-                   "3 px when every strong lane takes part), but clipped lane 7 is now left out of "
-                   "that fit and the row5_upper window then keeps the consensus' single component",
     "test actin.png": "saturated, smeared actin band: weak lane 2 taken from the neighbours "
                       "11 rows low, lane 7 5 rows low",
 }
