@@ -699,6 +699,37 @@ def _place_by_kinds(kinds, band_s, noise_b, all_s, dark, p_lo, p_hi, hint, frac)
 # the algorithm
 
 
+def _pitch_trend(xs, p):
+    """Expected lane pitch at every column ``xs`` (sorted): a straight line through the spacings
+    of neighbouring columns against their position (spacing drifts across some membranes).
+
+    Only spacings of one plausible lane step count (0.6 to 1.6 ``p``); the line is fitted by least
+    squares with the farthest spacing left out while it lies more than 0.15 ``p`` off (a column
+    placed off-centre by a skewed band, or a non-band column beside the lanes). A column's own
+    spacing to its neighbour therefore does not set the pitch it is judged by: with the nearest
+    neighbour's distance as the local pitch, a stray column at the end of a row of bands defined
+    its own expected step and a run shifted by one lane onto it scored as well as the true one.
+    Fewer than three spacings: ``p`` everywhere.
+    """
+    n_c = xs.size
+    out = np.full(n_c, float(p))
+    if n_c < 4:
+        return out
+    gaps = np.diff(xs)
+    mids = 0.5 * (xs[:-1] + xs[1:])
+    use = (gaps >= 0.6 * p) & (gaps <= 1.6 * p)
+    for _ in range(n_c):
+        if use.sum() < 3:
+            return out
+        slope, icpt = np.polyfit(mids[use], gaps[use], 1)
+        res = np.abs(gaps - (icpt + slope * mids)) * use
+        k = int(np.argmax(res))
+        if res[k] <= 0.15 * p:
+            break
+        use[k] = False
+    return icpt + slope * xs
+
+
 def _assign_by_kinds(kinds, bright, s_full, m_full, hint):
     """Assign the listed sample lanes, in order, to bright band columns (dynamic programming).
 
@@ -731,12 +762,15 @@ def _assign_by_kinds(kinds, bright, s_full, m_full, hint):
         p = float(hint)
     p = max(p, 2.0)
     # local pitch at every column: its nearest neighbour's distance, within [0.75, 1.6] p
-    # (spacing drifts across some membranes)
+    # (spacing drifts across some membranes); lanes outside the assigned columns step out by it
     nn = np.full(n_c, p)
     if n_c >= 2:
         gaps = np.diff(xs)
         nn = np.minimum(np.r_[np.inf, gaps], np.r_[gaps, np.inf])
     p_loc = np.clip(nn, 0.75 * p, 1.6 * p)
+    # the step expected between two assigned columns: the spacing trend, which a column's own
+    # distance to its neighbour does not set (see _pitch_trend)
+    p_exp = np.clip(_pitch_trend(xs, p), 0.75 * p, 1.6 * p)
     rad = max(1, int(round(0.15 * p)))
     s_max = ndi.maximum_filter1d(s_full, 2 * rad + 1, mode="nearest")
     m_max = ndi.maximum_filter1d(m_full, 2 * rad + 1, mode="nearest")
@@ -757,7 +791,7 @@ def _assign_by_kinds(kinds, bright, s_full, m_full, hint):
         a, b = i_s[ta], i_s[tb]
         dist = xs[cb] - xs[ca]
         step = dist / (b - a)
-        pe = 0.5 * (p_loc[ca] + p_loc[cb])
+        pe = 0.5 * (p_exp[ca] + p_exp[cb])
         if step <= 0.5 * pe:
             return -np.inf
         sc = -min((abs(dist - (b - a) * pe) / (0.35 * pe * (b - a))) ** 2, 1.0)
