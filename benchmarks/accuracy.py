@@ -3,7 +3,9 @@
 For every simulated image only the lane count and the row windows are given: the lanes are found
 by ``blotquant.lanes.find_lanes`` when it is available (else the simulator's true lanes, said in
 the output). Per lane, the TNAP / beta-actin volume ratio is compared with the true ratio; lanes
-with a saturated band are excluded from the ratio error and checked for a flag instead.
+with a saturated band are excluded from the ratio error and checked for a flag instead. The
+absolute volume of every unsaturated band is compared with its true volume too (signed: a bias
+that the ratio hides when both targets share it shows here).
 
     python benchmarks/accuracy.py            # 6 images per scenario, all methods
     python benchmarks/accuracy.py --quick    # 2 per scenario
@@ -49,8 +51,9 @@ def measure(sim, lanes, method, kwargs=None):
 
 
 def score(sim, tables):
+    """Per lane: ratio errors (%), saturation flags right / wrong, signed volume errors (%)."""
     truth = sim.truth[sim.truth["kind"] == "target"].set_index(["target", "lane"])
-    errs, right, wrong = [], 0, 0
+    errs, right, wrong, vol_errs = [], 0, 0, []
     n = len(tables[TARGETS[0]])
     for lane in range(1, n + 1):
         sat_any = False
@@ -58,6 +61,9 @@ def score(sim, tables):
             tsat = bool(truth.loc[(t, lane), "saturated"])
             flag = bool(tables[t]["saturated"].iloc[lane - 1])
             sat_any |= tsat
+            if not tsat:  # signed error of the band's own volume (a saturated one is clipped)
+                v = tables[t]["volume"].iloc[lane - 1]
+                vol_errs.append((v / truth.loc[(t, lane), "volume"] - 1.0) * 100.0)
             if tsat and flag:
                 right += 1
             elif tsat != flag:
@@ -67,7 +73,7 @@ def score(sim, tables):
         true_ratio = truth.loc[(TARGETS[0], lane), "volume"] / truth.loc[(TARGETS[1], lane), "volume"]
         ratio = tables[TARGETS[0]]["volume"].iloc[lane - 1] / tables[TARGETS[1]]["volume"].iloc[lane - 1]
         errs.append(abs(ratio / true_ratio - 1.0) * 100.0)
-    return errs, right, wrong
+    return errs, right, wrong, vol_errs
 
 
 def linearity(method, seed=0, use_true=False):
@@ -100,21 +106,23 @@ def main(argv=None):
     src = get_lanes(sims[scenarios[0]][0], args.true_lanes)[1]
     print(f"lanes: {src}; {n_img} images per scenario; ratio = TNAP / beta-actin per lane")
     print(f"{'scenario':<10} {'method':<13} {'n':>3} {'median %':>9} {'p90 %':>7} "
-          f"{'max %':>7} {'sat ok':>6} {'sat wrong':>9} {'s/img':>6}")
+          f"{'max %':>7} {'sat ok':>6} {'sat wrong':>9} {'vol med %':>9} {'vol |max| %':>11} "
+          f"{'s/img':>6}")
     for s in scenarios:
         lanes_cache = [get_lanes(sim, args.true_lanes)[0] for sim in sims[s]]
         for m in methods:
-            errs, right, wrong = [], 0, 0
+            errs, right, wrong, verrs = [], 0, 0, []
             t0 = time.perf_counter()
             for sim, lanes in zip(sims[s], lanes_cache):
-                e, r, w = score(sim, measure(sim, lanes, m, kwargs))
+                e, r, w, v = score(sim, measure(sim, lanes, m, kwargs))
                 errs += e
                 right += r
                 wrong += w
+                verrs += v
             dt = (time.perf_counter() - t0) / len(sims[s])
             print(f"{s:<10} {m:<13} {len(sims[s]):>3} {np.median(errs):>9.2f} "
                   f"{np.percentile(errs, 90):>7.2f} {np.max(errs):>7.2f} {right:>6} {wrong:>9} "
-                  f"{dt:>6.2f}")
+                  f"{np.median(verrs):>+9.2f} {np.max(np.abs(verrs)):>11.2f} {dt:>6.2f}")
     if args.no_linearity:
         return
     print("linearity: 2-fold dilution series, 10 lanes, weakest band 3x the noise floor")
