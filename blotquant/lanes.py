@@ -13,7 +13,8 @@ against the summed profile and fitting a line through the shifts. On the deskewe
 of ``n_lanes`` equally spaced teeth is fitted (pitch and offset); each lane centre is then refined
 locally where the lane has signal (middle of the half-maximum extent), and lanes without signal
 (an empty marker lane, a faint sample) are placed from a straight-line fit of the seen centres
-against their index.
+against their index. A lane's width reaches where its band-row profile falls to 10 % of its
+height above the floor (the bands' soft edges included), capped at the neighbours' midpoints.
 """
 
 from __future__ import annotations
@@ -480,6 +481,51 @@ def _lane_extent(prof, c, lo_bound, hi_bound, search, frac=0.5, open_lo=False, o
     xr = j + (prof[j] - th_r) / (prof[j] - prof[j + 1]) if j < hi_b and prof[j] != prof[j + 1] else float(j)
     return {"center": 0.5 * (xl + xr), "width": xr - xl, "peak_at": float(jp),
             "strength": peak - max(fl_l, fl_r)}
+
+
+_WIDTH_FRAC = 0.1  # a lane's width reaches where its band-row profile falls to this fraction
+_WIDTH_NOISE = 3.0  # ... or to this many noise sd above its floor, whichever is higher
+_WIDTH_SMOOTH = 0.7  # sd (profile samples) of the light smoothing of that profile
+
+
+def _band_extent_widths(prof, centers, core, use, noise):
+    """Lane widths that cover the bands' whole extent across the lane (profile samples).
+
+    A half-maximum width equals the width of a band with soft edges, so a strip of that width cuts
+    off both blurred edges (about 0.4 edge sd per side: -1.2 % of a 68 px band with 1 px edges).
+    For every lane in ``use`` the band-row profile ``prof`` is followed out from the lane's peak
+    to where it falls to ``_WIDTH_FRAC`` of the height above each side's own floor (the gap
+    towards that neighbour; see :func:`_lane_extent`), or to ``_WIDTH_NOISE`` noise sd above it
+    when that is higher. The strip is centred on the lane centre (which does not move), so the
+    width is twice the farther edge's distance from the centre, capped at the nearer neighbour's
+    centre distance (strips end at the midpoints and never overlap) and never below ``core``
+    (the width found before). Returns the widths and the mask of lanes the cap bound.
+    """
+    n = centers.size
+    out = np.array(core, dtype=float)
+    capped = np.zeros(n, bool)
+    for i in np.nonzero(use)[0]:
+        c = float(centers[i])
+        gl = c - centers[i - 1] if i > 0 else math.inf
+        gr = centers[i + 1] - c if i < n - 1 else math.inf
+        gap = min(gl, gr)
+        if not math.isfinite(gap):  # a single lane: the whole profile
+            gap = 2.0 * max(c, prof.size - 1 - c)
+        lb = c - 0.5 * (gl if math.isfinite(gl) else gap)
+        hb = c + 0.5 * (gr if math.isfinite(gr) else gap)
+        search = 0.5 * min(core[i], gap) if math.isfinite(core[i]) else 0.25 * gap
+        g = _lane_extent(prof, c, lb, hb, search, 0.5, open_lo=i == 0, open_hi=i == n - 1)
+        if g is None or g["strength"] <= 0:
+            continue
+        frac = min(0.5, max(_WIDTH_FRAC, _WIDTH_NOISE * noise / g["strength"]))
+        g = _lane_extent(prof, c, lb, hb, search, frac, open_lo=i == 0, open_hi=i == n - 1)
+        if g is None:
+            continue
+        xl, xr = g["center"] - 0.5 * g["width"], g["center"] + 0.5 * g["width"]
+        full = 2.0 * max(c - xl, xr - c)
+        capped[i] = full > gap
+        out[i] = max(float(core[i]), min(full, gap))
+    return out, capped
 
 
 def _reduce(img, wd, k):
@@ -1128,7 +1174,9 @@ def find_lanes(image, n_lanes, *, rows=None, kinds=None, method_kwargs=None):
     params : dict
         JSON-serialisable record of the choices: ``angle_deg``, ``slope``, ``y_ref``, ``pitch``,
         ``offset``, ``lanes`` (per lane: ``lane``, ``center``, ``width``, ``strength``,
-        ``seen``), ``inferred`` (1-based lanes placed from the pitch), ``n_seen``,
+        ``seen``), ``inferred`` (1-based lanes placed from the pitch), ``width_rule`` (the rule
+        and its ``frac``, ``noise_sd``, ``smooth_px``; ``core_widths`` found before widening, the
+        ``extended`` and ``capped`` lanes), ``n_seen``,
         ``pitch_residual_px`` (rms of seen centres about the pitch line), ``comb_contrast``,
         ``quality`` (0-1), ``scale`` (image columns per profile sample), ``n_slabs``, ``rows``,
         ``placement`` (``lane_like_columns`` seen, ``method``; when at least ``n_lanes`` were
@@ -1146,7 +1194,12 @@ def find_lanes(image, n_lanes, *, rows=None, kinds=None, method_kwargs=None):
     -----
     Assumes the lanes are vertical up to a common tilt of a few degrees and nearly equally
     spaced. Lanes without signal in this image are placed by the pitch (listed in
-    ``params["inferred"]``); their width is the median width of the seen lanes. Band smile does
+    ``params["inferred"]``); their width is the median width of the seen lanes. A lane's width
+    covers its bands' whole extent across the lane, soft edges included: in the band rows, where
+    the column profile falls to 10 % of its height above the floor on each side (the half-maximum
+    width is the band's own width, and strips that wide lose the blurred edges: -1.2 % of every
+    volume on the simulator); the strip stays centred on the lane, at most as wide as the distance
+    to the nearer neighbour and never narrower than before. Band smile does
     not move lanes. Detection uses reduced, flattened copies; the input is never changed.
 
     Examples
@@ -1378,6 +1431,19 @@ def find_lanes(image, n_lanes, *, rows=None, kinds=None, method_kwargs=None):
             f"no lane signal found for {n_lanes} lanes in a {w}x{h} px region; "
             "check the crop and polarity, or give lane centres explicitly (analysis.lanes)"
         )
+    # Widths: the bands' whole extent (soft edges included) in the band rows, not their half
+    # maximum; capped at the midpoints between lane centres, never below the width found so far.
+    wb = wts * in_win
+    band_p = (wb @ aligned) / wb.sum()
+    band_p = band_p - np.percentile(band_p, 5)
+    noise_w = 1.4826 * np.median(np.abs(np.diff(band_p))) / math.sqrt(2) + 1e-12
+    band_w = ndi.gaussian_filter1d(band_p, _WIDTH_SMOOTH, mode="nearest")
+    core_w = widths.copy()
+    use = np.isfinite(widths) & np.isin(evidence, ("bright", "bright+pitch"))
+    if kind_arr is not None:
+        use &= kind_arr == "sample"
+    widths, capped = _band_extent_widths(band_w, centers, widths, use, noise_w)
+
     spacing = float(np.median(np.diff(centers))) if n_lanes > 1 else float(wd)
     med_w = float(np.nanmedian(widths)) if np.isfinite(widths).any() else 0.6 * spacing
     widths = np.where(np.isfinite(widths), widths, med_w)
@@ -1417,6 +1483,18 @@ def find_lanes(image, n_lanes, *, rows=None, kinds=None, method_kwargs=None):
             for i in range(n_lanes)
         ],
         "inferred": inferred,
+        "width_rule": {
+            "rule": ("band extent in the band rows: where the profile falls to `frac` of its height "
+                     "(or `noise_sd` noise sd) above each side's floor, strip centred on the lane "
+                     "centre, capped at the nearer midpoint between lane centres, never below the "
+                     "core width; lanes without band evidence take the median"),
+            "frac": _WIDTH_FRAC,
+            "noise_sd": _WIDTH_NOISE,
+            "smooth_px": round(_WIDTH_SMOOTH * float(fx), 3),
+            "core_widths": [round(float(v) * fx, 2) if np.isfinite(v) else None for v in core_w],
+            "extended": [int(i + 1) for i in np.nonzero(use)[0]],
+            "capped": [int(i + 1) for i in np.nonzero(capped)[0]],
+        },
         "n_seen": int(seen.sum()),
         "pitch_residual_px": round(resid_rms * fx, 3),
         "comb_contrast": round(comb_contrast, 4),
