@@ -86,6 +86,20 @@ ENTRIES = _entries()
 #: (test, entry id) -> verified cause, for the misses not fixed yet. Each becomes a strict xfail:
 #: when a miss is fixed the test XPASSes and fails, so the entry must be removed.
 KNOWN_MISSES = {
+    ("lanes", "amersham-rhoa-pysternblot/lower/rhoa 20260220_131003_Ch_Chemi@y857"):
+        "marker lane 52 px off (sample lanes pass): the ladder shows only as faint, slanted dark bands "
+        "(y~1025 across x~180-260, y~1245 across x~210-290; annotated x=248) that the marker detector "
+        "does not find, so the marker snaps to brighter background at x~196 (contrast-stretched render)",
+    ("lanes", "zdf-rat-heart-adrenoceptors/b1ar-jul04-top/July4_B1AR_10wtop_16wbottom_GAPDH@y30"):
+        "lane 3 5.3 px left of the annotation: neighbouring GAPDH bands touch in one tilted bar; the dips "
+        "around lane 3 are at x=313 and 360 (midpoint 337, found 337.2) while the lab's rectangle "
+        "[318, 367] gives 342.5 - the annotation looks 4-6 px right of the band gaps (render checked)",
+    ("bands", "zdf-rat-heart-adrenoceptors/b1ar-jul04-top/July4_B1AR_10wtop_16wbottom_GAPDH@y30"):
+        "band rows pass; lane 3's lane_x is the lane-centre miss above",
+    ("bands", "uvitec-alliance-multistrip-blotteravg/gel/signal@y595"):
+        "row5 touching doublet, lanes 4 and 7 (clipped) read between the members (628 vs 624/635): with "
+        "the config's window the two-component split gives a negative area and the row6 band in the "
+        "window margin is not modelled; with annotated lanes and window all rows are within 0.9 px",
 }
 
 
