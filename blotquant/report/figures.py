@@ -97,7 +97,7 @@ def render_overlay(data, saturated, lanes, bands, *, title="", lane_labels=None,
         sub = bands[bands["target"] == target]
         ax.text(cols - 1, float(sub["band_row"].median()), f" {target}", color="yellow",
                 fontsize=8, va="center", ha="left", clip_on=False)
-    ax.set_title(title + "  (yellow: counted pixels; red: saturated; dotted: band not found)", fontsize=8)
+    ax.set_title(title + "\nyellow: counted pixels; red: saturated; dotted: band not found", fontsize=8, pad=14)
     for i, text in enumerate(warnings):
         ax.text(0.0, -0.02 - 0.035 * i, "WARNING: " + text, transform=ax.transAxes, color="red",
                 fontsize=7, va="top", ha="left", wrap=True)
