@@ -55,14 +55,12 @@ def _run(args) -> int:
     from pathlib import Path
 
     from blotquant.config import load_config
+    from blotquant.io import check_output_dir
     from blotquant.pipeline import run, write_results
 
     experiment = load_config(args.config)
     out = Path(args.out) if args.out else Path(args.config).resolve().parent / "results" / experiment.experiment
-    if out.exists() and not args.force:
-        raise BlotquantError(
-            f"results folder {out} already exists; use --force to replace it or --out to choose another"
-        )
+    check_output_dir(out, force=args.force)  # before any work: no overwrite, never of non-results
     results = run(experiment)
     write_results(results, out, force=args.force, experiment_name=experiment.experiment,
                   argv=["blotquant", "run", args.config] + (["--out", args.out] if args.out else [])

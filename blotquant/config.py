@@ -158,6 +158,14 @@ class Experiment(_Model):
                     for k, v in value.items()}
         return value
 
+    @field_validator("experiment")
+    @classmethod
+    def _name_not_path(cls, value):
+        # it names the default results folder: a path here could write (or --force) anywhere
+        if value in (".", "..") or "/" in value or "\\" in value:
+            raise ValueError(f"must be a plain name (no '/', '\\' or '..'); got {value!r}")
+        return value
+
     @property
     def images_dir(self) -> Path:
         """The images folder as a :class:`pathlib.Path`."""

@@ -23,7 +23,7 @@ import tifffile
 from blotquant._util import is_tiff
 from blotquant.errors import BlotquantError, ImageError, LayoutError
 
-__all__ = ["BlotImage", "read_blot", "blot_from_array", "crop", "sha256_file",
+__all__ = ["BlotImage", "read_blot", "blot_from_array", "crop", "sha256_file", "check_output_dir",
            "atomic_output_dir", "image_size"]
 
 
@@ -385,10 +385,8 @@ def atomic_output_dir(final_dir, *, force=False):
     >>> sorted(p.name for p in out.iterdir())
     ['bands.csv']
     """
+    check_output_dir(final_dir, force=force)
     final = Path(final_dir).absolute()
-    if final.exists() and not force:
-        raise BlotquantError(f"results folder {final} already exists; use --force to replace it "
-                             "or --out to choose another")
     created = []
     parent = final.parent
     while not parent.exists():
@@ -464,6 +462,25 @@ def image_size(path, *, page=None):
 
 # --------------------------------------------------------------------------------------------
 # internals
+
+
+def check_output_dir(final_dir, *, force=False):
+    """Fail early, before any work, if ``final_dir`` may not be written (see :func:`atomic_output_dir`)."""
+    final = Path(final_dir).absolute()
+    if final.exists() and not force:
+        raise BlotquantError(f"results folder {final} already exists; use --force to replace it "
+                             "or --out to choose another")
+    if final.exists():
+        _check_replaceable(final)
+
+
+def _check_replaceable(folder):
+    """--force replaces only an earlier blotquant run (it has run.json) or an empty folder."""
+    if not folder.is_dir():
+        raise BlotquantError(f"{folder} exists and is not a folder; choose another --out")
+    if any(folder.iterdir()) and not (folder / "run.json").is_file():
+        raise BlotquantError(f"{folder} is not a blotquant results folder (no run.json); --force only "
+                             "replaces earlier results: choose another --out")
 
 
 def _remove_empty(folders):

@@ -79,3 +79,22 @@ def test_python_dash_m_entry_point():
 
     done = subprocess.run([sys.executable, "-m", "blotquant", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.startswith("blotquant ")
+
+
+def test_force_never_replaces_a_folder_that_is_not_a_results_folder(tmp_path, capsys):
+    """--force on a folder holding the user's own files (no run.json) is refused; nothing is lost."""
+    cfg = _demo_copy(tmp_path)
+    precious = tmp_path / "mydata"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("raw data")
+    assert main(["run", str(cfg), "--out", str(precious), "--force"]) == 2
+    assert "not a blotquant results folder" in capsys.readouterr().err
+    assert (precious / "notes.txt").read_text() == "raw data"
+
+
+def test_experiment_name_cannot_be_a_path(tmp_path, capsys):
+    cfg = _demo_copy(tmp_path, lambda t: t.replace("experiment: il6-jak2-vsmc", "experiment: ../../escape"))
+    assert main(["run", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "experiment" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path.parent / "escape").exists()

@@ -297,6 +297,7 @@ def test_atomic_output_dir_success_failure_and_force(tmp_path):
     with atomic_output_dir(final) as tmp:
         assert not final.exists() and tmp.parent == final.parent
         (tmp / "a.csv").write_text("1")
+        (tmp / "run.json").write_text("{}")  # --force replaces only earlier results
     assert (final / "a.csv").read_text() == "1"
     with pytest.raises(BlotquantError, match="already exists; use --force"):
         with atomic_output_dir(final):
@@ -305,11 +306,14 @@ def test_atomic_output_dir_success_failure_and_force(tmp_path):
         with atomic_output_dir(final, force=True) as tmp:
             (tmp / "b.csv").write_text("2")
             raise RuntimeError("boom")
-    assert sorted(p.name for p in final.iterdir()) == ["a.csv"]
+    assert sorted(p.name for p in final.iterdir()) == ["a.csv", "run.json"]
     assert sorted(p.name for p in final.parent.iterdir()) == ["exp"]
     with atomic_output_dir(final, force=True) as tmp:
         (tmp / "b.csv").write_text("2")
     assert sorted(p.name for p in final.iterdir()) == ["b.csv"]
+    with pytest.raises(BlotquantError, match="not a blotquant results folder"):  # b.csv alone: no run.json
+        with atomic_output_dir(final, force=True):
+            raise AssertionError("must not run")
     assert sorted(p.name for p in final.parent.iterdir()) == ["exp"]
     fresh = tmp_path / "new" / "deep" / "run"
     with pytest.raises(ValueError):
