@@ -13,6 +13,10 @@ import pandas as pd
 
 __all__ = ["normalize", "per_sample", "NORMALIZED_COLUMNS"]
 
+#: A loading control below this fraction of its membrane's median is not divided by (NaN + flag):
+#: an empty or misplaced lane would otherwise multiply the target by tens or hundreds.
+_LC_MIN_FRACTION = 0.2
+
 NORMALIZED_COLUMNS = [
     "membrane",
     "sample",
@@ -52,10 +56,11 @@ def normalize(bands, *, loading_control, control_group):
 
     Notes
     -----
-    NaN (with a flag) when the loading control is missing, not positive or saturated, or the
-    target band is saturated: a saturated band's volume is an underestimate of unknown size. A
-    target band that was not detected keeps its measured volume (a real absence of signal is a
-    result) and is flagged.
+    NaN (with a flag) when the loading control is missing, not detected, not positive, saturated
+    or below 20 % of its membrane's median loading control, or the target band is saturated: a
+    saturated band's volume is an underestimate of unknown size. A target band that was not
+    detected keeps its measured volume (a real absence of signal is a result) and is flagged.
+    Control lanes whose ratio is not positive are left out of the reference mean (and flagged).
 
     Examples
     --------
@@ -72,6 +77,8 @@ def normalize(bands, *, loading_control, control_group):
     if "found" not in bands:
         bands["found"] = True
     lc = bands[bands["target"] == loading_control].set_index(["membrane", "sample"])
+    usable_lc = lc[lc["found"].astype(bool) & ~lc["saturated"].astype(bool)]
+    lc_median = usable_lc.groupby(level="membrane")["volume"].median().to_dict()
     rows = []
     for rec in bands[bands["target"] != loading_control].itertuples(index=False):
         key = (rec.membrane, rec.sample)
@@ -89,7 +96,11 @@ def normalize(bands, *, loading_control, control_group):
             if not np.isfinite(lc_volume) or lc_volume <= 0:
                 blocking.append(f"{loading_control} volume not positive ({lc_volume:.6g})")
             if not bool(lc_rec["found"]):
-                notes.append(f"{loading_control} band not detected")
+                blocking.append(f"{loading_control} band not detected")
+            elif np.isfinite(lc_volume) and lc_volume > 0 and lc_volume < _LC_MIN_FRACTION * lc_median[rec.membrane]:
+                blocking.append(f"{loading_control} volume {lc_volume:.4g} is below "
+                                f"{_LC_MIN_FRACTION:.0%} of the membrane's median "
+                                f"({lc_median[rec.membrane]:.4g}): check that lane")
         volume = float(rec.volume)
         if bool(rec.saturated):
             blocking.append("target band saturated")
@@ -115,6 +126,10 @@ def normalize(bands, *, loading_control, control_group):
     for (membrane, target), idx in out.groupby(["membrane", "target"], sort=False).groups.items():
         sub = out.loc[idx]
         ref = sub.loc[sub["group"] == control_group, "ratio"].dropna()
+        for i in ref.index[ref <= 0]:  # a negative/zero reference would flip or inflate every fold change
+            out.at[i, "flag"] = "; ".join(f for f in (out.at[i, "flag"], "ratio not positive: left out of the "
+                                                      f"{control_group} mean") if f)
+        ref = ref[ref > 0]
         mean_ref = float(ref.mean()) if len(ref) else np.nan
         params[f"{membrane}/{target}"] = {"control_mean_ratio": mean_ref, "control_lanes_used": int(len(ref))}
         if len(ref) and mean_ref > 0:

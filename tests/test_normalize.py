@@ -81,3 +81,25 @@ def test_input_table_unchanged():
     before = bands.copy()
     normalize(bands, loading_control="actin", control_group="Control")
     pd.testing.assert_frame_equal(bands, before)
+
+
+def test_loading_control_not_detected_or_far_below_the_membrane_is_not_divided():
+    # I1's actin at 1 % of the others (an empty lane read as a band), I2's not detected
+    bands = _bands([200.0, 400.0, 3.0, 250.0], [100.0, 300.0, 150.0, 500.0])
+    bands["found"] = True
+    bands.loc[(bands["sample"] == "I2") & (bands["target"] == "actin"), "found"] = False
+    out, _ = normalize(bands, loading_control="actin", control_group="Control")
+    by = out.set_index("sample")
+    assert np.isnan(by.loc["I1", "ratio"]) and "below 20%" in by.loc["I1", "flag"]
+    assert np.isnan(by.loc["I2", "ratio"]) and "actin band not detected" in by.loc["I2", "flag"]
+    np.testing.assert_allclose(by.loc[["C1", "C2"], "fold_change"], [0.5 / 0.625, 0.75 / 0.625], rtol=1e-12)
+
+
+def test_non_positive_control_ratio_is_left_out_of_the_reference_mean():
+    bands = _bands([200.0, 400.0, 100.0, 250.0], [-30.0, 300.0, 150.0, 500.0])
+    out, params = normalize(bands, loading_control="actin", control_group="Control")
+    by = out.set_index("sample")
+    assert params["m1/TNAP"]["control_lanes_used"] == 1  # C2 alone: 0.75
+    assert "left out of the Control mean" in by.loc["C1", "flag"]
+    np.testing.assert_allclose(by.loc["C2", "fold_change"], 1.0, rtol=1e-12)
+    np.testing.assert_allclose(by.loc["I1", "fold_change"], 1.5 / 0.75, rtol=1e-12)
