@@ -515,7 +515,15 @@ def _check(exp: Experiment):
                      f"'{mem.name}'", "each sample may occupy one lane per membrane; use '-' "
                      "for a repeated or unused lane", None))
             on_membrane.add(label)
-        targets = {t for spec in mem.images for t in spec.targets}
+        seen_targets = {}
+        for i_i, spec in enumerate(mem.images):
+            for t in spec.targets:
+                if t in seen_targets:
+                    add((f"{mkey}.images[{i_i}].targets.{t}", f"target '{t}' is already measured on "
+                         f"membrane '{mem.name}' (images[{seen_targets[t]}])", "measure each target once "
+                         "per membrane; a re-exposure belongs to its own membrane entry", None))
+                seen_targets.setdefault(t, i_i)
+        targets = set(seen_targets)
         if targets - {exp.loading_control} and exp.loading_control not in targets:
             add((f"{mkey}.images", f"loading control '{exp.loading_control}' is not measured on "
                  f"membrane '{mem.name}' (targets: {sorted(targets)})",

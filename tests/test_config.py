@@ -328,3 +328,11 @@ def test_numeric_sample_ids_are_text(project):
     cfg["membranes"][0]["lanes"] = ["ladder", 1, 2, "-", 3, 4]
     exp = load_config(_write(project, cfg))
     assert exp.membranes[0].lanes[1] == "1" and exp.samples["3"] == "IL6"
+
+
+def test_a_target_measured_twice_on_one_membrane_is_an_error(project):
+    cfg = copy.deepcopy(BASE)
+    first = cfg["membranes"][0]["images"][0]
+    cfg["membranes"][0]["images"].append({"file": first["file"], "targets": copy.deepcopy(first["targets"])})
+    with pytest.raises(ConfigError, match=r"membranes\[0\]\.images\[\d\]\.targets\.\S+: target '\S+' is already measured"):
+        load_config(_write(project, cfg))
