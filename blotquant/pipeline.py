@@ -28,6 +28,7 @@ __all__ = ["Results", "ImageResult", "run", "write_results", "BANDS_COLUMNS", "S
 logger = logging.getLogger("blotquant")
 
 NOT_QUANTIFIED = ("ladder", "-")
+PAIRWISE_TESTS = ("lsd", "tukey", "games_howell", "dunn")  # all-pairs post-hoc tests: compact letters
 
 BANDS_COLUMNS = [
     "membrane", "image", "target", "lane", "sample", "group", "lane_x", "band_row", "volume",
@@ -294,6 +295,30 @@ def _to_image_coords(bands, origin):
     return out
 
 
+def _merge_selections(target, configured, auto):
+    """One row per test × comparison: rows that auto mode shares with the configured tests are
+    marked ``configured, auto`` (auto's reason appended to the note); auto's other rows follow."""
+    def key(row):
+        return (row["test"], str(row["group_a"] or ""), str(row["group_b"] or ""))
+
+    configured = configured.assign(selection="configured")
+    index = {key(r): i for i, r in configured.iterrows()}
+    extra = []
+    for _, row in auto.iterrows():
+        i = index.get(key(row))
+        if i is None:
+            extra.append(row.to_dict() | {"selection": "auto"})
+            continue
+        configured.at[i, "selection"] = "configured, auto"
+        note = str(row["note"] or "")
+        if note and note not in str(configured.at[i, "note"] or ""):
+            configured.at[i, "note"] = "; ".join(n for n in (str(configured.at[i, "note"] or ""), note) if n)
+    out = pd.concat([configured, pd.DataFrame(extra, columns=configured.columns)], ignore_index=True) \
+        if extra else configured
+    out.insert(0, "target", target)
+    return out
+
+
 def _group_stats(experiment, per_sample):
     """Summary and tests per target on the samples' fold changes.
 
@@ -322,12 +347,11 @@ def _group_stats(experiment, per_sample):
             notes.append(f"{target}: no tests: needs usable values in {control} and one more group "
                          f"(groups with values: {', '.join(present) or 'none'})")
             continue
-        for selection, test, posthoc in (("configured", cfg.test, cfg.posthoc), ("auto", "auto", "auto")):
-            t = compare_groups(usable, group="group", value="fold_change", groups=present,
-                               control=control, test=test, posthoc=posthoc, alpha=cfg.alpha)
-            t.insert(0, "target", target)
-            t["selection"] = selection
-            tests.append(t)
+        configured = compare_groups(usable, group="group", value="fold_change", groups=present, control=control,
+                                    test=cfg.test, posthoc=cfg.posthoc, alpha=cfg.alpha)
+        auto = compare_groups(usable, group="group", value="fold_change", groups=present, control=control,
+                              test="auto", posthoc="auto", alpha=cfg.alpha)
+        tests.append(_merge_selections(target, configured, auto))
     summary = pd.concat(summaries, ignore_index=True) if summaries else pd.DataFrame(columns=SUMMARY_COLUMNS)
     stats = pd.concat(tests, ignore_index=True) if tests else pd.DataFrame(
         columns=["target", "test", "group_a", "group_b", "diff", "se", "statistic", "df", "df2", "p_value",
@@ -450,11 +474,16 @@ def write_results(results: Results, out_dir, *, force=False, experiment_name="bl
             figures.append((name, f"{res.membrane}: {res.file}"))
         groups = list(results.record["config"]["groups"])
         letters = {}
-        posthoc = results.stats[(results.stats.get("selection") == "configured")] if len(results.stats) else results.stats
-        for target, sub in posthoc.groupby("target", sort=False) if len(posthoc) else []:
-            pairs = sub[sub["group_b"].notna() & (sub["group_b"] != "")]
-            if len(pairs):
-                letters[target] = compact_letters(pairs, groups, alpha=results.record["statistics"]["configured"]["alpha"])
+        st = results.stats
+        posthoc = st[st["selection"].str.startswith("configured") & st["test"].isin(PAIRWISE_TESTS)] \
+            if len(st) else st
+        for target, pairs in posthoc.groupby("target", sort=False) if len(posthoc) else []:
+            tested = [g for g in groups if g in set(pairs["group_a"]) | set(pairs["group_b"])]
+            try:
+                letters[target] = compact_letters(pairs, tested,
+                                                  alpha=results.record["statistics"]["configured"]["alpha"])
+            except BlotquantError as exc:  # e.g. a comparison not computed: no letters, say why
+                logger.info("%s: no compact letters (%s)", target, exc)
         if len(results.summary):
             (tmp / "fold_change.png").write_bytes(
                 render_plot(results.per_sample, results.summary, groups=groups, letters=letters))
