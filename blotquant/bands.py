@@ -1257,10 +1257,9 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         width = xs.shape[1]
         sat = False
         if saturated is not None:
-            own = res["own"][a:b + 1] >= res["others"][a:b + 1]
-            if own.any():
-                m = np.asarray(saturated)[ys[a:b + 1][own], xs[a:b + 1][own]] & inside[a:b + 1][own]
-                sat = bool(m.any())
+            # every counted row: rows shared with a touching neighbour contribute to the volume too
+            m = np.asarray(saturated)[ys[a:b + 1], xs[a:b + 1]] & inside[a:b + 1]
+            sat = bool(m.any())
         bgv = res["bg"]
         if bgpix is not None:
             bgv = float(bgpix[i][a:b + 1].sum())

@@ -416,3 +416,21 @@ def test_support_walk_capped_by_the_band_model():
     truth = _truth(sim, "beta-actin")
     err = table["volume"].to_numpy()[3] / truth["volume"].to_numpy()[3] - 1.0
     assert err < 0.06  # was +7.3 %; +5.2 % left is smear the flank line misses (open)
+
+
+def test_saturated_pixels_in_rows_shared_with_a_neighbour_flag_the_band():
+    """Rows split with a touching neighbour are counted, so clipping there must flag the band."""
+    from blotquant.simulate import simulate_blot
+
+    sim = simulate_blot(shape=(400, 600), n_lanes=4, lane_width=80, targets={"T": 200.0},
+                        neighbours=((3.0, 1.0),), read_noise=2.0, seed=5)
+    img = sim.image.astype(float)
+    table, _ = measure_bands(img, sim.lanes, sim.windows["T"])
+    nb = sim.truth[(sim.truth["kind"] == "neighbour") & (sim.truth["lane"] == 2)].iloc[0]
+    rows = range(int(table.loc[1, "band_top"]), int(table.loc[1, "band_bottom"]) + 1)
+    shared = [r for r in rows if abs(r - nb["row"]) < 2]  # neighbour-dominated rows inside the counted rows
+    assert shared, "the neighbour's peak must lie inside lane 2's counted rows for this test"
+    mask = np.zeros(img.shape, bool)
+    mask[shared[0], int(round(nb["lane_x"]))] = True
+    flagged, _ = measure_bands(img, sim.lanes, sim.windows["T"], saturated=mask)
+    assert list(flagged["saturated"]) == [False, True, False, False]
