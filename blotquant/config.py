@@ -16,6 +16,7 @@ import typing
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from blotquant.errors import BlotquantError, ConfigError
@@ -589,13 +590,20 @@ def _check(exp: Experiment):
                     add((tkey, f"must be [top, bottom] with top < bottom; got [{top}, {bottom}]",
                          "swap the two numbers" if top > bottom else "make the window taller",
                          None))
-                elif not (y0 <= top and bottom <= y1):
+                elif not (y0 <= top and bottom <= y1 - 1):  # rows are pixel rows: the last is y1 - 1
                     inside = "the region" if spec.region is not None else "the image"
-                    add((tkey, f"[{top}, {bottom}] lies outside {inside} (rows {y0}..{y1})",
-                         f"use rows between {y0} and {y1} (image rows, counted from the top)",
+                    add((tkey, f"[{top}, {bottom}] lies outside {inside} (rows {y0}..{y1 - 1})",
+                         f"use rows between {y0} and {y1 - 1} (image rows, counted from the top)",
                          None))
             geometry = mem.lane_geometry or (None if isinstance(exp.analysis.lanes, str)
                                              else exp.analysis.lanes)
+            if geometry is not None and len(geometry.centers) > 1:
+                spacing = float(np.min(np.diff(np.asarray(geometry.centers, dtype=float))))
+                if geometry.width > spacing:
+                    gkey = f"{mkey}.lane_geometry.width" if mem.lane_geometry is not None else "analysis.lanes.width"
+                    add((gkey, f"width {geometry.width:g} px is wider than the closest lane spacing "
+                         f"({spacing:g} px): neighbouring lanes would be counted twice",
+                         f"use a width of at most {spacing:g} px", None))
             if geometry is not None:
                 bad = [c for c in geometry.centers if not x0 <= c < x1]
                 if bad:

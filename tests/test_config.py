@@ -246,10 +246,13 @@ def test_rows_outside_image_or_region(project):
     cfg = copy.deepcopy(BASE)
     cfg["membranes"][0]["images"][1]["targets"]["beta-actin"]["rows"] = [90, 120]
     msg = _error(project, cfg)
-    assert "images[1].targets.beta-actin.rows: [90, 120] lies outside the image (rows 0..100)" in msg
+    assert "images[1].targets.beta-actin.rows: [90, 120] lies outside the image (rows 0..99)" in msg
     cfg = copy.deepcopy(BASE)
     cfg["membranes"][0]["images"][0]["targets"]["TNAP"]["rows"] = [60, 80]   # region ends at 70
-    assert "lies outside the region (rows 0..70)" in _error(project, cfg)
+    assert "lies outside the region (rows 0..69)" in _error(project, cfg)
+    cfg = copy.deepcopy(BASE)
+    cfg["membranes"][0]["images"][1]["targets"]["beta-actin"]["rows"] = [60, 100]  # row 100 is past the last
+    assert "lies outside the image (rows 0..99)" in _error(project, cfg)
 
 
 def test_region_outside_or_reversed(project):
@@ -335,4 +338,12 @@ def test_a_target_measured_twice_on_one_membrane_is_an_error(project):
     first = cfg["membranes"][0]["images"][0]
     cfg["membranes"][0]["images"].append({"file": first["file"], "targets": copy.deepcopy(first["targets"])})
     with pytest.raises(ConfigError, match=r"membranes\[0\]\.images\[\d\]\.targets\.\S+: target '\S+' is already measured"):
+        load_config(_write(project, cfg))
+
+
+def test_explicit_lane_width_wider_than_the_lane_spacing_is_an_error(project):
+    cfg = copy.deepcopy(BASE)
+    cfg["membranes"][0]["lane_geometry"] = {"centers": [11, 41, 71, 101, 131, 151], "width": 300}
+    with pytest.raises(ConfigError, match=r"membranes\[0\]\.lane_geometry\.width: width 300 px is wider than "
+                                          r"the closest lane spacing \(20 px\)"):
         load_config(_write(project, cfg))
