@@ -41,6 +41,7 @@ __all__ = [
     "BackgroundMethod",
     "UnknownMethodError",
     "anchored_baseline",
+    "check_options",
     "border_baseline",
     "fit_peaks",
     "get_background",
@@ -607,3 +608,39 @@ def get_background(name):
         valid = ", ".join(["auto", *BACKGROUNDS])
         raise UnknownMethodError(
             f"unknown background method {name!r}; allowed: {valid}") from None
+
+
+#: Arguments measure_bands supplies itself; a user may set the method's other keyword options.
+_SUPPLIED = ("centers", "sigmas")
+
+
+def check_options(name, method_kwargs):
+    """Validate a background method name and its options before any image is read.
+
+    Raises
+    ------
+    UnknownMethodError
+        Unknown method, an option the method does not take (the message lists those it
+        does), or a non-positive ``radius``.
+
+    Examples
+    --------
+    >>> check_options("rolling-disk", {"radius": 40})
+    >>> check_options("profile", {"radius": 40})
+    Traceback (most recent call last):
+    ...
+    blotquant.background.UnknownMethodError: background 'profile' takes no option ['radius']; its options: anchor_degree, center_tol, degree, fixed, tied
+    """
+    import inspect
+
+    method = get_background(name)
+    params = inspect.signature(method.function).parameters
+    allowed = sorted(p for p, v in params.items() if v.kind is v.KEYWORD_ONLY and p not in _SUPPLIED)
+    unknown = sorted(set(method_kwargs or {}) - set(allowed))
+    if unknown:
+        raise UnknownMethodError(f"background {method.name!r} takes no option {unknown}; its options: "
+                                 + ", ".join(allowed))
+    radius = (method_kwargs or {}).get("radius")
+    if radius is not None and not (isinstance(radius, (int, float)) and radius > 0):
+        raise UnknownMethodError(f"background {method.name!r}: `radius` must be a positive number of pixels; "
+                                 f"got {radius!r}")

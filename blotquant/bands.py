@@ -28,7 +28,13 @@ import numpy as np
 import pandas as pd
 
 from blotquant._util import jsonable
-from blotquant.background import anchored_baseline, fit_peaks, gaussian_basis, get_background
+from blotquant.background import (
+    anchored_baseline,
+    check_options,
+    fit_peaks,
+    gaussian_basis,
+    get_background,
+)
 from blotquant.errors import LayoutError
 
 __all__ = ["BAND_COLUMNS", "measure_bands"]
@@ -588,7 +594,7 @@ def _one_band_fit(C, c1, c2, s1, s2):
     from scipy.optimize import least_squares
     from scipy.special import ndtr
 
-    from blotquant.background import _poly_basis, gaussian_basis
+    from blotquant.background import _poly_basis
 
     a = max(int(np.floor(c1 - 3 * s1)), 0)
     b = min(int(np.ceil(c2 + 3 * s2)), C.size - 1)
@@ -642,7 +648,7 @@ def _pair_evidence(Y, shifts, noise, cc, cs, j, sm_sd=2.0):
     """
     from scipy.ndimage import gaussian_filter1d
 
-    from blotquant.background import _poly_basis, gaussian_basis
+    from blotquant.background import _poly_basis
 
     L, n = Y.shape
     c1, c2, s1, s2 = float(cc[j - 1]), float(cc[j]), float(cs[j - 1]), float(cs[j])
@@ -825,6 +831,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
     kw = dict(method_kwargs or {})
     if not isinstance(method_kwargs, (Mapping, type(None))):
         raise LayoutError(f"`method_kwargs` must be a mapping; got {method_kwargs!r}")
+    check_options(background, kw)
 
     if margin is None:
         margin = max(15, int(round(0.25 * (bottom - top))))
@@ -975,7 +982,6 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
     # around that span, so the target's span midpoint is the one nearest the window's centre
     wc = (top + bottom) / 2.0 - y0
     uu = np.arange(n, dtype=float)
-    from blotquant.background import gaussian_basis
 
     gb = gaussian_basis(n, cc, cs) * ca
     labels = np.unique(groups)

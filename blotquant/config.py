@@ -495,6 +495,14 @@ def _check(exp: Experiment):
              "give the images folder relative to this YAML file", None))
         return problems
 
+    from blotquant.background import check_options
+
+    try:
+        check_options(exp.analysis.background, exp.analysis.background_options)
+    except BlotquantError as exc:
+        key = "analysis.background_options" if "option" in str(exc) or "radius" in str(exc) else "analysis.background"
+        add((key, str(exc), "fix the name or the option (see the README's background table)", exc))
+
     names = set()
     for m_i, mem in enumerate(exp.membranes):
         mkey = f"membranes[{m_i}]"

@@ -109,12 +109,12 @@ def test_analysis_options_and_lane_geometry(project):
     cfg = copy.deepcopy(BASE)
     cfg["analysis"] = {"polarity": "dark-bands", "lanes": {"centers": [10, 40, 70, 100, 130, 160],
                                                           "width": 20},
-                       "background": "rolling_ball", "background_options": {"radius": 50},
+                       "background": "rolling-disk", "background_options": {"radius": 50},
                        "stats": {"test": "anova", "posthoc": "tukey", "alpha": 0.01}}
     cfg["membranes"][0]["lane_geometry"] = {"centers": [11, 41, 71, 101, 131, 151], "width": 18}
     exp = load_config(_write(project, cfg))
     assert exp.analysis.lanes.centers == (10, 40, 70, 100, 130, 160)
-    assert exp.analysis.background == "rolling_ball"
+    assert exp.analysis.background == "rolling-disk"
     assert exp.analysis.background_options["radius"] == 50
     assert exp.analysis.stats.posthoc == "tukey" and exp.analysis.stats.alpha == 0.01
     assert exp.membranes[0].lane_geometry.width == 18.0
@@ -347,3 +347,16 @@ def test_explicit_lane_width_wider_than_the_lane_spacing_is_an_error(project):
     with pytest.raises(ConfigError, match=r"membranes\[0\]\.lane_geometry\.width: width 300 px is wider than "
                                           r"the closest lane spacing \(20 px\)"):
         load_config(_write(project, cfg))
+
+
+@pytest.mark.parametrize("analysis, where, what", [
+    ({"background": "rolling_ball"}, "analysis.background", "unknown background method 'rolling_ball'"),
+    ({"background_options": {"foo": 1}}, "analysis.background_options", "takes no option ['foo']"),
+    ({"background": "rolling-disk", "background_options": {"radius": -5}}, "analysis.background_options",
+     "`radius` must be a positive number"),
+])
+def test_background_name_and_options_checked_before_any_image_is_read(project, analysis, where, what):
+    cfg = copy.deepcopy(BASE)
+    cfg["analysis"] = analysis
+    msg = _error(project, cfg)
+    assert f"{where}: " in msg and what in msg and "\n" not in msg
