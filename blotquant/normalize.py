@@ -57,7 +57,8 @@ def normalize(bands, *, loading_control, control_group):
     Notes
     -----
     NaN (with a flag) when the loading control is missing, not detected, not positive, saturated
-    or below 20 % of its membrane's median loading control, or the target band is saturated: a
+    or below 20 % of its membrane's median loading control, or the target band is saturated, or
+    either lane strip runs off the image (its ``note`` says "outside the image"): a
     saturated band's volume is an underestimate of unknown size. A target band that was not
     detected keeps its measured volume (a real absence of signal is a result) and is flagged.
     Control lanes whose ratio is not positive are left out of the reference mean (and flagged).
@@ -76,6 +77,9 @@ def normalize(bands, *, loading_control, control_group):
     bands = bands.copy()
     if "found" not in bands:
         bands["found"] = True
+    # a lane strip cut by the image edge under-counts its band: never divided, like saturation
+    clipped = bands["note"].fillna("").str.contains("outside the image") if "note" in bands else False
+    bands["clipped"] = clipped
     lc = bands[bands["target"] == loading_control].set_index(["membrane", "sample"])
     usable_lc = lc[lc["found"].astype(bool) & ~lc["saturated"].astype(bool)]
     lc_median = usable_lc.groupby(level="membrane")["volume"].median().to_dict()
@@ -93,6 +97,8 @@ def normalize(bands, *, loading_control, control_group):
             lc_volume = float(lc_rec["volume"])
             if bool(lc_rec["saturated"]):
                 blocking.append(f"{loading_control} band saturated")
+            if bool(lc_rec["clipped"]):
+                blocking.append(f"{loading_control} lane partly outside the image")
             if not np.isfinite(lc_volume) or lc_volume <= 0:
                 blocking.append(f"{loading_control} volume not positive ({lc_volume:.6g})")
             if not bool(lc_rec["found"]):
@@ -104,6 +110,8 @@ def normalize(bands, *, loading_control, control_group):
         volume = float(rec.volume)
         if bool(rec.saturated):
             blocking.append("target band saturated")
+        if bool(rec.clipped):
+            blocking.append("target lane partly outside the image")
         if not bool(rec.found):
             notes.append("target band not detected (volume measured at the expected row)")
         ratio = np.nan if blocking else volume / lc_volume

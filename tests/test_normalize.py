@@ -103,3 +103,12 @@ def test_non_positive_control_ratio_is_left_out_of_the_reference_mean():
     assert "left out of the Control mean" in by.loc["C1", "flag"]
     np.testing.assert_allclose(by.loc["C2", "fold_change"], 1.0, rtol=1e-12)
     np.testing.assert_allclose(by.loc["I1", "fold_change"], 1.5 / 0.75, rtol=1e-12)
+
+
+def test_lane_strip_outside_the_image_is_not_divided():
+    bands = _bands([200.0, 400.0, 100.0, 250.0], [100.0, 300.0, 150.0, 500.0])
+    bands["note"] = ""
+    bands.loc[(bands["sample"] == "I2") & (bands["target"] == "TNAP"), "note"] = "120 strip pixels outside the image"
+    out, _ = normalize(bands, loading_control="actin", control_group="Control")
+    row = out.set_index("sample").loc["I2"]
+    assert np.isnan(row["ratio"]) and "partly outside the image" in row["flag"]
