@@ -273,6 +273,10 @@ def _measure_image(experiment, membrane, image_spec, *, read, region=None):
         "page": blot.page,
         "region": list(region) if region is not None else None,
         "region_source": region_source,
+        "origin": list(blot.origin),
+        "coordinates": "rows and columns inside `lanes` (but centers_image_px, y_ref_image_px), `bands` and "
+                       "`molecular_weight` are in the cropped region's pixels: add `origin` (x0, y0) for image "
+                       "pixels; the CSVs are in image pixels",
         "read": blot.choices,
         "polarity": blot.polarity,
         "ceiling": blot.ceiling,
