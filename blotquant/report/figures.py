@@ -84,11 +84,15 @@ def render_overlay(data, saturated, lanes, bands, *, title="", lane_labels=None,
             ax.text(lanes.x_at(0.0)[i], 0, str(lane_labels[i]), color="cyan", fontsize=7,
                     ha="center", va="bottom")
     for rec in bands.itertuples(index=False):
-        top, bottom = float(rec.band_top), float(rec.band_bottom)
+        # pixel edges of the counted rows; a tilted membrane's band rows are sheared perpendicular
+        # to the lanes (slope -lanes.slope across the lane), as measure_bands gathers them
+        top, bottom = float(rec.band_top) - 0.5, float(rec.band_bottom) + 0.5
         half = (float(rec.x_right) - float(rec.x_left)) / 2
+        shear = -float(lanes.slope) * half
         x_top = lanes.x_at(top)[int(rec.lane) - 1]
         x_bot = lanes.x_at(bottom)[int(rec.lane) - 1]
-        poly = [(x_top - half, top), (x_top + half, top), (x_bot + half, bottom), (x_bot - half, bottom)]
+        poly = [(x_top - half, top - shear), (x_top + half, top + shear),
+                (x_bot + half, bottom + shear), (x_bot - half, bottom - shear)]
         colour = "red" if bool(rec.saturated) else "yellow"
         style = "-" if bool(getattr(rec, "found", True)) else ":"
         ax.add_patch(Polygon(poly, closed=True, fill=False, ec=colour, lw=0.8, ls=style))
