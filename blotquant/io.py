@@ -271,7 +271,9 @@ def blot_from_array(array, *, polarity="auto", ceiling=None, path="", page=0, _m
         saturated = grey >= ceil
     else:
         data = ceil - grey
-        saturated = grey <= 0
+        floor, floor_ev = _detect_floor(finite, np.dtype(channel_dtype), colour=choices.get("colour") is not None)
+        choices["floor"] = floor_ev
+        saturated = grey <= floor
     if valid is not None:
         saturated &= valid
     choices["saturated_pixels"] = int(saturated.sum())
@@ -690,6 +692,22 @@ def _detect_ceiling(values, dtype, *, colour=False):
     ev.update(method="float: no plateau, no ceiling (the maximum value is not a ceiling)",
               ceiling=float("inf"))
     return float("inf"), ev
+
+
+def _detect_floor(values, dtype, *, colour=False):
+    """Black limit of a dark-band image: 0, unless the darkest value is a hard plateau (a scanner or
+    film clipped above 0). The same pile-up test as the ceiling, on the mirrored values."""
+    if dtype.kind not in "ui":
+        return 0.0, {"method": "zero (float image)", "floor": 0.0}
+    vmin = float(values.min())
+    if vmin <= 0:
+        return 0.0, {"method": "zero", "floor": 0.0}
+    dmax = float(np.iinfo(dtype).max)
+    mirrored_ceiling, ev = _detect_ceiling(dmax - values, dtype, colour=colour)
+    if mirrored_ceiling < dmax:  # a plateau at the darkest value
+        return dmax - mirrored_ceiling, {"method": "hard plateau at the darkest value", "floor": dmax - mirrored_ceiling,
+                                         "pixels_at_floor": ev.get("pixels_at_max")}
+    return 0.0, {"method": "zero (no pile-up at the darkest value)", "floor": 0.0, "darkest_value": vmin}
 
 
 def _decide_polarity(grey, valid, finite):

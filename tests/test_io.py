@@ -362,3 +362,16 @@ def test_real_16bit_counts_unchanged():
     blot = read_blot(path)
     np.testing.assert_array_equal(blot.data, stored.astype(np.float64))
     assert blot.dtype == "uint16" and blot.choices["ceiling"]["method"].startswith("dtype maximum")
+
+
+def test_dark_band_image_clipped_above_zero_flags_its_black_plateau():
+    """A film scan black-clipped at 3 (not 0): pixels at that plateau are saturated."""
+    rng = np.random.default_rng(1)
+    film = rng.integers(180, 220, size=(200, 300)).astype(np.uint8)
+    film[90:110, 50:250] = 40
+    film[95:105, 100:200] = 3  # the clipped core of a dark band: 1000 pixels exactly at 3
+    blot = blot_from_array(film, polarity="dark-bands")
+    assert blot.choices["floor"]["floor"] == 3.0
+    assert int(blot.saturated.sum()) == 1000
+    assert blot.saturated[100, 150] and not blot.saturated[92, 60]
+    assert blot.data[100, 150] == 255 - 3  # inverted against the ceiling, never rescaled
