@@ -567,6 +567,10 @@ def _check(exp: Experiment):
         for i_i, spec in enumerate(mem.images):
             ikey = f"{mkey}.images[{i_i}]"
             path = Path(exp.images) / spec.file
+            if path.is_dir():
+                add((f"{ikey}.file", f"'{spec.file}' is a folder, not an image file",
+                     "name an image file inside it (paths are relative to `images`)", None))
+                continue
             if not path.is_file():
                 close = difflib.get_close_matches(
                     spec.file, [p.name for p in Path(exp.images).iterdir()], n=1)

@@ -360,3 +360,10 @@ def test_background_name_and_options_checked_before_any_image_is_read(project, a
     cfg["analysis"] = analysis
     msg = _error(project, cfg)
     assert f"{where}: " in msg and what in msg and "\n" not in msg
+
+
+def test_a_folder_named_as_image_file_says_so(project):
+    cfg = copy.deepcopy(BASE)
+    (project / "imgs" / "sub").mkdir()
+    cfg["membranes"][0]["images"][0]["file"] = "sub"
+    assert "'sub' is a folder, not an image file" in _error(project, cfg)
