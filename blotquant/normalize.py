@@ -80,6 +80,9 @@ def normalize(bands, *, loading_control, control_group):
     # a lane strip cut by the image edge under-counts its band: never divided, like saturation
     clipped = bands["note"].fillna("").str.contains("outside the image") if "note" in bands else False
     bands["clipped"] = clipped
+    if "note" not in bands:
+        bands["note"] = ""
+    bands["note"] = bands["note"].fillna("")
     lc = bands[bands["target"] == loading_control].set_index(["membrane", "sample"])
     usable_lc = lc[lc["found"].astype(bool) & ~lc["saturated"].astype(bool)]
     lc_median = usable_lc.groupby(level="membrane")["volume"].median().to_dict()
@@ -101,6 +104,7 @@ def normalize(bands, *, loading_control, control_group):
                 blocking.append(f"{loading_control} lane partly outside the image")
             if not np.isfinite(lc_volume) or lc_volume <= 0:
                 blocking.append(f"{loading_control} volume not positive ({lc_volume:.6g})")
+            notes += _guesses(lc_rec["note"], loading_control)
             if not bool(lc_rec["found"]):
                 blocking.append(f"{loading_control} band not detected")
             elif np.isfinite(lc_volume) and lc_volume > 0 and lc_volume < _LC_MIN_FRACTION * lc_median[rec.membrane]:
@@ -114,6 +118,7 @@ def normalize(bands, *, loading_control, control_group):
             blocking.append("target lane partly outside the image")
         if not bool(rec.found):
             notes.append("target band not detected (volume measured at the expected row)")
+        notes += _guesses(rec.note, "target")
         ratio = np.nan if blocking else volume / lc_volume
         flags = blocking + notes
         rows.append(
@@ -148,6 +153,16 @@ def normalize(bands, *, loading_control, control_group):
                 out.at[i, "flag"] = "; ".join(f for f in (out.at[i, "flag"], why) if f)
     out.insert(NORMALIZED_COLUMNS.index("fold_change"), "fold_change", fold)
     return out, params
+
+
+def _guesses(note, what):
+    """Non-blocking flags for what measure_bands had to infer (its ``note`` column)."""
+    out = []
+    if "taken from neighbouring lanes" in note:
+        out.append(f"{what} band row taken from neighbouring lanes (weak or off the smile)")
+    if "separated by the fit" in note:
+        out.append(f"{what} band split from a touching neighbour by the fit")
+    return out
 
 
 def per_sample(normalized):

@@ -112,3 +112,17 @@ def test_lane_strip_outside_the_image_is_not_divided():
     out, _ = normalize(bands, loading_control="actin", control_group="Control")
     row = out.set_index("sample").loc["I2"]
     assert np.isnan(row["ratio"]) and "partly outside the image" in row["flag"]
+
+
+def test_guessed_or_split_bands_are_flagged_but_still_divided():
+    bands = _bands([200.0, 400.0, 100.0, 250.0], [100.0, 300.0, 150.0, 500.0])
+    bands["note"] = ""
+    bands.loc[(bands["sample"] == "I1") & (bands["target"] == "TNAP"), "note"] = \
+        "weak band: row and width taken from neighbouring lanes"
+    bands.loc[(bands["sample"] == "C2") & (bands["target"] == "actin"), "note"] = \
+        "touching band separated by the fit: 12 counts (6 % of the volume) in the band's rows assigned to the neighbour"
+    out, _ = normalize(bands, loading_control="actin", control_group="Control")
+    by = out.set_index("sample")
+    assert "target band row taken from neighbouring lanes" in by.loc["I1", "flag"]
+    assert "actin band split from a touching neighbour" in by.loc["C2", "flag"]
+    np.testing.assert_allclose(by.loc[["I1", "C2"], "ratio"], [1.5, 0.75], rtol=1e-12)
