@@ -616,6 +616,120 @@ def _dark_peaks(raw, rows, slope, y_ref, fx, lane_scale, pitch, ref, bright_x, f
     return out
 
 
+_LADDER_SIGMA = 3.0  # a ladder band's row contrast, in robust spreads of the strip's row contrast
+_LADDER_MIN_BANDS = 2  # ladder bands needed before a marker leaves the lane line ...
+_LADDER_SINGLE = 4.0  # ... unless one band's contrast reaches this many times the detection level
+
+
+def _ladder_bands(img, x0, pitch, slope, y_ref, *, sigma=_LADDER_SIGMA, polarities=("dark", "bright")):
+    """Ladder bands of a marker lane near column ``x0`` (image px, at row ``y_ref``).
+
+    A ladder shows as short, lane-wide bands, dark (pre-stained) or bright, stacked along the
+    lane. The strip of ``img`` within 0.9 ``pitch`` of the lane line (slope ``slope``) is
+    area-averaged into rows about a twelfth of the pitch tall and deskewed; every row is compared
+    with the rows a quarter and two fifths of a pitch above and below it (row contrast: how far the
+    row stands out beyond the nearer of the two, per column), so a column that is merely brighter
+    or darker over the whole lane length, or a smooth gradient, has no contrast at all. In every
+    row, runs of columns whose contrast exceeds ``sigma`` times the strip's robust contrast spread
+    are band candidates when they are 0.35 to 1.3 pitches wide (lane-wide: not a speck, a dot or
+    pen stroke, and not a smear over several lanes) and centred within a third of the pitch of
+    ``x0``; overlapping runs in consecutive rows form one band, which must be at most half a pitch
+    tall. A band beside a stronger band of the other polarity (rows overlapping within the
+    comparison distance, columns overlapping) is that band's flank, not a band: the rows just above
+    and below a bright band have negative row contrast against it and would show as dark bands,
+    and the other way round. The polarity with the stronger total contrast wins (not the one with
+    more bands: one bright band makes two dark flanks).
+
+    Returns a list of bands (dicts with ``center`` px at ``y_ref``, ``row`` px, ``height`` px,
+    ``width`` px, ``contrast`` in spreads) and the polarity (``"dark"``, ``"bright"`` or None).
+    """
+    from scipy import ndimage as ndi
+
+    h, w = img.shape
+    hb = max(2.0, pitch / 12)
+    n_r = int(np.clip(round(h / hb), 8, 512))
+    hb = h / n_r
+    tilt = abs(slope) * h
+    xl = int(max(0, math.floor(x0 - 0.9 * pitch - tilt)))
+    xr = int(min(w, math.ceil(x0 + 0.9 * pitch + tilt) + 1))
+    cw = max(1.0, pitch / 48)  # column bin width, px
+    n_c = int(round((xr - xl) / cw))
+    if n_c < 8 or n_r < 8:
+        return [], None
+    cw = (xr - xl) / n_c
+    sub = _reduce(img[:, xl:xr], n_c, n_r)
+    rows = (np.arange(n_r) + 0.5) * hb - 0.5
+    sub = _shift_rows(sub, slope * (rows - y_ref) / cw)
+    sp = _odd(0.08 * pitch / cw)
+    if sp >= 3:  # specks and thin pen strokes are not bands
+        sub = ndi.grey_closing(ndi.grey_opening(sub, size=(1, sp), mode="nearest"), size=(1, sp),
+                               mode="nearest")
+    sub = ndi.uniform_filter1d(sub, 3, axis=1, mode="nearest")
+    to_px = lambda j: xl + (np.asarray(j, dtype=float) + 0.5) * cw - 0.5  # noqa: E731
+    d_far = min(max(1, int(round(0.4 * pitch / hb))), n_r - 1) * hb  # farthest comparison row, px
+    found = {}
+    for pol in polarities:
+        u = -sub if pol == "dark" else sub
+        con = np.full(u.shape, -np.inf)
+        spread = None
+        for frac in (0.25, 0.4):
+            d = min(max(1, int(round(frac * pitch / hb))), n_r - 1)
+            up = np.vstack([np.repeat(u[:1], d, axis=0), u[:-d]])
+            dn = np.vstack([u[d:], np.repeat(u[-1:], d, axis=0)])
+            # contrast against the straight line between the rows above and below (a background
+            # gradient along the lane has none); a band must also stand out beyond both rows
+            # (an edge between a darker and a brighter region does not)
+            lin = u - 0.5 * (up + dn)
+            if spread is None:  # robust spread of the row contrast over the strip
+                spread = 1.4826 * float(np.median(np.abs(lin - np.median(lin)))) + 1e-12
+            con = np.maximum(con, np.where(u > np.maximum(up, dn), lin, -np.inf))
+        hit = con > sigma * spread
+        runs = []  # (row, centre col, width cols, peak contrast)
+        for y in range(n_r):
+            lab, n = ndi.label(hit[y])
+            for k, sl in enumerate(ndi.find_objects(lab), start=1):
+                a, b = sl[0].start, sl[0].stop
+                wd_px = (b - a) * cw
+                c = to_px(0.5 * (a + b - 1))
+                if 0.35 * pitch <= wd_px <= 1.3 * pitch and abs(c - x0) < pitch / 3:
+                    runs.append((y, a, b, float(con[y, a:b].max()) / spread))
+        # overlapping runs in consecutive rows: one band
+        bands = []
+        for y, a, b, pk in runs:
+            for bd in bands:
+                if bd["last"] == y - 1 and a < bd["b"] and b > bd["a"]:
+                    bd["rows"].append((y, a, b, pk))
+                    bd.update(last=y, a=min(bd["a"], a), b=max(bd["b"], b))
+                    break
+            else:
+                bands.append({"rows": [(y, a, b, pk)], "last": y, "a": a, "b": b})
+        out = []
+        for bd in bands:
+            height = len(bd["rows"]) * hb
+            if height > 0.5 * pitch:
+                continue
+            y, a, b, pk = max(bd["rows"], key=lambda t: t[3])  # its row of highest contrast
+            out.append({"center": round(float(to_px(0.5 * (a + b - 1))), 2),
+                        "row": round(float(rows[y]), 1), "height": round(height, 1),
+                        "width": round((b - a) * cw, 1), "contrast": round(pk, 2)})
+        found[pol] = out
+
+    def flank(bd, others):
+        return any(o["contrast"] > bd["contrast"]
+                   and abs(o["row"] - bd["row"]) <= d_far + 0.5 * (o["height"] + bd["height"]) + hb
+                   and abs(o["center"] - bd["center"]) < 0.5 * (o["width"] + bd["width"])
+                   for o in others)
+
+    kept = {pol: [bd for bd in out if not flank(bd, [o for q, v in found.items() if q != pol for o in v])]
+            for pol, out in found.items()}
+    best, best_total, pol_best = [], 0.0, None
+    for pol in polarities:
+        total = sum(bd["contrast"] for bd in kept[pol])
+        if total > best_total:
+            best, best_total, pol_best = kept[pol], total, pol
+    return best, pol_best
+
+
 _KINDS = ("sample", "marker", "empty")
 _MARKER_WEIGHT = 0.3  # a marker position's (weak) support, per fully visible marker column
 _GAP_WEIGHT = 0.5  # band evidence midway between two sample lanes counts against a placement
@@ -959,10 +1073,12 @@ def _regularise(centers, ok, pitch):
 
 
 def _lanes_by_kinds(kinds, aligned, wts, in_win, n_slabs, lane_scale, dark, p_lo, p_hi, hint,
-                    opts, fx, w, h):
+                    opts, fx, w, h, img, slope, y_ref):
     """Lanes of known kinds: placement by :func:`_place_by_kinds`, then every sample lane refined
-    on its own band evidence (half-maximum middle), markers snapped to a nearby lane-like column
-    (within a third of the pitch) or kept on the lane line, empty lanes on the lane line.
+    on its own band evidence (half-maximum middle), markers on their ladder when
+    :func:`_ladder_bands` sees at least two ladder bands (or one very clear one) near the lane line
+    (the median of the bands' centres; ``placement["ladders"]`` lists what was seen), else on the
+    lane line; empty lanes on the lane line.
 
     The lane line is the straight-line fit of the refined sample centres against their index,
     plus the residuals of the seen neighbours interpolated (lanes are nearly, not exactly,
@@ -979,7 +1095,6 @@ def _lanes_by_kinds(kinds, aligned, wts, in_win, n_slabs, lane_scale, dark, p_lo
     band_s = ndi.gaussian_filter1d(band, sigma, mode="nearest")
     all_p = aligned[:n_slabs].mean(axis=0)
     all_p = all_p - np.percentile(all_p, 5)
-    noise_a = 1.4826 * np.median(np.abs(np.diff(all_p))) / math.sqrt(2) + 1e-12
     all_s = ndi.gaussian_filter1d(all_p, sigma, mode="nearest")
     frac = float(opts["peak_strength"])
     plc = _place_by_kinds(kinds, band_s, noise_b, all_s, dark, p_lo, p_hi, hint, frac)
@@ -1045,28 +1160,28 @@ def _lanes_by_kinds(kinds, aligned, wts, in_win, n_slabs, lane_scale, dark, p_lo
             return offset + pitch * i + np.interp(i, idx[fit], res[fit])
         return offset + pitch * i
 
-    # markers: a nearby dark or bright lane-like column, else the lane line
-    cand = []
-    if dark.get("x") is not None and len(dark["x"]):
-        cand += [(float(x), "dark") for x in dark["x"]]
-    cand += [(float(x), "bright") for x in _bright_peaks(all_s, noise_a, hint, n_lanes, frac)["x"]]
+    to_px = lambda j: (np.asarray(j, dtype=float) + 0.5) * fx - 0.5  # noqa: E731
+
+    # markers: on their ladder when its bands are seen (short, lane-wide bands standing out from
+    # the rows above and below), else the lane line; never on a column that is merely brighter
+    # or darker than its surroundings over the whole lane
+    ladders = []
     for i in idx:
         if seen[i]:
             continue
         centers[i] = line(i)
-        if kinds[i] != "marker" or not cand:
+        if kinds[i] != "marker":
             continue
-        x0 = centers[i]
-        near = [(abs(x - x0), x, kd) for x, kd in cand if abs(x - x0) < pitch / 3]
-        if not near:
+        x0 = float(to_px(centers[i]))
+        bands, pol = _ladder_bands(img, x0, pitch * fx, slope, y_ref)
+        rec = {"lane": int(i + 1), "line_x": round(x0, 2), "polarity": pol, "bands": bands}
+        ladders.append(rec)
+        if len(bands) < _LADDER_MIN_BANDS and not any(
+                b["contrast"] >= _LADDER_SINGLE * _LADDER_SIGMA for b in bands):
             continue
-        _, x, kd = min(near)
-        src = all_s if kd == "bright" else dark["profile"]
-        f = _half_max_extent(src, x, pitch, search=0.15)
-        c = f["center"] if f is not None and abs(f["center"] - x0) < pitch / 3 else x
-        centers[i], seen[i], evidence[i] = c, True, kd
-        if kd == "bright" and f is not None:
-            widths[i] = f["width"]
+        c = float(np.median([b["center"] for b in bands]))
+        rec["center"] = round(c, 2)
+        centers[i], seen[i], evidence[i] = (c + 0.5) / fx - 0.5, True, "ladder"
     if n_lanes > 1 and np.any(np.diff(centers) <= 0.3 * pitch):
         # a marker snapped next to a neighbour: back to the lane line there
         dd = np.diff(centers) <= 0.3 * pitch
@@ -1079,7 +1194,6 @@ def _lanes_by_kinds(kinds, aligned, wts, in_win, n_slabs, lane_scale, dark, p_lo
         evidence[badl] = "pitch"
 
     # what the user should look at: band columns the listed sample lanes do not explain
-    to_px = lambda j: (np.asarray(j, dtype=float) + 0.5) * fx - 0.5  # noqa: E731
     s_idx = np.nonzero(kinds == "sample")[0]
     bx = plc["band_x"]
     off = [float(x) for x in bx if np.min(np.abs(centers[s_idx] - x)) > 0.3 * pitch]
@@ -1106,6 +1220,7 @@ def _lanes_by_kinds(kinds, aligned, wts, in_win, n_slabs, lane_scale, dark, p_lo
         "margin": round(float(margin), 4) if margin is not None else None,
         "band_columns": [round(float(v), 2) for v in to_px(bx)],
         "band_columns_off_sample_lanes": [round(float(v), 2) for v in to_px(off)],
+        "ladders": ladders,
     }
     return centers, widths, strengths, seen, evidence, pitch, offset, resid_rms, kplace, warning
 
@@ -1325,7 +1440,7 @@ def find_lanes(image, n_lanes, *, rows=None, kinds=None, method_kwargs=None):
     if kind_arr is not None:
         (centers, widths, strengths, seen, evidence, pitch, offset, resid_rms, kplace,
          warning) = _lanes_by_kinds(kind_arr, aligned, wts, in_win, n_slabs, lane_scale, dark,
-                                    p_lo, p_hi, hint, opts, fx, w, h)
+                                    p_lo, p_hi, hint, opts, fx, w, h, img, slope, y_ref)
         placement.update(kplace)
         ref = 1.0
     elif n_like >= n_lanes and n_lanes >= 1:

@@ -250,12 +250,12 @@ SAMPLE_TOL, MARKER_TOL = 5.0, 8.0
 # Strips that do not reach the tolerance with `rows` and the annotation's lane `kinds` given (see
 # benchmarks/lanes_real.py), with the observed failure; 'verified' reasons were checked on a contrast-stretched render of the strip.
 KNOWN_FAILURES = {
-    'amersham-rhoa-pysternblot/rhoa 20260220_131003_Ch_Chemi.tif#2': 'verified on a contrast-stretched render: sample lanes fine (2.5 px); the ladder shows only as faint, slanted dark bands (image y~1025 at x~180-260, y~1245 at x~210-290; marker annotated at x=248) and the marker snaps to the brighter background left of them (x~196), 52 px off',
     'uvitec-alliance-multistrip-blotteravg/signal.tiff#1': 'symptom from benchmarks/lanes_real.py with kinds (earlier verified render: marker bands above the band-row window): one sample lane 10 px off, a marker 57 px off',
     'zdf-rat-heart-adrenoceptors/B1AR/July4/July4_B1AR_10wtop_16wbottom.tif#1': 'verified on a contrast-stretched render: sample lanes fine (4.2 px); the marker (x~194, faint dark marks among handwriting, 75 px from lane 1) is not found and is placed from the pitch, 28 px off',
     'zdf-rat-heart-adrenoceptors/B1AR/July4/July4_B1AR_10wtop_16wbottom_GAPDH.tif#1': 'verified on a contrast-stretched render: the GAPDH bands of neighbouring lanes merge into one tilted bar; lane-extent centres 6.0 px off (tolerance 5). Measured: the column-profile dips around lane 3 lie at x=313/360 in rows 100-124 (midpoint 336.5-338; the floor search reaches both), the annotation box is [318, 367] (342.5); the dips move ~8 px left from the main band to the lower band (lanes slant ~6 deg, the tilt is rejected: standard error 0.61 deg)',
-    'zdf-rat-heart-adrenoceptors/B1AR/May_30/May30.2013_B1AR_10wtop_16wbottom.tif#2': 'symptom from benchmarks/lanes_real.py with kinds, cause not yet checked on the image: sample lanes fine (1.7 px) but a marker 11.4 px off',
-    'zdf-rat-heart-adrenoceptors/B2AR/April22/April22.2013_B2AR_10wtop_16wbottom.tif#1': 'verified on a contrast-stretched render: sample lanes fine (2.3 px); the left marker (x~193) shows only as dark spots at the membrane edge, is not found and is placed from the pitch, 10.9 px off (tolerance 8)',
+    'amersham-rhoa-pysternblot/rhoa 20260220_131003_Ch_Chemi.tif#2': 'verified on a contrast-stretched render: sample lanes fine (2.5 px); the ladder shows only as faint, slanted dark bands (image y~1025 at x~180-260, y~1245 at x~210-290; marker annotated at x=248). Measured with the ladder-band test (placement["ladders"]): one dark band (crop row ~376, contrast 6.5, below the single-band level 12) beside a weaker bright one (its flank); the other bright band is the membrane edge, so the marker stays on the lane line, 18.8 px off (was 52 px on a brighter background column)',
+    'zdf-rat-heart-adrenoceptors/B1AR/May_30/May30.2013_B1AR_10wtop_16wbottom.tif#2': 'symptom from benchmarks/lanes_real.py with kinds, cause not yet checked on the image: sample lanes fine (1.8 px); both markers stay on the lane line (12.1 and 10.2 px off): the ladder-band test sees one band of each polarity near the left marker (bright at crop row ~17, dark at ~109; a dark one at ~31 is the bright band\'s flank) and one dark band beside two bright ones near the right marker',
+    'zdf-rat-heart-adrenoceptors/B2AR/April22/April22.2013_B2AR_10wtop_16wbottom.tif#1': 'verified on a contrast-stretched render: sample lanes fine (2.3 px); the left marker (x~193) shows only as dark spots at the membrane edge; measured with the ladder-band test: a strong, narrow (0.4 pitch) dark band at y~87 centred at x~222 (not the ladder) is taken as a single clear ladder band, 28.7 px off (tolerance 8); a faint dark one at y~201, x~199 is the flank of a stronger bright band',
 }
 
 
@@ -451,6 +451,9 @@ def test_kinds_speed_on_a_large_image():
     assert time.perf_counter() - t < 1.0  # budget ~0.2 s; loose on a shared machine
     truth = 4 * sim.lanes.x_at(lanes.y_ref / 4) + 1.5
     assert np.abs(lanes.centers[1:] - truth[1:]).max() <= 4 * CENTRE_TOL
+    # regression: the marker's two bright bands make dark flanks in the rows above and below them;
+    # counted as dark ladder bands they outnumbered the bright ones and put the marker 44 px off
+    assert abs(lanes.centers[0] - truth[0]) <= 2.0
 
 
 # ------------------------------------------------------------------ lane extent and regular pitch
@@ -498,3 +501,67 @@ def test_kinds_stray_column_beyond_the_last_band_does_not_shift_the_lanes():
     dp = _assign_by_kinds(np.array(["sample"] * 9), {"x": xs, "strength": strength}, flat, flat, 57.0)
     np.testing.assert_allclose(dp["positions"], xs[1:10])
     assert dp["margin"] > 0
+
+
+
+def _ladder_strip(gradient, depth=0.04):
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:600, 0:500].astype(float)
+    bg = 2000 + gradient * y + 300 * np.exp(-0.5 * ((x - 230) / 25) ** 2)  # gradient + bright column
+    img = bg + rng.normal(0, 10, bg.shape)
+    ladder = img.copy()
+    for row in (150, 330, 470):  # lane-wide (70 px), 12 rows tall, `depth` of the background deep
+        ladder[row - 6:row + 6, 230:300] -= depth * bg[row - 6:row + 6, 230:300]
+    return img, ladder
+
+
+@pytest.mark.parametrize("gradient", [
+    0.5,
+    pytest.param(2.0, marks=pytest.mark.xfail(strict=True, reason=(
+        "known weak point, measured: a band must stand out beyond both the rows above and below; "
+        "on a background rising 60 counts over the 30-row comparison distance the band at row 150 "
+        "(half its 92-count depth per row bin) does not, and only 2 of the 3 bands are found"))),
+])
+def test_ladder_bands_are_short_lane_wide_bands_not_a_brighter_column(gradient):
+    # regression (rhoa lower strip): the marker snapped to a column that was merely brighter
+    # background over the whole lane. A plain bright column on a gradient gives no ladder bands;
+    # faint dark ladder bands on the same background are found, centred on the ladder.
+    from blotquant.lanes import _ladder_bands
+
+    img, ladder = _ladder_strip(gradient)
+    before = img.copy()
+    bands, pol = _ladder_bands(img, 250.0, 120.0, 0.0, 300.0)
+    np.testing.assert_array_equal(img, before)
+    assert bands == [] and pol is None
+    bands, pol = _ladder_bands(ladder, 250.0, 120.0, 0.0, 300.0)
+    assert pol == "dark" and len(bands) == 3
+    rows = sorted(b["row"] for b in bands)
+    assert all(abs(r - t) <= 10 for r, t in zip(rows, (150, 330, 470)))
+    assert max(abs(b["center"] - 264.5) for b in bands) <= 8.0  # the marker tolerance
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known weak point, measured: a band's centre is the middle of its run in its row of highest "
+    "contrast, at 2.5 px column bins; beside the bright column one band's centre is 3.3 px off"))
+def test_ladder_band_centres_within_3_px():
+    from blotquant.lanes import _ladder_bands
+
+    _, ladder = _ladder_strip(0.5)
+    bands, _ = _ladder_bands(ladder, 250.0, 120.0, 0.0, 300.0)
+    assert len(bands) == 3 and max(abs(b["center"] - 264.5) for b in bands) <= 3.0
+
+
+def test_ladder_bands_flanks_of_a_bright_band_are_not_dark_bands():
+    # the rows a comparison distance above and below a bright band stand out as dark against it
+    # (the regression on a whole blot is in test_kinds_speed_on_a_large_image): they are its flanks,
+    # not dark ladder bands
+    from blotquant.lanes import _ladder_bands
+
+    img, _ = _ladder_strip(0.5)
+    ladder = img.copy()
+    ladder[324:336, 230:300] *= 1.2  # one bright lane-wide band, 12 rows tall
+    flanks, _ = _ladder_bands(ladder, 250.0, 120.0, 0.0, 300.0, polarities=("dark",))
+    assert len(flanks) >= 1 and all(abs(b["row"] - 330) <= 60 for b in flanks)  # the dark test alone
+    bands, pol = _ladder_bands(ladder, 250.0, 120.0, 0.0, 300.0)
+    assert pol == "bright" and len(bands) == 1
+    assert abs(bands[0]["row"] - 330) <= 10 and abs(bands[0]["center"] - 264.5) <= 8.0
