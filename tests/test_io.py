@@ -2,11 +2,11 @@
 
 import hashlib
 import logging
-from pathlib import Path
 
 import numpy as np
 import pytest
 import tifffile
+from realdata import REAL, annotated_images  # tests/ is on sys.path under pytest
 
 from blotquant.errors import BlotquantError, ImageError, LayoutError
 from blotquant.io import (
@@ -18,8 +18,6 @@ from blotquant.io import (
     read_blot,
     sha256_file,
 )
-
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
 
 
 def _chemi(dtype=np.uint16, shape=(120, 90), seed=0, background=300, peak=20000):
@@ -327,20 +325,9 @@ def test_atomic_output_dir_success_failure_and_force(tmp_path):
 
 
 def _annotated_images():
-    if not (REAL / "annotations").is_dir():
-        return []
-    import yaml
-
-    out = []
-    for ann in sorted((REAL / "annotations").glob("*.yaml")):
-        doc = yaml.safe_load(ann.read_text())
-        for im in doc["images"]:
-            out.append(pytest.param(doc["set"], im, id=f"{doc['set']}/{im['path']}"))
-    return out
+    return [pytest.param(set_name, im, id=f"{set_name}/{im['path']}") for set_name, im in annotated_images()]
 
 
-@pytest.mark.real
-@pytest.mark.skipif(not REAL.is_dir(), reason="real blots not available")
 @pytest.mark.parametrize(("set_name", "ann"), _annotated_images())
 def test_real_polarity_and_saturation_match_annotations(set_name, ann):
     path = REAL / set_name / ann["path"]

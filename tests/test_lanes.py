@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -244,7 +243,8 @@ def test_profile_columns_aligns_tilted_lanes():
 
 # ---------------------------------------------------------------------------------- real blots
 
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+from realdata import REAL, annotated_images  # noqa: E402  (tests/ is on sys.path under pytest)
+
 SAMPLE_TOL, MARKER_TOL = 5.0, 8.0
 
 # Strips that do not reach the tolerance with `rows` and the annotation's lane `kinds` given (see
@@ -260,22 +260,16 @@ KNOWN_FAILURES = {
 
 
 def _real_cases():
-    if not (REAL / "annotations").is_dir():
-        return []
-    import yaml
-
     out = []
-    for ann in sorted((REAL / "annotations").glob("*.yaml")):
-        doc = yaml.safe_load(ann.read_text())
-        for entry in doc["images"]:
-            if not entry["path"].lower().endswith((".tif", ".tiff")):
-                continue
-            for k, strip in enumerate(entry["strips"]):
-                case_id = f"{doc['set']}/{entry['path']}#{k + 1}"
-                marks = [pytest.mark.real]
-                if case_id in KNOWN_FAILURES:
-                    marks.append(pytest.mark.xfail(reason=KNOWN_FAILURES[case_id], strict=True))
-                out.append(pytest.param(doc["set"], entry, strip, id=case_id, marks=marks))
+    for set_name, entry in annotated_images():
+        if not entry["path"].lower().endswith((".tif", ".tiff")):
+            continue
+        for k, strip in enumerate(entry["strips"]):
+            case_id = f"{set_name}/{entry['path']}#{k + 1}"
+            marks = [pytest.mark.real]
+            if case_id in KNOWN_FAILURES:
+                marks.append(pytest.mark.xfail(reason=KNOWN_FAILURES[case_id], strict=True))
+            out.append(pytest.param(set_name, entry, strip, id=case_id, marks=marks))
     return out
 
 

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
+from realdata import REAL, annotated_images  # tests/ is on sys.path under pytest
 
 from blotquant.errors import LayoutError
 from blotquant.simulate import simulate_blot
 from blotquant.strips import Strip, find_strips
 
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
 TOL = 10  # px: every edge of a found box within this of the truth (synthetic)
 
 
@@ -160,14 +159,8 @@ def test_speed_on_full_size_image():
 # ---- real, annotated images -----------------------------------------------------------------
 
 def _real_cases():
-    if not (REAL / "annotations").is_dir():
-        return []
-    cases = []
-    for ann in sorted((REAL / "annotations").glob("*.yaml")):
-        doc = yaml.safe_load(ann.read_text())
-        for entry in doc["images"]:
-            cases.append((doc["set"], entry["path"], [tuple(s["box"]) for s in entry["strips"]]))
-    return cases
+    return [(set_name, entry["path"], [tuple(s["box"]) for s in entry["strips"]])
+            for set_name, entry in annotated_images()]
 
 
 def _iou(a, b):
