@@ -30,6 +30,12 @@ NORMALIZED_COLUMNS = [
 ]
 
 
+#: in measure_bands' note: "... (12 % of the volume) in the band's rows assigned to the neighbour"
+_SPLIT_SHARE = r"\((\d+(?:\.\d+)?) % of the volume\)"
+#: a split share this much above the target's median lane on the membrane is flagged
+_SPLIT_EXCESS = 0.10
+
+
 def normalize(bands, *, loading_control, control_group):
     """Divide every target by its lane's loading control and by the control-group mean ratio.
 
@@ -83,6 +89,12 @@ def normalize(bands, *, loading_control, control_group):
     if "note" not in bands:
         bands["note"] = ""
     bands["note"] = bands["note"].fillna("")
+    # share of each band's volume that the fit assigned away to a touching neighbour; a share common
+    # to the target's lanes on a membrane cancels in the ratios, so only a lane's excess is flagged
+    bands["split_share"] = bands["note"].str.extract(_SPLIT_SHARE, expand=False).astype(float).fillna(0.0) / 100
+    typical = bands.groupby(["membrane", "target"])["split_share"].median()
+    bands["split_excess"] = bands["split_share"] - typical.reindex(
+        pd.MultiIndex.from_frame(bands[["membrane", "target"]])).to_numpy()
     lc = bands[bands["target"] == loading_control].set_index(["membrane", "sample"])
     usable_lc = lc[lc["found"].astype(bool) & ~lc["saturated"].astype(bool)]
     lc_median = usable_lc.groupby(level="membrane")["volume"].median().to_dict()
@@ -104,7 +116,7 @@ def normalize(bands, *, loading_control, control_group):
                 blocking.append(f"{loading_control} lane partly outside the image")
             if not np.isfinite(lc_volume) or lc_volume <= 0:
                 blocking.append(f"{loading_control} volume not positive ({lc_volume:.6g})")
-            notes += _guesses(lc_rec["note"], loading_control)
+            notes += _guesses(lc_rec, loading_control)
             if not bool(lc_rec["found"]):
                 blocking.append(f"{loading_control} band not detected")
             elif np.isfinite(lc_volume) and lc_volume > 0 and lc_volume < _LC_MIN_FRACTION * lc_median[rec.membrane]:
@@ -118,7 +130,7 @@ def normalize(bands, *, loading_control, control_group):
             blocking.append("target lane partly outside the image")
         if not bool(rec.found):
             notes.append("target band not detected (volume measured at the expected row)")
-        notes += _guesses(rec.note, "target")
+        notes += _guesses(rec._asdict(), "target")
         ratio = np.nan if blocking else volume / lc_volume
         flags = blocking + notes
         rows.append(
@@ -144,7 +156,11 @@ def normalize(bands, *, loading_control, control_group):
                                                       f"{control_group} mean") if f)
         ref = ref[ref > 0]
         mean_ref = float(ref.mean()) if len(ref) else np.nan
-        params[f"{membrane}/{target}"] = {"control_mean_ratio": mean_ref, "control_lanes_used": int(len(ref))}
+        params[f"{membrane}/{target}"] = {
+            "control_mean_ratio": mean_ref, "control_lanes_used": int(len(ref)),
+            # median share of the volume split off to a touching neighbour (target, loading control)
+            "median_split_share": float(typical.get((membrane, target), 0.0)),
+            "loading_control_median_split_share": float(typical.get((membrane, loading_control), 0.0))}
         if len(ref) and mean_ref > 0:
             fold[out.index.get_indexer(idx)] = sub["ratio"].to_numpy() / mean_ref
         else:
@@ -155,13 +171,20 @@ def normalize(bands, *, loading_control, control_group):
     return out, params
 
 
-def _guesses(note, what):
-    """Non-blocking flags for what measure_bands had to infer (its ``note`` column)."""
+def _guesses(rec, what):
+    """Non-blocking flags for what measure_bands had to infer (its ``note`` column).
+
+    A split from a touching neighbour is flagged when this lane gave away at least
+    ``_SPLIT_EXCESS`` more of its volume than the target's median lane on the membrane: a split
+    that every lane shares scales all of them alike and cancels in the fold change.
+    """
     out = []
-    if "taken from neighbouring lanes" in note:
+    if "taken from neighbouring lanes" in rec["note"]:
         out.append(f"{what} band row taken from neighbouring lanes (weak or off the smile)")
-    if "separated by the fit" in note:
-        out.append(f"{what} band split from a touching neighbour by the fit")
+    if "separated by the fit" in rec["note"] and rec["split_excess"] >= _SPLIT_EXCESS:
+        out.append(f"{what} band split from a touching neighbour by the fit: "
+                   f"{100 * rec['split_share']:.0f} % of its volume assigned to the neighbour, "
+                   f"{100 * rec['split_excess']:.0f} points more than the median lane")
     return out
 
 

@@ -120,9 +120,28 @@ def test_guessed_or_split_bands_are_flagged_but_still_divided():
     bands.loc[(bands["sample"] == "I1") & (bands["target"] == "TNAP"), "note"] = \
         "weak band: row and width taken from neighbouring lanes"
     bands.loc[(bands["sample"] == "C2") & (bands["target"] == "actin"), "note"] = \
-        "touching band separated by the fit: 12 counts (6 % of the volume) in the band's rows assigned to the neighbour"
+        "touching band separated by the fit: 36 counts (12 % of the volume) in the band's rows assigned to the neighbour"
     out, _ = normalize(bands, loading_control="actin", control_group="Control")
     by = out.set_index("sample")
     assert "target band row taken from neighbouring lanes" in by.loc["I1", "flag"]
-    assert "actin band split from a touching neighbour" in by.loc["C2", "flag"]
+    assert "actin band split from a touching neighbour by the fit: 12 % of its volume" in by.loc["C2", "flag"]
     np.testing.assert_allclose(by.loc[["I1", "C2"], "ratio"], [1.5, 0.75], rtol=1e-12)
+
+
+@pytest.mark.parametrize("shares, flagged", [
+    ([20, 21, 19, 22], []),            # every lane shares the split: it cancels in the fold change
+    ([20, 21, 19, 33], ["I2"]),        # one lane gave away 12.5 points more than the median lane
+    ([0, 0, 9, 0], []),                # a small split alone is below the 10-point excess
+])
+def test_split_flag_only_for_a_lane_that_splits_more_than_its_target_median(shares, flagged):
+    bands = _bands([200.0, 400.0, 100.0, 250.0], [100.0, 300.0, 150.0, 500.0])
+    bands["note"] = ""
+    tnap = bands.index[bands["target"] == "TNAP"]
+    for i, share in zip(tnap, shares):
+        if share:
+            bands.loc[i, "note"] = (f"touching band separated by the fit: 1 counts ({share} % of the volume) "
+                                    "in the band's rows assigned to the neighbour")
+    out, params = normalize(bands, loading_control="actin", control_group="Control")
+    got = out.loc[out["flag"].str.contains("split from a touching neighbour"), "sample"].tolist()
+    assert got == flagged
+    assert params["m1/TNAP"]["median_split_share"] == pytest.approx(np.median(shares) / 100)
