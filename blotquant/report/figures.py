@@ -28,7 +28,8 @@ def display_copy(data, *, low=0.5, high=99.8):
 
 def _figure_bytes(fig) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=fig.dpi)
+    # zlib level 3: overlays are mostly smooth image, where level 6 costs ~40 % more time for ~2 % smaller files
+    fig.savefig(buf, format="png", dpi=fig.dpi, pil_kwargs={"compress_level": 3})
     import matplotlib.pyplot as plt
 
     plt.close(fig)
@@ -74,7 +75,13 @@ def render_overlay(data, saturated, lanes, bands, *, title="", lane_labels=None,
     sat = saturated[::step, ::step]
     rgb[sat] = [1.0, 0.0, 0.0]
     width_in = min(16.0, max(6.0, cols / step / 100))
-    fig, ax = plt.subplots(figsize=(width_in, width_in * rows / cols + 0.6), dpi=100)
+    # fixed margins in inches (title above, warnings below, target names right) instead of
+    # tight_layout, which draws the whole figure once more just to measure it
+    top_in, bottom_in, right_in = 0.6, 0.1 + 0.14 * len(warnings), 0.9
+    height_in = width_in * rows / cols + top_in + bottom_in
+    fig, ax = plt.subplots(figsize=(width_in + right_in, height_in), dpi=100)
+    fig.subplots_adjust(left=0.05 / (width_in + right_in), right=1 - right_in / (width_in + right_in),
+                        top=1 - top_in / height_in, bottom=bottom_in / height_in)
     ax.imshow(rgb, extent=(-0.5, cols - 0.5, rows - 0.5, -0.5), interpolation="nearest")
     ys = np.array([0.0, rows - 1.0])
     xs = lanes.x_at(ys[:, None])  # (2, n_lanes)
@@ -99,14 +106,13 @@ def render_overlay(data, saturated, lanes, bands, *, title="", lane_labels=None,
     targets = list(dict.fromkeys(bands["target"])) if len(bands) else []
     for target in targets:
         sub = bands[bands["target"] == target]
-        ax.text(cols - 1, float(sub["band_row"].median()), f" {target}", color="yellow",
+        ax.text(cols - 1, float(sub["band_row"].median()), f" {target}", color="darkgoldenrod",
                 fontsize=8, va="center", ha="left", clip_on=False)
     ax.set_title(title + "\nyellow: counted pixels; red: saturated; dotted: band not found", fontsize=8, pad=14)
     for i, text in enumerate(warnings):
         ax.text(0.0, -0.02 - 0.035 * i, "WARNING: " + text, transform=ax.transAxes, color="red",
                 fontsize=7, va="top", ha="left", wrap=True)
     ax.set_axis_off()
-    fig.tight_layout()
     return _figure_bytes(fig)
 
 
