@@ -59,6 +59,18 @@ class Target(_Model):
         return self
 
 
+class MarkerImage(_Model):
+    """The picture the ladder is read from when it does not show on the signal image.
+
+    Imagers take a white-light (colorimetric) picture of the pre-stained marker with the same
+    framing as the chemiluminescence exposure, as another page of the same TIFF or as a file of
+    its own. ``file`` defaults to the image's own file, so a marker page is ``{page: 0}``.
+    """
+
+    file: Optional[str] = Field(default=None, min_length=1)
+    page: Optional[int] = Field(default=None, ge=0)
+
+
 class ImageSpec(_Model):
     """One image of a membrane: file, optional crop region and page, and its targets."""
 
@@ -66,6 +78,8 @@ class ImageSpec(_Model):
     region: Optional[tuple[int, int, int, int]] = None
     page: Optional[int] = Field(default=None, ge=0)  # None: the first greyscale page
     targets: dict[str, Target] = Field(min_length=1)
+    # the ladder is calibrated on this picture (same framing) instead of on the signal image
+    marker: Optional[MarkerImage] = None
 
 
 class LaneGeometry(_Model):
@@ -584,6 +598,28 @@ def _check(exp: Experiment):
                 add((f"{ikey}.file", f"cannot read '{spec.file}' ({_tail(exc)})",
                      "check the file and `page`, or re-export it as TIFF", exc))
                 continue
+            if spec.marker is not None:
+                mfile = spec.marker.file or spec.file
+                mpath = Path(exp.images) / mfile
+                mkey_ = f"{ikey}.marker"
+                if mem.ladder is None:
+                    add((mkey_, f"a marker picture is given but membrane '{mem.name}' names no ladder",
+                         "add `ladder: <preset>` or `ladder: [kDa, ...]` to the membrane", None))
+                if not mpath.is_file():
+                    add((f"{mkey_}.file", f"marker picture '{mfile}' not found",
+                         f"check the name; files are looked up in {exp.images}", None))
+                else:
+                    try:
+                        msize = image_size(mpath, page=spec.marker.page)
+                    except BlotquantError as exc:
+                        add((mkey_, f"cannot read the marker picture '{mfile}' ({_tail(exc)})",
+                             "check the file and `page` (pages count from 0)", exc))
+                    else:
+                        if msize != (width, height):
+                            add((mkey_, f"marker picture '{mfile}' is {msize[0]} x {msize[1]} px but "
+                                 f"'{spec.file}' is {width} x {height} px",
+                                 "use the white-light picture taken with the same framing as the exposure",
+                                 None))
             x0, y0, x1, y1 = 0, 0, width, height
             if spec.region is not None:
                 rx0, ry0, rx1, ry1 = spec.region

@@ -240,7 +240,17 @@ def _measure_image(experiment, membrane, image_spec, *, read, region=None):
                            widths=np.asarray(lanes.widths)[measured])
     calibration, mw_params = None, None
     if membrane.ladder is not None:
-        calibration, mw_params = _calibrate_mw(blot, lanes, labels, membrane.ladder)
+        ladder_blot, marker_record = blot, None
+        if image_spec.marker is not None:
+            # the white-light marker picture shares the exposure's framing (checked by the config),
+            # so the same crop and lanes apply; its own polarity is found from its own pixels
+            ladder_blot = read(image_spec.marker.file or image_spec.file, image_spec.marker.page, "auto")
+            if region is not None:
+                ladder_blot = crop(ladder_blot, region)
+            marker_record = {"file": image_spec.marker.file or image_spec.file, "page": ladder_blot.page,
+                             "sha256": ladder_blot.sha256, "polarity": ladder_blot.polarity}
+        calibration, mw_params = _calibrate_mw(ladder_blot, lanes, labels, membrane.ladder)
+        mw_params["marker_picture"] = marker_record
         if calibration is None:
             reasons = "; ".join(f"lane {r['lane']}: {r['failed']}" for r in mw_params["lanes"]) or "no ladder lane"
             warnings_.append(f"{image_spec.file}: the ladder could not be calibrated ({reasons}); "
@@ -387,11 +397,12 @@ def run(experiment) -> Results:
 
     shared = {}  # images read once when several membranes (strips) share them
 
-    def read(file, page):
-        key = (file, page)
+    def read(file, page, polarity=None):
+        key = (file, page, polarity)
         if key in shared:
             return shared[key]
-        blot = read_blot(Path(experiment.images_dir) / file, page=page, polarity=experiment.analysis.polarity)
+        blot = read_blot(Path(experiment.images_dir) / file, page=page,
+                         polarity=polarity or experiment.analysis.polarity)
         if key in shared_keys:
             shared[key] = blot
         return blot
@@ -399,7 +410,7 @@ def run(experiment) -> Results:
     counts = {}
     for membrane in experiment.membranes:
         for spec in membrane.images:
-            counts[(spec.file, spec.page)] = counts.get((spec.file, spec.page), 0) + 1
+            counts[(spec.file, spec.page, None)] = counts.get((spec.file, spec.page, None), 0) + 1
     shared_keys = {k for k, n in counts.items() if n > 1}
     strip_regions, strip_record = _shared_image_strips(experiment, read)
 
