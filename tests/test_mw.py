@@ -16,8 +16,19 @@ import numpy as np
 import pytest
 
 from blotquant.errors import ConfigError, LayoutError
-from blotquant.mw import (LADDERS, MODELS, Calibration, find_ladder_bands, fit_ladder, get_ladder,
-                          leave_one_out, membrane_calibration, row_window)
+from blotquant.mw import (
+    EXTRAPOLATIONS,
+    LADDERS,
+    MODELS,
+    Calibration,
+    find_ladder_bands,
+    fit_ladder,
+    get_ladder,
+    leave_one_out,
+    membrane_calibration,
+    membrane_leave_one_out,
+    row_window,
+)
 
 BIORAD = get_ladder("precision-plus-dual-color")  # 250 ... 10 kDa, 10 bands
 PLUS = get_ladder("pageruler-plus")  # 250, 130, 100, 70, 55, 35, 25, 15, 10
@@ -165,11 +176,130 @@ def test_row_window_brackets_the_target():
 def test_leave_one_out_schema_and_values():
     rows = true_row(BIORAD)
     table = leave_one_out(rows, BIORAD)
-    assert list(table.columns) == ["kda_true", "row", "kda_pred", "rel_error", "model", "extrapolated"]
+    assert list(table.columns) == ["kda_true", "row", "kda_pred", "rel_error", "model", "extrapolated",
+                                   "extrapolation"]
+    assert set(table["extrapolation"]) == {"tangent"}  # the default rule
     assert table["extrapolated"].tolist() == [True] + [False] * 8 + [True]
     np.testing.assert_allclose(table["rel_error"], table["kda_pred"] / table["kda_true"] - 1)
     interior = table[~table["extrapolated"]]
     assert interior["rel_error"].abs().max() < 0.01  # smooth synthetic curve
+
+
+def sigmoid_row(kda, *, top=60.0, span=620.0, centre=1.6, width=0.5):
+    """Row of ``kda`` on a sigmoidal ladder: bands bunch up near the wells and near the dye front."""
+    return top + span / (1 + np.exp(-(centre - np.log10(np.asarray(kda, float))) / width))
+
+
+@pytest.mark.parametrize("model", ["quadratic", "cubic", "pchip"])
+def test_curve_extrapolation_is_monotone_never_flatter_and_inverts(model):
+    rows = sigmoid_row(BIORAD)[1:-1]
+    kda = list(BIORAD[1:-1])
+    tangent, _ = fit_ladder(rows, kda, model=model, match="none")
+    curve, params = fit_ladder(rows, kda, model=model, match="none", extrapolation="curve")
+    assert tangent.extrapolation == "tangent" and curve.extrapolation == params["extrapolation"] == "curve"
+    inside = np.linspace(rows[0], rows[-1], 50)
+    np.testing.assert_array_equal(curve.kda_at(inside), tangent.kda_at(inside))
+    above = np.linspace(rows[0] - 150, rows[0], 40)
+    below = np.linspace(rows[-1], rows[-1] + 150, 40)
+    for cal in (tangent, curve):
+        lk = np.concatenate([cal.log_kda_at(above), cal.log_kda_at(below)])
+        assert np.all(np.diff(cal.log_kda_at(above)) < 0) and np.all(np.diff(cal.log_kda_at(below)) < 0)
+        np.testing.assert_allclose(cal.row_at(10 ** lk), np.concatenate([above, below]), atol=0.05)
+    # never flatter than the end tangent: further from the ladder's ends in kDa, or equal
+    assert np.all(curve.log_kda_at(above) >= tangent.log_kda_at(above) - 1e-12)
+    assert np.all(curve.log_kda_at(below) <= tangent.log_kda_at(below) + 1e-12)
+    assert curve.to_dict()["extrapolation"] == "curve"
+
+
+def test_curve_extrapolation_follows_a_sigmoidal_ladder_at_both_ends():
+    """Noise-free sigmoidal ladder: the cubic's own curve predicts the held-out end bands better."""
+    rows = sigmoid_row(BIORAD)
+    tangent = leave_one_out(rows, BIORAD, model="cubic")
+    curve = leave_one_out(rows, BIORAD, model="cubic", extrapolation="curve")
+    ends = [0, BIORAD.index(10.0)]
+    t_err = tangent["rel_error"].abs().to_numpy()[ends]
+    c_err = curve["rel_error"].abs().to_numpy()[ends]
+    assert np.all(c_err < t_err), (t_err, c_err)
+    assert c_err.max() < 0.05 and t_err[0] > 0.05  # truth: 250 kDa -6.8 % along the tangent, -3.6 % along the curve
+    # interior bands are not affected by the extrapolation rule
+    np.testing.assert_allclose(curve["kda_pred"].to_numpy()[1:-1], tangent["kda_pred"].to_numpy()[1:-1])
+    # "auto" chooses the rule by the inner leave-one-out; here it finds the curve
+    auto = leave_one_out(rows, BIORAD, extrapolation="auto")
+    assert set(auto["extrapolation"]) == {"curve"}
+
+
+def test_unknown_extrapolation_raises():
+    with pytest.raises(ConfigError, match="extrapolation.*tangent, curve"):
+        fit_ladder([100, 200, 300], [100, 50, 25], extrapolation="spline")
+    assert EXTRAPOLATIONS == ("tangent", "curve")
+
+
+# ---------------------------------------------------------------------------------------------
+# membrane leave-one-out
+
+
+def _two_lane_ladder(*, scatter=0.0, noise=0.0, seed=0):
+    """Two marker lanes of BIORAD: the right one runs 2 % longer and 6 rows lower (smile/tilt).
+
+    ``scatter``: sd (log10) of each marker's apparent size around its nominal kDa, shared by both
+    lanes (pre-stained markers run at their own apparent sizes); ``noise``: row noise (px) per lane.
+    """
+    rng = np.random.default_rng(seed)
+    apparent = np.asarray(BIORAD) * 10 ** rng.normal(0, scatter, len(BIORAD))
+    left = true_row(apparent) + rng.normal(0, noise, len(BIORAD))
+    right = 1.02 * true_row(apparent) + 6.0 + rng.normal(0, noise, len(BIORAD))
+    return {100.0: left, 700.0: right}
+
+
+def test_membrane_leave_one_out_schema_and_smooth_smile():
+    lanes = _two_lane_ladder()
+    before = {k: v.copy() for k, v in lanes.items()}
+    table = membrane_leave_one_out(lanes, BIORAD)
+    for k in lanes:
+        np.testing.assert_array_equal(lanes[k], before[k])
+    assert list(table.columns) == ["x", "kda_true", "row", "kda_pred_lane", "rel_error_lane", "extrapolated_lane",
+                                   "kda_pred_membrane", "rel_error_membrane", "other_lanes"]
+    assert len(table) == 20 and set(table["other_lanes"]) == {1}
+    np.testing.assert_allclose(table["rel_error_membrane"], table["kda_pred_membrane"] / table["kda_true"] - 1)
+    # the single-lane column is leave_one_out of each lane
+    single = leave_one_out(lanes[100.0], BIORAD)
+    np.testing.assert_allclose(table["kda_pred_lane"].to_numpy()[:10], single["kda_pred"])
+    # smooth curve, smile as stretch + offset: every band, the end bands included, within 0.2 %
+    assert table["rel_error_membrane"].abs().max() < 0.002, table.to_string()
+    assert table["rel_error_lane"].abs().max() > 0.02  # the single-lane ends extrapolate (250 kDa -2.2 %)
+
+
+def test_membrane_leave_one_out_end_bands_with_marker_scatter():
+    """Markers off their nominal size (3 % sd, shared by both lanes) and 0.5 px row noise, 8 seeds:
+    the end bands, which the single-lane leave-one-out has to extrapolate, are read from the other
+    lane's same band, and every band of every membrane is within the issue's 10 %."""
+    lane_ends, membrane_ends = [], []
+    for seed in range(8):
+        table = membrane_leave_one_out(_two_lane_ladder(scatter=0.013, noise=0.5, seed=seed), BIORAD)
+        assert table["rel_error_membrane"].abs().max() < 0.10, table.to_string()
+        ends = table[table["extrapolated_lane"]]
+        assert len(ends) == 4
+        lane_ends += ends["rel_error_lane"].abs().tolist()
+        membrane_ends += ends["rel_error_membrane"].abs().tolist()
+    # seeded: single-lane ends median 3.9 %, max 26.8 %; membrane ends median 0.9 %, max 6.2 %
+    assert np.median(membrane_ends) < 0.5 * np.median(lane_ends), (lane_ends, membrane_ends)
+    assert max(membrane_ends) < 0.5 * max(lane_ends)
+
+
+def test_membrane_leave_one_out_missing_band_and_validation():
+    lanes = _two_lane_ladder()
+    lanes[700.0] = lanes[700.0].copy()
+    lanes[700.0][3] = np.nan  # 75 kDa not seen in the right lane
+    table = membrane_leave_one_out(lanes, BIORAD)
+    assert len(table) == 19
+    left = table[table["x"] == 100.0]
+    assert left["other_lanes"].tolist() == [1, 1, 1, 0, 1, 1, 1, 1, 1, 1]
+    assert np.isnan(left["kda_pred_membrane"].iloc[3])  # nothing to read it from
+    assert table["rel_error_membrane"].abs().max() < 0.002
+    with pytest.raises(LayoutError, match="two or more marker lanes"):
+        membrane_leave_one_out({100.0: true_row(BIORAD)}, BIORAD)
+    with pytest.raises(LayoutError, match="one row per ladder band"):
+        membrane_leave_one_out({100.0: true_row(BIORAD), 700.0: true_row(BIORAD)[:-1]}, BIORAD)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -316,6 +446,33 @@ def test_karmaker_detected_ladder_bands(karmaker_blot):
         assert [p[1] for p in fparams["pairs"]] == list(BIORAD)
         np.testing.assert_allclose(matched, rows, atol=ROW_TOL)
         _assert_loo(leave_one_out(matched, BIORAD))
+
+
+MEMBRANE_TOL = 0.10  # the issue's bound, for every ladder band of both marker lanes
+
+
+@real
+@pytest.mark.real
+def test_karmaker_membrane_leave_one_out_meets_the_bound(karmaker_blot):
+    """Each (lane, band) predicted from all other marker bands of the membrane, on the annotated
+    rows and on the detected ones: every band within 10 % of the annotation's kDa (ends included;
+    measured: annotated <= 4.7 %, end bands <= 2.4 %)."""
+    _, lanes = _marker_lanes()
+    annotated = {lane["x"]: [b["y"] for b in lane["ladder"]] for lane in lanes}
+    detected = {}
+    for lane in lanes:
+        found, params = find_ladder_bands(karmaker_blot, x=lane["x"], width=lane["width"])
+        _, fparams = fit_ladder(found, BIORAD, row_range=params["row_range"], x=lane["x"])
+        assert [p[1] for p in fparams["pairs"]] == list(BIORAD)
+        detected[lane["x"]] = [p[0] for p in fparams["pairs"]]
+    for rows in (annotated, detected):
+        table = membrane_leave_one_out(rows, BIORAD)
+        assert len(table) == 20 and set(table["other_lanes"]) == {1}
+        assert table["rel_error_membrane"].abs().max() < MEMBRANE_TOL, table.to_string()
+        ends = table[table["extrapolated_lane"]]
+        assert ends["rel_error_membrane"].abs().max() < 0.05, table.to_string()
+        # the single-lane column is the single-lane leave-one-out: its ends do not meet the bound
+        assert ends["rel_error_lane"].abs().max() > MEMBRANE_TOL
 
 
 @real
