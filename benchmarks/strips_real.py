@@ -11,15 +11,19 @@ find_strips alone. Needs ../shared/data/real (the annotations' header explains t
 """
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 import yaml
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the working tree's blotquant, not an installed copy
+
 from blotquant.io import read_blot
 from blotquant.strips import find_strips
 
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+REAL = ROOT.parent / "shared" / "data" / "real"
 
 
 def iou(a, b):

@@ -42,6 +42,8 @@ _DEFAULTS = {
     "cut_depth": 0.35,        # a cut line dips this fraction of the membrane's contrast
     "fill_image": 0.85,       # a membrane covering more than this fraction is the whole image
     "max_outside": 0.25,      # more band evidence than this fraction outside the strips: one membrane
+    "faint_over_border": 1.25,  # a fainter membrane level at least this x the border's spread
+    "cut_alike": 0.75,        # beside a cut that reaches cut_depth, a line this fraction as strong
 }
 
 
@@ -213,7 +215,10 @@ def find_strips(image, *, n_strips=None, mask=None, method_kwargs=None):
         fraction of the membrane contrast, 0.35), ``fill_image`` (a membrane covering more than
         this fraction of the content is the whole image, 0.85), ``max_outside`` (more of the
         strong band evidence than this fraction outside the strips found means one membrane
-        fills the image, 0.25).
+        fills the image, 0.25), ``faint_over_border`` (a fainter membrane level is tried only
+        when it is at least this many times the border's median deviation, 1.25),
+        ``cut_alike`` (beside a cut line reaching ``cut_depth``, a line at least this fraction
+        as strong is a cut too, 0.75).
 
     Returns
     -------
@@ -223,9 +228,13 @@ def find_strips(image, *, n_strips=None, mask=None, method_kwargs=None):
         bounding box of the content.
     params : dict
         JSON-serialisable choices: ``scale`` (block size of the detection copy), ``background``
-        (border level), ``threshold`` (membrane contrast threshold), ``mode`` (``"segmented"``
-        or ``"whole-image"``), ``components``, ``cuts`` (rows where abutting strips were split,
-        with their strength) and ``boxes``.
+        (border level), ``noise`` (pixel noise of the detection copy), ``border_spread``
+        (median deviation of the border from the background), ``threshold`` (membrane
+        contrast threshold used), ``levels_tried`` (each threshold tried, with its outcome),
+        ``mode`` (``"segmented"``, ``"signal"`` or ``"whole-image"``), ``components``,
+        ``covered`` (fraction of the content inside membranes), ``signal_outside``, ``cuts``
+        (rows where abutting strips were split, with their strength and the strength they had
+        to reach) and ``boxes``.
 
     Raises
     ------
@@ -238,10 +247,13 @@ def find_strips(image, *, n_strips=None, mask=None, method_kwargs=None):
     Works on a block-mean copy (no larger than ``max_side``), smoothed with a 1-pixel Gaussian.
     The background is the median along the border of the content; the membrane is whatever
     differs from it by more than an Otsu threshold on the log deviation (so a membrane may be
-    brighter or darker than its surround). Connected regions that are large and compact are
+    brighter or darker than its surround). When the membranes at that level leave band evidence
+    outside, a second, fainter level (Otsu below the first) is tried: a faint membrane beside
+    saturated bands. Connected regions that are large and compact are
     membranes; thin strokes (handwriting, labels) and small patches are not. Strips laid edge to
     edge inside one region are split at narrow dips of the 10th-percentile row profile (the
-    inter-lane membrane), which bands cannot cause. Assumes strips are stacked roughly
+    inter-lane membrane), which bands cannot cause; the cut lines of one layout are alike, so a
+    weaker line beside a clear one counts. Assumes strips are stacked roughly
     horizontally, as cut strips are; boxes are axis-aligned bounds of tilted membranes.
 
     Examples
@@ -272,76 +284,49 @@ def find_strips(image, *, n_strips=None, mask=None, method_kwargs=None):
     dev = np.abs(g - bg)
     fine = 1.4826 * float(np.median(np.abs(np.diff(g, axis=1)))) + 1e-9
     ld = np.log1p(dev[svalid] / fine)
-    thr = float(np.expm1(_otsu(ld)) * fine) if np.ptp(ld) > 0 else float("inf")
-    params = {"scale": k, "background": bg, "threshold": thr, "components": 0, "cuts": []}
+    t1 = _otsu(ld) if np.ptp(ld) > 0 else float("inf")
+    thr = float(np.expm1(t1) * fine)
+    params = {"scale": k, "background": bg, "noise": fine, "threshold": thr, "components": 0,
+              "cuts": []}
 
     cyv, cxv = np.nonzero(valid)
     content = (int(cxv.min()), int(cyv.min()), int(cxv.max()) + 1, int(cyv.max()) + 1)
     n_valid = float(svalid.sum())
-    min_h = max(2, int(round(opts["min_height"] / k)))
+    ctx = {"arr": arr, "valid": valid, "g": g, "dev": dev, "svalid": svalid, "bg": bg, "k": k,
+           "fine": fine, "content": content, "n_valid": n_valid, "opts": opts,
+           "n_strips": n_strips}
 
-    fg = (dev > thr) & svalid
-    fg = ndi.binary_opening(fg, iterations=2)
-    fg = ndi.binary_closing(fg, iterations=2)
-    fg = ndi.binary_fill_holes(fg)
-    lab, n_lab = ndi.label(fg)
-    comps = []
-    for i, sl in enumerate(ndi.find_objects(lab), start=1):
-        c = lab == i
-        area = float(c.sum())
-        h, w = sl[0].stop - sl[0].start, sl[1].stop - sl[1].start
-        if (area < opts["min_area"] * n_valid or area < opts["min_fill"] * h * w or h < min_h
-                or w * k < 0.15 * (content[2] - content[0])):
-            continue
-        contrast = float(np.median(g[c]) - bg)
-        comps.append((c, area, contrast))
-    params["components"] = len(comps)
-    covered = sum(a for _, a, _ in comps) / n_valid
-
-    if not comps:
-        # no membrane distinct from the border: bands on an invisible membrane (box around the
-        # signal) or a membrane filling the image (box = content)
-        params["mode"] = "signal" if fg.any() else "whole-image"
-        strips = [Strip(box=_fg_box(fg, k, rows, cols) if fg.any() else content, score=0.0)]
-    elif len(comps) == 1 and covered > opts["fill_image"]:
-        params["mode"] = "whole-image"
+    # Otsu on the log deviation splits the tray from the brightest class; beside saturated bands
+    # that class is the bands alone and a faint membrane falls below it. When the membranes found
+    # at that level leave band evidence outside, the fainter level (Otsu on the deviations below
+    # the first threshold) is tried before the image is taken as one membrane.
+    # The fainter level must stand clear of the tray's own unevenness (median |border - bg|):
+    # below that, it outlines the film or the crop, not a membrane.
+    spread = float(np.median(np.abs(g[ring] - bg))) if ring.any() else 0.0
+    params["border_spread"] = spread
+    levels = [thr]
+    low = ld[ld < t1]
+    if low.size and np.ptp(low) > 0:
+        faint = float(np.expm1(_otsu(low)) * fine)
+        if faint >= opts["faint_over_border"] * spread:
+            levels.append(faint)
+    params["levels_tried"] = []
+    for level in levels:
+        strips, trial = _segment_at(level, ctx)
+        params["levels_tried"].append({"threshold": level, "mode": trial["mode"],
+                                       "covered": trial["covered"],
+                                       "signal_outside": trial.get("signal_outside")})
+        params.update(trial)
+        params["threshold"] = level
+        if not trial.get("rejected"):
+            break
+    params.pop("rejected", None)
+    if params["mode"] == "rejected":
+        # bands lie outside every region taken as a membrane at every level: the regions are
+        # lighter or darker patches of one membrane that fills the image (a simulated or
+        # cropped blot)
+        params.update(mode="whole-image", threshold=thr, cuts=[])
         strips = [Strip(box=content, score=0.0)]
-    else:
-        params["mode"] = "segmented"
-        pieces = []       # Strip per piece, with its candidate cuts
-        pool = []         # (strength, row) of weaker cut lines, for a given n_strips
-        for c, area, contrast in comps:
-            whole = _piece_strip(c, 0, c.shape[0], contrast, thr, k, rows, cols)
-            cands = _cuts(arr, valid, whole.box, bg, opts["cut_depth"], opts["min_height"],
-                          floor=thr)
-            chosen = []
-            for row, strength in cands:
-                if strength >= opts["cut_depth"] and all(abs(row - r) >= opts["min_height"]
-                                                         for r in chosen):
-                    chosen.append(row)
-                    params["cuts"].append({"row": row, "strength": round(strength, 3)})
-                else:
-                    pool.append((strength, row))
-            pieces.extend(_split(whole, chosen))
-        if n_strips is not None and len(pieces) < n_strips:
-            for strength, row in sorted(pool, reverse=True):
-                if len(pieces) >= n_strips:
-                    break
-                for j, p in enumerate(pieces):
-                    if p.box[1] + opts["min_height"] <= row <= p.box[3] - opts["min_height"]:
-                        pieces[j:j + 1] = _split(p, [row])
-                        params["cuts"].append({"row": row, "strength": round(strength, 3)})
-                        break
-        strips = pieces
-        outside = _signal_outside(g, svalid, [s.box for s in strips], k, fine)
-        params["signal_outside"] = round(outside, 3)
-        if outside > opts["max_outside"]:
-            # bands lie outside every region taken as a membrane: the regions are lighter or
-            # darker patches of one membrane that fills the image (a simulated or cropped blot)
-            params["mode"] = "whole-image"
-            strips = [Strip(box=content, score=0.0)]
-        else:
-            strips = _merge_one_comb(arr, strips, params)
     strips = _sort(strips)
     if n_strips is not None and len(strips) != n_strips:
         if len(strips) > n_strips:
@@ -355,6 +340,81 @@ def find_strips(image, *, n_strips=None, mask=None, method_kwargs=None):
     params["boxes"] = [list(s.box) for s in strips]
     logger.debug("find_strips: %s", params)
     return strips, params
+
+
+def _segment_at(thr, ctx):
+    """Membranes and their strips at one contrast threshold; ``params["rejected"]`` when band
+    evidence lies outside them."""
+    g, dev, svalid, k, opts = ctx["g"], ctx["dev"], ctx["svalid"], ctx["k"], ctx["opts"]
+    content, n_valid, n_strips = ctx["content"], ctx["n_valid"], ctx["n_strips"]
+    rows, cols = ctx["arr"].shape
+    min_h = max(2, int(round(opts["min_height"] / k)))
+    params = {"components": 0, "cuts": []}
+
+    fg = (dev > thr) & svalid
+    fg = ndi.binary_opening(fg, iterations=2)
+    fg = ndi.binary_closing(fg, iterations=2)
+    fg = ndi.binary_fill_holes(fg)
+    lab, _ = ndi.label(fg)
+    comps = []
+    for i, sl in enumerate(ndi.find_objects(lab), start=1):
+        c = lab == i
+        area = float(c.sum())
+        h, w = sl[0].stop - sl[0].start, sl[1].stop - sl[1].start
+        if (area < opts["min_area"] * n_valid or area < opts["min_fill"] * h * w or h < min_h
+                or w * k < 0.15 * (content[2] - content[0])):
+            continue
+        contrast = float(np.median(g[c]) - ctx["bg"])
+        comps.append((c, area, contrast))
+    covered = sum(a for _, a, _ in comps) / n_valid
+    params.update(components=len(comps), covered=round(covered, 3))
+
+    if not comps:
+        # no membrane distinct from the border: bands on an invisible membrane (box around the
+        # signal) or a membrane filling the image (box = content)
+        params["mode"] = "signal" if fg.any() else "whole-image"
+        return [Strip(box=_fg_box(fg, k, rows, cols) if fg.any() else content, score=0.0)], params
+    if len(comps) == 1 and covered > opts["fill_image"]:
+        params["mode"] = "whole-image"
+        return [Strip(box=content, score=0.0)], params
+    params["mode"] = "segmented"
+    pieces = []       # Strip per piece, with its candidate cuts
+    pool = []         # (strength, row) of weaker cut lines, for a given n_strips
+    depth, min_height = opts["cut_depth"], opts["min_height"]
+    for c, area, contrast in comps:
+        whole = _piece_strip(c, 0, c.shape[0], contrast, thr, k, rows, cols)
+        cands = _cuts(ctx["arr"], ctx["valid"], whole.box, ctx["bg"], depth, min_height,
+                      floor=thr)
+        # the cut lines of one layout are alike: once one reaches the depth, a line at least
+        # `cut_alike` x as strong is a cut too (a cut that fades at one end of the strip)
+        need = depth
+        if cands and cands[0][1] >= depth:
+            need = min(depth, opts["cut_alike"] * cands[0][1])
+        chosen = []
+        for row, strength in cands:
+            if strength >= need and all(abs(row - r) >= min_height for r in chosen):
+                chosen.append(row)
+                params["cuts"].append({"row": row, "strength": round(strength, 3),
+                                       "threshold": round(need, 3)})
+            else:
+                pool.append((strength, row))
+        pieces.extend(_split(whole, chosen))
+    if n_strips is not None and len(pieces) < n_strips:
+        for strength, row in sorted(pool, reverse=True):
+            if len(pieces) >= n_strips:
+                break
+            for j, p in enumerate(pieces):
+                if p.box[1] + min_height <= row <= p.box[3] - min_height:
+                    pieces[j:j + 1] = _split(p, [row])
+                    params["cuts"].append({"row": row, "strength": round(strength, 3),
+                                           "threshold": "n_strips"})
+                    break
+    outside = _signal_outside(g, svalid, [s.box for s in pieces], k, ctx["fine"])
+    params["signal_outside"] = round(outside, 3)
+    if outside > opts["max_outside"]:
+        params.update(mode="rejected", rejected=True)
+        return pieces, params
+    return _merge_one_comb(ctx["arr"], pieces, params), params
 
 
 def _signal_outside(g, svalid, boxes, k, noise):

@@ -98,6 +98,45 @@ def test_demo_membrane_is_one_strip(name):
     assert x0 <= 127 - 20 and x1 >= 973 + 20 and y0 <= 150 and y1 >= 530
 
 
+
+def test_cut_line_fading_at_one_end_is_a_cut_like_the_others():
+    # regression (uvitec signal.tiff): of three cut lines between four abutting strips, one
+    # fades over the left third of the strip and stays below `cut_depth`; cut lines of one
+    # layout are alike, so it is a cut when it is at least `cut_alike` x the strongest one
+    img, truth = _compose(4, abut=True, seed=21, strip_shape=(120, 900))
+    for i, (x0, y0, x1, y1) in enumerate(truth[:-1]):
+        mem = img[y1 - 6:y1 - 3, x0:x1].mean()
+        img[y1 - 2:y1, x0:x1] = mem - 0.6 * (mem - 300.0)        # cut 60 % down to the tray
+        if i == 1:
+            img[y1 - 2:y1, x0:x0 + 350] = mem - 0.48 * (mem - 300.0)  # fading at the left
+    strips, params = find_strips(img)
+    _assert_boxes(strips, truth, TOL)
+    weakest = min(c["strength"] for c in params["cuts"])
+    assert weakest < 0.35                  # below cut_depth: the case this test is about
+
+
+@pytest.mark.parametrize("given", [False, True])
+def test_faint_membranes_beside_bright_bands(given):
+    # regression (ZDF July4 ..._GAPDH.tif): two membranes 25 counts above the tray carry bands
+    # 8000 counts high; the first Otsu level holds the bands only (the top membrane's tilted
+    # band row fills too little of its box to count), so the fainter level must be tried
+    rng = np.random.default_rng(12)
+    img = 300 + rng.normal(0, 8, (700, 1000))
+    truth = [(120, 40, 900, 330), (140, 370, 920, 640)]
+    (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = truth
+    img[ay0:ay1, ax0:ax1] += 25.0
+    img[by0:by1, bx0:bx1] += 25.0
+    for j in range(10):
+        cx = ax0 + 80 + j * 66
+        y = ay0 + 60 + 14 * j                                # one band row descending 126 px
+        img[y:y + 24, cx - 28:cx + 28] += 8000.0
+        cx = bx0 + 80 + j * 66
+        img[by0 + 60:by0 + 160, cx - 28:cx + 28] += 8000.0  # heavily loaded, bands merged
+    strips, params = find_strips(img, n_strips=2 if given else None)
+    _assert_boxes(strips, truth, TOL)
+    assert [lv["mode"] for lv in params["levels_tried"]] == ["rejected", "segmented"]
+
+
 def test_smeared_rows_are_not_cut_lines():
     # one membrane whose band rows are smeared right across: the gaps between them dip in the
     # 10th-percentile profile where lanes touch, but not in the block holding the lane gaps
@@ -179,13 +218,6 @@ EDGE_TOL = 25
 KNOWN_MISSES = {
     ("gel.gif", "auto"): "gel fills the image; its lighter border is taken as the background",
     ("gel.gif", "given"): "gel fills the image; its lighter border is taken as the background",
-    ("B1AR/July4/July4_B1AR_10wtop_16wbottom_GAPDH.tif", "auto"):
-        "faint membranes barely above the tray next to saturated bands: only bands segmented",
-    ("B1AR/July4/July4_B1AR_10wtop_16wbottom_GAPDH.tif", "given"):
-        "faint membranes barely above the tray next to saturated bands: only bands segmented",
-    ("signal.tiff", "auto"):
-        "the cut between strips 2 and 3 (row ~545) fades in the leftmost columns (x < 430): "
-        "strength 0.349 < 0.35 across all blocks; found when the count is given",
 }
 
 
