@@ -428,7 +428,11 @@ def _joint_fit(Y, shifts0, c0, s0, *, shift_tol=6.0, center_tol=4.0, sigma_range
             G = ndtr((u + 0.5 - cl) / s) - ndtr((u - 0.5 - cl) / s)  # (L, n, k)
             A = np.concatenate([G, np.broadcast_to(P, (L, n, P.shape[1]))], axis=2)
             Q, R = np.linalg.qr(A * W[:, :, None])
-            coef = np.linalg.solve(R, np.einsum("lnm,ln->lm", Q, Yw)[..., None])[..., 0]
+            b = np.einsum("lnm,ln->lm", Q, Yw)[..., None]
+            try:
+                coef = np.linalg.solve(R, b)[..., 0]
+            except np.linalg.LinAlgError:  # a component moved off every weighted row of a lane
+                coef = (np.linalg.pinv(R) @ b)[..., 0]
             cache.update(key=key, value=(A, Q, coef, cl))
         return cache["value"]
 
