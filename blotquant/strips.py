@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,7 +44,8 @@ _DEFAULTS = {
     "fill_image": 0.85,       # a membrane covering more than this fraction is the whole image
     "max_outside": 0.25,      # more band evidence than this fraction outside the strips: one membrane
     "faint_over_border": 1.25,  # a fainter membrane level at least this x the border's spread
-    "cut_alike": 0.75,        # beside a cut that reaches cut_depth, a line this fraction as strong
+    "cut_alike": 0.75,
+    "lane_continues": 0.6,    # lane texture past a box edge correlating this well: membrane goes on        # beside a cut that reaches cut_depth, a line this fraction as strong
 }
 
 
@@ -414,7 +416,74 @@ def _segment_at(thr, ctx):
     if outside > opts["max_outside"]:
         params.update(mode="rejected", rejected=True)
         return pieces, params
-    return _merge_one_comb(ctx["arr"], pieces, params), params
+    merged = _merge_one_comb(ctx["arr"], pieces, params)
+    return _extend_along_lanes(ctx["arr"], ctx["valid"], merged, opts, params), params
+
+
+def _lane_texture(arr, valid, x0, x1, r0, r1):
+    """Column profile of rows r0:r1 (median of the valid pixels) minus its running mean over a
+    fifth of the width: the lane stripes, without shading."""
+    ok = valid[r0:r1, x0:x1]
+    if ok.all():
+        p = np.median(arr[r0:r1, x0:x1], axis=0)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)   # all-NaN columns
+            p = np.nanmedian(np.where(ok, arr[r0:r1, x0:x1], np.nan), axis=0)
+        p = np.where(np.isfinite(p), p, np.nanmean(p) if np.isfinite(p).any() else 0.0)
+    return p - ndi.uniform_filter1d(p, max(5, (x1 - x0) // 5), mode="nearest")
+
+
+def _extend_along_lanes(arr, valid, strips, opts, params):
+    """Grow each box up and down while its lane stripes run on past the edge.
+
+    A membrane ends where its lanes end. A region taken as the membrane because it is lighter or
+    darker than the border can stop short of that (a gel whose edges are paler, a membrane whose
+    lower part is dim): then the rows just outside the box show the same lane stripes as the
+    rows just inside (detrended column profiles correlating at ``lane_continues`` or better,
+    with at least a quarter of the amplitude). Steps of an eighth of the box height (at least
+    10 rows), stopping at the image edge or at another strip.
+    """
+    rows = arr.shape[0]
+    out, grown = [], []
+    for idx, s in enumerate(strips):
+        x0, y0, x1, y1 = s.box
+        if x1 - x0 < 20:
+            out.append(s)
+            continue
+        others = [t.box for j, t in enumerate(strips) if j != idx
+                  and min(t.box[2], x1) - max(t.box[0], x0) > 0]
+        step = max(10, (y1 - y0) // 8)
+        lo = max([0] + [b[3] for b in others if b[3] <= y0])
+        hi = min([rows] + [b[1] for b in others if b[1] >= y1])
+        top, bottom = y0, y1
+        while top - lo >= 5:
+            h = min(step, top - lo)
+            if not _continues(arr, valid, x0, x1, (top, top + h), (top - h, top), opts):
+                break
+            top -= h
+        while hi - bottom >= 5:
+            h = min(step, hi - bottom)
+            if not _continues(arr, valid, x0, x1, (bottom - h, bottom), (bottom, bottom + h),
+                              opts):
+                break
+            bottom += h
+        if (top, bottom) != (y0, y1):
+            grown.append({"box": list(s.box), "rows_added_top": y0 - top,
+                          "rows_added_bottom": bottom - y1})
+            s = Strip(box=(x0, top, x1, bottom), score=s.score)
+        out.append(s)
+    params["extended_along_lanes"] = grown
+    return out
+
+
+def _continues(arr, valid, x0, x1, inside, outside, opts):
+    pin = _lane_texture(arr, valid, x0, x1, *inside)
+    pout = _lane_texture(arr, valid, x0, x1, *outside)
+    if pin.std() <= 0 or pout.std() <= 0:
+        return False
+    r = float(np.corrcoef(pin, pout)[0, 1])
+    return r >= opts["lane_continues"] and pout.std() >= 0.25 * pin.std()
 
 
 def _signal_outside(g, svalid, boxes, k, noise):
