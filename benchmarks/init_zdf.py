@@ -16,12 +16,16 @@ import tempfile
 import time
 from pathlib import Path
 
+import sys
+
 import numpy as np
 import yaml
 
-from blotquant.discover import propose_config
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the working tree's blotquant, not an installed copy
+from blotquant.discover import propose_config  # noqa: E402
 
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+REAL = ROOT.parent / "shared" / "data" / "real"
 ZDF = REAL / "zdf-rat-heart-adrenoceptors"
 ANN = REAL / "annotations" / "zdf-rat-heart-adrenoceptors.yaml"
 KIND = {"sample": "s", "marker": "M", "empty": "-"}

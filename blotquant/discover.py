@@ -42,7 +42,7 @@ _DEFAULTS = {
     "gap_penalty": 0.6,     # cost of an empty comb tooth, in typical-lane strengths
     "pitch_tol": 0.2,       # a neighbour sits within this fraction of the pitch of a tooth
     "ladder_bands": 3,      # a marker lane carries at least this many bands the samples lack
-    "dark_snr": 5.0,        # a dark (absorbing) marker column rises this many noise sd
+    "dark_snr": 4.0,        # a dark (absorbing) marker column rises this many robust sd
 }
 
 
@@ -119,6 +119,62 @@ def _half_max(prof, j, half_span):
     return 0.5 * (xl + xr), float(xr - xl), float(top - base)
 
 
+def _segments(prof, noise, *, snr=4.0, floor=0.2, dip=0.06, rel_dip=0.3):
+    """Lane-like stretches of a column profile: runs above ``floor`` of its level, cut at dips.
+
+    Lanes whose bands touch their neighbours' give a plateau with narrow dips at the lane
+    borders, not a peak per lane; separate lanes give one run each. A dip counts when it is
+    ``snr`` noise sd and ``dip`` of the level deep. Returns a list of ``(centre, width, top)``:
+    the centre is midway between the stretch's borders (the dips, or where the profile crosses
+    half the stretch's top at the end of a run), ``top`` the stretch's 90th-percentile height.
+    Adjacent stretches are also returned merged (a dip inside a lane), with their union's
+    centre.
+    """
+    n = prof.size
+    level = float(np.percentile(prof, 98))
+    if level <= 0:
+        return []
+    above = prof > floor * level
+    lab, nrun = ndi.label(above)
+    vk, vp = find_peaks(-prof, prominence=snr * noise)
+    if vk.size:     # depth relative to the lower shoulder; deep dips are lane borders
+        shoulder = np.minimum(prof[vp["left_bases"]], prof[vp["right_bases"]])
+        rel = vp["prominences"] / np.maximum(shoulder, 1e-12)
+        ref = float(np.percentile(rel, 75))
+        vk = vk[rel >= max(dip, rel_dip * ref)]
+    out = []
+    for r in range(1, nrun + 1):
+        idx = np.flatnonzero(lab == r)
+        a, b = int(idx[0]), int(idx[-1])
+        if b - a < 2:
+            continue
+        cuts = [int(v) for v in vk if a < v < b]
+        bounds = [a] + cuts + [b]
+        segs = []
+        for i in range(len(bounds) - 1):
+            lo, hi = bounds[i], bounds[i + 1]
+            top = float(np.percentile(prof[lo:hi + 1], 90))
+            left, right = float(lo), float(hi)
+            if i == 0:      # run start: half of this stretch's top
+                half = 0.5 * top
+                j = lo
+                while j < hi and prof[j] < half:
+                    j += 1
+                left = j - (prof[j] - half) / (prof[j] - prof[j - 1]) \
+                    if j > 0 and prof[j] != prof[j - 1] else float(j)
+            if i == len(bounds) - 2:
+                half = 0.5 * top
+                j = hi
+                while j > lo and prof[j] < half:
+                    j -= 1
+                right = j + (prof[j] - half) / (prof[j] - prof[j + 1]) \
+                    if j < n - 1 and prof[j] != prof[j + 1] else float(j)
+            segs.append((left, right, top))
+        for left, right, top in segs:
+            out.append((0.5 * (left + right), right - left, top))
+    return out
+
+
 def _best_chain(xs, strength, pitch, tol, gap_cost):
     """Best chain of peaks spaced by 1-3 pitches (dynamic programming); returns (score, indices)."""
     n = xs.size
@@ -141,49 +197,64 @@ def _best_chain(xs, strength, pitch, tol, gap_cost):
     return float(best.max()), chain[::-1]
 
 
-def _dark_marker_columns(small, pitch):
-    """Columns of dark, lane-wide, compact marks (absorbing pre-stained markers) below the membrane.
+def _dark_marker_columns(small, dark, pitch, snr=5.0):
+    """Columns of dark, lane-wide marks stacked down the membrane (absorbing pre-stained markers).
 
-    A mark is a connected region darker than the membrane by 4 robust sd, 0.3-1.3 pitches wide,
-    at most 0.6 pitch tall, filling half its box and not touching the image border; a column with
-    two or more marks stacked at the same x (within 0.3 pitch) is a marker column.
+    ``dark`` is the black top-hat with a vertical line (dark thin features of ``small``); the
+    marks of a ladder are also darker than the membrane left and right of them, so the evidence
+    is the smaller of it and a black top-hat with a horizontal line of 2.5 pitches (the gap
+    between two bands of one lane, or between two lanes, is dark in one direction only). A
+    column's evidence is the 85th
+    percentile of its dark features over the rows (a few marks cover a tenth or more of the
+    rows; a stroke of handwriting covers fewer pixels of a column), smoothed over a fifth of the
+    pitch. A marker column rises ``snr`` robust sd above the membrane's typical column, is 0.3-1.3
+    pitches wide at half height and carries at least two separate dark marks down its centre,
+    two thirds of them at least 0.3 pitch wide along their row (lane-wide blobs, not the narrow
+    strokes of handwriting) unless the column rises twice ``snr`` (faint, noisy ladders whose
+    marks mingle with their labels). Returns ``(x, strength)`` pairs (strength in robust sd).
     """
-    h, w = small.shape
-    g = ndi.gaussian_filter(small, 1.5)
     import cv2
 
-    q = max(1, int(pitch // 4))
-    coarse = _reduce(g, q)
-    coarse = ndi.median_filter(coarse, size=(_odd(1.5 * pitch / q), _odd(3 * pitch / q)),
-                               mode="nearest")
-    level = cv2.resize(coarse.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-    resid = level - g
-    spread = 1.4826 * float(np.median(np.abs(resid - np.median(resid)))) + 1e-12
-    lab, n = ndi.label(resid > 4 * spread)
-    marks = []
-    for i, sl in enumerate(ndi.find_objects(lab), start=1):
-        if sl is None:
+    sh, sw = dark.shape
+    kernel = np.ones((1, _odd(2.5 * pitch)), np.uint8)
+    dark_h = cv2.morphologyEx(small.astype(np.float32), cv2.MORPH_BLACKHAT, kernel).astype(float)
+    dark = np.minimum(dark, dark_h)
+    prof = ndi.gaussian_filter1d(np.percentile(dark, 85, axis=0), max(1.0, 0.1 * pitch))
+    med = float(np.median(prof))
+    spread = 1.4826 * float(np.median(np.abs(prof - med))) + 1e-12
+    pk, _ = find_peaks(prof, height=med + snr * spread, distance=max(2, int(0.8 * pitch)))
+    out = []
+    for j in pk:
+        c, wd, _ = _half_max(prof - med, int(j), pitch)
+        if not (np.isfinite(wd) and 0.3 * pitch <= wd <= 1.3 * pitch):
             continue
-        ys, xs = sl
-        bh, bw = ys.stop - ys.start, xs.stop - xs.start
-        if ys.start == 0 or xs.start == 0 or ys.stop >= h or xs.stop >= w:
+        col = _lane_profile(dark, c, max(1.0, 0.25 * wd))
+        rn = _noise(col)
+        marks, _ = find_peaks(ndi.gaussian_filter1d(col, 1.0),
+                              prominence=max(snr * rn, 0.3 * float(np.ptp(col))),
+                              distance=max(2, int(0.15 * pitch)))
+        if marks.size < 2:
             continue
-        if not (0.3 * pitch <= bw <= 1.3 * pitch and 2 <= bh <= 0.6 * pitch and bw >= bh):
+        # marks of a ladder are lane-wide blobs; handwriting is mostly narrow strokes. The
+        # column's centre is the median middle of its lane-wide marks' half-maximum extents
+        xs = []
+        lo, hi = int(max(0, c - pitch)), int(min(sw, c + pitch + 1))
+        for m in marks:
+            row = ndi.gaussian_filter1d(dark[max(0, m - 2):m + 3, lo:hi].mean(axis=0), 1.5)
+            jm = int(np.clip(round(c) - lo, 0, row.size - 1))
+            a, b = max(0, jm - int(0.3 * wd)), min(row.size, jm + int(0.3 * wd) + 1)
+            jm = a + int(np.argmax(row[a:b]))
+            cm, wm, _ = _half_max(row, jm, 0.8 * pitch)
+            if np.isfinite(wm) and wm >= 0.3 * pitch:
+                xs.append(cm + lo)
+        z = float((prof[j] - med) / spread)
+        lane_wide = len(xs) >= 2 and len(xs) >= 2 / 3 * marks.size
+        if not (lane_wide or z >= 2 * snr):
             continue
-        if (lab[sl] == i).mean() < 0.5:
-            continue
-        marks.append(0.5 * (xs.start + xs.stop - 1))
-    marks = np.sort(np.asarray(marks))
-    cols = []
-    used = np.zeros(marks.size, bool)
-    for j, x in enumerate(marks):
-        if used[j]:
-            continue
-        near = (np.abs(marks - x) < 0.3 * pitch) & ~used
-        if near.sum() >= 2:
-            cols.append(float(np.median(marks[near])))
-            used |= near
-    return np.asarray(cols)
+        if xs and abs(float(np.median(xs)) - c) < 0.3 * pitch:
+            c = float(np.median(xs))
+        out.append((float(c), z))
+    return out
 
 
 def _auto_band_rows(bright):
@@ -273,7 +344,7 @@ def detect_lanes(image, *, rows=None, colour=None, method_kwargs=None):
         ``max_side`` (detection copy size, 1400), ``min_pitch`` / ``max_pitch`` (lane pitch range
         in px), ``peak_snr`` (4), ``min_strength`` (0.12 of a typical lane), ``gap_penalty`` (cost
         of an empty tooth, 0.6 typical lanes), ``pitch_tol`` (0.2), ``ladder_bands`` (3),
-        ``dark_snr`` (5).
+        ``dark_snr`` (4).
 
     Returns
     -------
@@ -346,20 +417,33 @@ def detect_lanes(image, *, rows=None, colour=None, method_kwargs=None):
     # strongest band of every column (tilted band rows allowed)
     cp0 = np.percentile(sm[wts], 95, axis=0)
     cp0 = cp0 - np.percentile(cp0, 5)
-    pitch_ac = _autocorr_pitch(cp0, p_lo, p_hi)
-    sigma = max(1.0, 0.1 * pitch_ac) if pitch_ac else 1.5
+    # lane-like stretches on a lightly smoothed copy (the dips between touching lanes are narrow)
+    fine_sigma = max(1.0, 1.5 / k)
+    cp_fine = ndi.gaussian_filter1d(cp0, fine_sigma)
+    segs = _segments(cp_fine, _noise(ndi.gaussian_filter1d(cp0, 1.0)) / math.sqrt(fine_sigma),
+                     snr=float(opts["peak_snr"]))
+    pk = np.array([c for c, _, _ in segs], float)
+    seg_w = np.array([wd for _, wd, _ in segs], float)
+    prom = np.array([t for _, _, t in segs], float)
+    # the spacing of neighbouring stretches hints at the pitch (the autocorrelation as a fallback)
+    gaps = np.diff(np.sort(pk))
+    gaps = gaps[(gaps >= p_lo) & (gaps <= p_hi)]
+    if gaps.size >= 2:
+        pitch_hint = float(np.median(gaps))
+    else:
+        pitch_hint = _autocorr_pitch(cp0, p_lo, p_hi)
+    sigma = max(1.0, 0.1 * pitch_hint) if pitch_hint else 1.5
     cp = ndi.gaussian_filter1d(cp0, sigma)
     noise = _noise(ndi.gaussian_filter1d(cp0, 1.0)) / math.sqrt(sigma)
-    if pitch_ac:
-        p_lo, p_hi = max(p_lo, 0.42 * pitch_ac), min(p_hi, 1.3 * pitch_ac)
+    if pitch_hint:
+        p_lo, p_hi = max(p_lo, 0.42 * pitch_hint), min(p_hi, 2.2 * pitch_hint)
 
-    pk, props = find_peaks(cp, prominence=float(opts["peak_snr"]) * noise,
-                           distance=max(2, int(0.5 * p_lo)))
-    prom = props["prominences"]
     if pk.size:
         typical = float(np.percentile(prom, 75))
-        keep = prom >= float(opts["min_strength"]) * typical
-        pk, prom = pk[keep], prom[keep]
+        keep = (prom >= float(opts["min_strength"]) * typical) & (seg_w >= 0.25 * p_lo)
+        pk, prom, seg_w = pk[keep], prom[keep], seg_w[keep]
+        order = np.argsort(pk, kind="stable")
+        pk, prom, seg_w = pk[order], prom[order], seg_w[order]
     if pk.size == 0:
         raise LayoutError(f"no lane-like column found in a {w}x{h} px image; check the crop and "
                           "polarity, or list the lanes in the config by hand")
@@ -437,7 +521,9 @@ def detect_lanes(image, *, rows=None, colour=None, method_kwargs=None):
 
     # off-chain lane-like columns just outside the comb: dark (pre-stained) markers, coloured
     # markers, or bright columns off the pitch (a ladder lane)
-    dk = _dark_marker_columns(small, pitch)
+    dark_cols = _dark_marker_columns(small, dark, pitch, float(opts["dark_snr"]))
+    dk = np.array([x for x, _ in dark_cols])
+    dk_strength = {x: st for x, st in dark_cols}
     cprof = None
     if colour is not None:
         c_small = _reduce(np.asarray(colour, float), k)[:sh, :sw]
@@ -455,14 +541,22 @@ def detect_lanes(image, *, rows=None, colour=None, method_kwargs=None):
             if 0.6 * pitch <= d <= 1.8 * pitch:
                 cands.append((d, float(x), ev))
         if cands:
-            d, x, ev = min(cands, key=lambda c: (c[2] != "colour", abs(c[0] - pitch)))
+            # a coloured column first, else the darkest (handwritten labels beside a ladder
+            # are fainter than its marks)
+            d, x, ev = min(cands, key=lambda c: (c[2] != "colour", -dk_strength.get(c[1], 0.0)))
             extra.append((x, ev, side))
-    # a comb tooth on a dark / coloured marker column is a marker lane
+    # a comb tooth at either end on a dark / coloured marker column is a marker lane (a dark
+    # smudge inside the comb is not)
     marked = {}
     for i, x in enumerate(teeth):
+        if 0 < i < len(teeth) - 1:
+            continue
         for xs_m, ev in ((ck, "colour"), (dk, "dark")):
             if len(xs_m) and np.min(np.abs(np.asarray(xs_m) - x)) < 0.3 * pitch:
                 marked.setdefault(i, ev)
+        if marked.get(i) == "dark":     # placed on the dark marks, not on a faint bright seam
+            teeth[i] = float(dk[np.argmin(np.abs(dk - x))])
+            source[i] = "dark"
 
     xs_all = list(teeth)
     src_all = list(source)
@@ -486,6 +580,12 @@ def detect_lanes(image, *, rows=None, colour=None, method_kwargs=None):
             centers.append(x)
             widths.append(float("nan"))
             lane_strength.append(0.0)
+            continue
+        near = np.flatnonzero(np.abs(pk - x) < 1e-9) if src == "bright" else []
+        if len(near):     # a stretch of the profile: its own centre and width
+            centers.append(float(pk[near[0]]))
+            widths.append(float(seg_w[near[0]]))
+            lane_strength.append(float(prom[near[0]]) / typical)
             continue
         prof = cprof if src == "colour" else cp
         j = int(round(x))
@@ -555,7 +655,8 @@ def detect_lanes(image, *, rows=None, colour=None, method_kwargs=None):
         "y_ref": round(y_ref, 2),
         "candidates": [{"x": round(float(to_px(x)), 1), "strength": round(float(s), 3)}
                        for x, s in zip(pk, strength)],
-        "dark_columns": [round(float(to_px(x)), 1) for x in dk],
+        "dark_columns": [{"x": round(float(to_px(x)), 1), "strength": round(st, 1)}
+                         for x, st in dark_cols],
         "colour_columns": [round(float(to_px(x)), 1) for x in ck],
         "lanes": [{"lane": i + 1, "center": round(float(c), 2), "width": round(float(wd), 2),
                    "kind": kd, "evidence": ev, "strength": round(float(st), 3),
@@ -721,12 +822,17 @@ def _colour_of(path):
     return rgb.max(axis=-1) - rgb.min(axis=-1)
 
 
-def _analyse_image(path, *, ladder=None):
+def _analyse_image(path, *, ladder=None, boxes=None):
+    """Strips, lanes, band rows (and MW) of one image; ``boxes`` replace find_strips' strips."""
     from blotquant.io import crop, read_blot
-    from blotquant.strips import find_strips
+    from blotquant.strips import Strip, find_strips
 
     blot = read_blot(path)
-    strips, strip_params = find_strips(blot)
+    if boxes is None:
+        strips, strip_params = find_strips(blot)
+    else:
+        strips = [Strip(box=tuple(int(v) for v in b), score=0.0) for b in boxes]
+        strip_params = {"mode": "given", "boxes": [list(map(int, b)) for b in boxes]}
     colour = _colour_of(path)
     out = []
     for s in strips:
