@@ -1092,8 +1092,9 @@ def membrane_leave_one_out(rows_by_x, kda, *, model="auto", extrapolation="tange
         One row per (marker lane, band): ``x``, ``kda_true``, ``row``; the single-lane
         leave-one-out (``kda_pred_lane``, ``rel_error_lane``, ``extrapolated_lane``: the band lies
         beyond the lane's other bands); the membrane leave-one-out (``kda_pred_membrane``,
-        ``rel_error_membrane``) and ``other_lanes``, the number of other marker lanes that had the
-        band. Rows for bands missing in a lane are left out.
+        ``rel_error_membrane``; NaN where no other lane has the band, or where the estimated row
+        would put the lane's bands out of order) and ``other_lanes``, the number of other marker
+        lanes that had the band. Rows for bands missing in a lane are left out.
 
     Notes
     -----
