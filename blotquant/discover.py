@@ -204,10 +204,10 @@ def _dark_marker_columns(small, dark, pitch, snr=5.0):
     marks of a ladder are also darker than the membrane left and right of them, so the evidence
     is the smaller of it and a black top-hat with a horizontal line of 2.5 pitches (the gap
     between two bands of one lane, or between two lanes, is dark in one direction only). A
-    column's evidence is the 85th
-    percentile of its dark features over the rows (a few marks cover a tenth or more of the
-    rows; a stroke of handwriting covers fewer pixels of a column), smoothed over a fifth of the
-    pitch. A marker column rises ``snr`` robust sd above the membrane's typical column, is 0.3-1.3
+    column's evidence is the 85th percentile of its dark features over the rows (a few marks
+    cover a tenth or more of the rows; a stroke of handwriting covers fewer pixels of a column),
+    smoothed over a fifth of the pitch. A marker column rises ``snr`` robust sd above the
+    membrane's typical column and twice the pixel noise (a mark one can see), is 0.3-1.3
     pitches wide at half height and carries at least two separate dark marks down its centre,
     two thirds of them at least 0.3 pitch wide along their row (lane-wide blobs, not the narrow
     strokes of handwriting) unless the column rises twice ``snr`` (faint, noisy ladders whose
@@ -220,6 +220,7 @@ def _dark_marker_columns(small, dark, pitch, snr=5.0):
     dark_h = cv2.morphologyEx(small.astype(np.float32), cv2.MORPH_BLACKHAT, kernel).astype(float)
     dark = np.minimum(dark, dark_h)
     prof = ndi.gaussian_filter1d(np.percentile(dark, 85, axis=0), max(1.0, 0.1 * pitch))
+    pix_noise = float(np.median([_noise(r) for r in small[::max(1, sh // 50)]]))
     med = float(np.median(prof))
     spread = 1.4826 * float(np.median(np.abs(prof - med))) + 1e-12
     pk, _ = find_peaks(prof, height=med + snr * spread, distance=max(2, int(0.8 * pitch)))
@@ -248,6 +249,8 @@ def _dark_marker_columns(small, dark, pitch, snr=5.0):
             if np.isfinite(wm) and wm >= 0.3 * pitch:
                 xs.append(cm + lo)
         z = float((prof[j] - med) / spread)
+        if prof[j] - med < 2.0 * pix_noise:     # a flat profile's bump, not a visible mark
+            continue
         lane_wide = len(xs) >= 2 and len(xs) >= 2 / 3 * marks.size
         if not (lane_wide or z >= 2 * snr):
             continue
