@@ -897,8 +897,8 @@ def _related_names(a, b):
 
 def _same_membrane(a, b):
     """True when two analysed images look like probes of one membrane: same image size and
-    strips, and either the same lanes (count, pitch, position) or related file names (a
-    re-probe whose lanes were not all seen, e.g. a single loading-control row)."""
+    strips, and either the same lanes (count, pitch, position) in the same folder or related
+    file names (a re-probe whose lanes were not all seen, e.g. a single loading-control row)."""
     if a["shape"] != b["shape"] or len(a["strips"]) != len(b["strips"]):
         return False
     named = _related_names(a["file"], b["file"])
@@ -909,6 +909,8 @@ def _same_membrane(a, b):
             return False
         if named:
             continue
+        if Path(a["file"]).parent != Path(b["file"]).parent:
+            return False    # alike lanes in different folders: two runs of one lab's layout
         if "error" in sa or "error" in sb:
             return False
         ca = [c for c, k in zip(sa["centers"], sa["kinds"]) if k == "sample"]
