@@ -417,8 +417,14 @@ def detect_lanes(image, *, rows=None, colour=None, method_kwargs=None):
     rw = np.clip(rprof - np.median(rprof), 0, None) * wts
     y_ref = float((rw * np.arange(sh)).sum() / rw.sum() * k + (k - 1) / 2) if rw.sum() > 0 \
         else (h - 1) / 2
-    # strongest band of every column (tilted band rows allowed)
-    cp0 = np.percentile(sm[wts], 95, axis=0)
+    # band evidence per column over the band rows (tilted band rows allowed)
+    # every band row counts alike: the gaps between lanes run through all of them, while a
+    # bright, blurred band row would hide them in a maximum over the rows
+    rows_sm = sm[wts]
+    rs = np.percentile(rows_sm, 95, axis=1)
+    good = rs >= 0.2 * rs.max() if rs.max() > 0 else np.ones(rs.size, bool)
+    cp0 = (rows_sm[good] / np.maximum(rs[good, None], 1e-12)).mean(axis=0) \
+        * float(np.median(rs[good]))
     cp0 = cp0 - np.percentile(cp0, 5)
     # lane-like stretches on a lightly smoothed copy (the dips between touching lanes are narrow)
     fine_sigma = max(1.0, 1.5 / k)
