@@ -250,7 +250,16 @@ def find_ladder_bands(image, *, x=None, width=None, slope=0.0, y_ref=0.0, method
     sm = ndimage.gaussian_filter1d(seg, float(opts["smooth"]), mode="nearest") if opts["smooth"] else seg
     base = ndimage.grey_opening(sm, size=opening, mode="nearest")
     flat = sm - base
-    noise = 1.4826 * np.median(np.abs(np.diff(flat) - np.median(np.diff(flat)))) / math.sqrt(2)
+    # noise of the smoothed profile: the raw profile's white noise (robust, from its row-to-row
+    # differences, which the lane's slow shape does not touch) times the smoothing kernel's gain
+    # sqrt(sum k^2). Differences of the *smoothed* copy would understate it ~4-fold and let an
+    # empty lane's noise bumps pass as ladder bands.
+    d = np.diff(seg)
+    noise = 1.4826 * np.median(np.abs(d - np.median(d))) / math.sqrt(2)
+    if opts["smooth"]:
+        impulse = np.zeros(8 * int(math.ceil(float(opts["smooth"]))) + 1)
+        impulse[impulse.size // 2] = 1.0
+        noise *= math.sqrt(float(np.sum(ndimage.gaussian_filter1d(impulse, float(opts["smooth"])) ** 2)))
     peaks, props = signal.find_peaks(flat, prominence=0, distance=max(1, int(opts["min_distance"])))
     prom = props["prominences"]
     if peaks.size == 0:

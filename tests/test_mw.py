@@ -512,3 +512,20 @@ def test_karmaker_sample_band_mw_between_markers(karmaker_blot):
     ys = np.array([s["bands"]["main"]["y"] for s in samples])
     mw = mc.kda_at(ys, xs)
     assert np.all((mw > 50) & (mw < 75)), mw.tolist()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_an_empty_lane_of_white_noise_yields_no_ladder_bands(seed):
+    """Noise bumps of a lane without a ladder stay below the 5-sigma gate (sigma of the smoothed
+    profile; at most one stray bump in 600 rows, never the 3 a calibration needs), while bands
+    of 10 noise sigma in the same noise are all found."""
+    rng = np.random.default_rng(seed)
+    rows = np.arange(600.0)
+    noise = rng.normal(0.0, 4.0, rows.size) + 100.0
+    found, params = find_ladder_bands(noise)
+    assert found.size <= 1
+    assert params["noise_sigma"] == pytest.approx(4.0 * 0.531, rel=0.15)  # sigma * sqrt(sum k^2), sigma 1
+    bands = (30, 110, 200, 320, 450, 560)
+    prof = noise + sum(40.0 * np.exp(-0.5 * ((rows - c) / 3.0) ** 2) for c in bands)
+    found, _ = find_ladder_bands(prof)
+    np.testing.assert_allclose(found, bands, atol=1.0)

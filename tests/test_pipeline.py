@@ -278,8 +278,6 @@ def test_ladder_read_from_a_white_light_marker_page(tmp_path):
     np.testing.assert_allclose(jak["mw_kda"], 130.0, rtol=0.05)
 
 
-@pytest.mark.xfail(strict=True, reason="an empty marker lane is calibrated on noise peaks: "
-                   "mw.find_ladder_bands has no noise gate (27 noise peaks, 10 matched)")
 def test_an_empty_marker_lane_is_not_calibrated(tmp_path):
     import yaml
 
