@@ -23,8 +23,8 @@ import tifffile
 from blotquant._util import is_tiff
 from blotquant.errors import BlotquantError, ImageError, LayoutError
 
-__all__ = ["BlotImage", "read_blot", "blot_from_array", "crop", "sha256_file", "check_output_dir",
-           "atomic_output_dir", "image_size"]
+__all__ = ["BlotImage", "read_blot", "blot_from_array", "crop", "detection_copy", "sha256_file",
+           "check_output_dir", "atomic_output_dir", "image_size"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,12 @@ class BlotImage:
     mask : ndarray of bool, shape (rows, cols), or None
         True where a pixel holds image content; False for fully transparent padding of RGBA
         files. None when every pixel is content. Such padding is never flagged saturated.
+    marks : ndarray of bool, shape (rows, cols), or None
+        True on colour marks of a colour file -- ink, handwriting, pen, coloured overlays whose
+        colour leaves the film's own darkening axis (see
+        :func:`blotquant.marks.find_colour_marks`; what was found is in ``choices["marks"]``).
+        None for grey files. ``data`` is not changed there: lane and band finding use
+        :func:`detection_copy`, integration uses ``data``.
     """
 
     data: np.ndarray
@@ -76,6 +82,7 @@ class BlotImage:
     origin: tuple[int, int] = (0, 0)
     choices: dict = field(default_factory=dict)
     mask: np.ndarray | None = None
+    marks: np.ndarray | None = None
 
 
 _LOG = logging.getLogger("blotquant")
@@ -137,8 +144,10 @@ def read_blot(path, *, page=None, polarity="auto", ceiling=None):
     Notes
     -----
     Colour files are converted to luminance ``0.2125 R + 0.7154 G + 0.0721 B`` (alpha ignored,
-    fully transparent pixels marked invalid) with a logged warning; JPEG files are read with a
-    warning that lossy compression makes them non-quantitative. A TIFF's ``MINISWHITE`` tag is
+    fully transparent pixels marked invalid) with a logged warning, and their colour marks (ink,
+    handwriting) are found into ``marks`` (:func:`blotquant.marks.find_colour_marks`; use
+    :func:`detection_copy` for lane and band finding); JPEG files are read with a warning that
+    lossy compression makes them non-quantitative. A TIFF's ``MINISWHITE`` tag is
     recorded but not applied: stored values are kept as counts.
 
     Examples
@@ -277,9 +286,10 @@ def blot_from_array(array, *, polarity="auto", ceiling=None, path="", page=0, _m
     if valid is not None:
         saturated &= valid
     choices["saturated_pixels"] = int(saturated.sum())
+    marks = _colour_marks(arr, valid, pol, name, choices) if "colour" in choices else None
     return BlotImage(data=data, saturated=saturated, ceiling=float(ceil), polarity=pol,
                      dtype=str(np.dtype(channel_dtype)), path=str(path), page=int(page),
-                     choices=choices, mask=valid)
+                     choices=choices, mask=valid, marks=marks)
 
 
 def crop(blot, region):
@@ -330,7 +340,55 @@ def crop(blot, region):
     choices["crop"] = {"region": [x0, y0, x1, y1]}
     return replace(blot, data=blot.data[sl].copy(), saturated=blot.saturated[sl].copy(),
                    mask=None if blot.mask is None else blot.mask[sl].copy(),
+                   marks=None if blot.marks is None else blot.marks[sl].copy(),
                    origin=(blot.origin[0] + x0, blot.origin[1] + y0), choices=choices)
+
+
+def detection_copy(blot, *, sigma=3.0):
+    """Return a copy of ``blot`` for lane and band *finding*, colour marks painted over.
+
+    Parameters
+    ----------
+    blot : BlotImage
+        As returned by :func:`read_blot`, :func:`blot_from_array` or :func:`crop`. Not modified.
+    sigma : float, optional
+        Radius (px) of the neighbourhood whose unmarked pixels replace a marked one
+        (see :func:`blotquant.marks.fill_marks`).
+
+    Returns
+    -------
+    copy : BlotImage
+        ``blot`` itself when it has no marks (grey files, clean colour scans). Otherwise a new
+        BlotImage whose ``data`` holds, in marked pixels, the local average of the unmarked pixels
+        around them (every other pixel unchanged), with ``choices["detection_copy"]`` saying so.
+        Find lanes and bands on it; integrate on ``blot.data`` -- the filled values are
+        estimates, not counts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> film = np.zeros((60, 60, 3), np.uint8); film[:] = (130, 178, 220)   # blue film
+    >>> film[20:30, 5:25] = (10, 30, 25)                                   # a band
+    >>> film[40:44, 30:55] = (40, 62, 101)                                 # a pen stroke
+    >>> blot = blot_from_array(film, polarity="dark-bands")
+    >>> det = detection_copy(blot)
+    >>> bool(blot.marks[42, 40]), blot.data[42, 40] > 100, det.data[42, 40] < 100
+    (True, np.True_, np.True_)
+    >>> bool(det.data[25, 15] == blot.data[25, 15])                        # the band is kept
+    True
+    """
+    from blotquant.marks import fill_marks
+
+    if blot.marks is None or not blot.marks.any():
+        return blot
+    marks = blot.marks if blot.mask is None else blot.marks & blot.mask
+    data = fill_marks(blot.data, marks, sigma=sigma)
+    choices = dict(blot.choices)
+    choices["detection_copy"] = {
+        "filled_pixels": int(marks.sum()), "method": "normalised convolution of unmarked pixels",
+        "sigma": float(sigma),
+        "note": "colour marks replaced by local background; for lane/band finding only"}
+    return replace(blot, data=data, choices=choices)
 
 
 def sha256_file(path):
@@ -653,6 +711,24 @@ def _to_grey(arr, name, choices):
         return arr[0].astype(np.float64), None
     raise ImageError(f"{name}: expected a 2-D greyscale or RGB(A) image; got shape {arr.shape} "
                      "— choose one page with `page` or export a single greyscale image")
+
+
+def _colour_marks(arr, valid, polarity, name, choices):
+    """Colour marks of an RGB(A) array (None-free: an all-False mask for grey-looking files)."""
+    from blotquant.marks import find_colour_marks
+
+    shape = arr.shape[:2]
+    if choices["colour"].get("neutral_fraction", 0.0) >= 1.0:
+        choices["marks"] = {"method": "skipped: every pixel is grey (R = G = B)",
+                            "marked_pixels": 0, "marked_fraction": 0.0}
+        return np.zeros(shape, bool)
+    mask, params = find_colour_marks(arr, valid=valid, polarity=polarity)
+    choices["marks"] = params
+    if params["marked_pixels"]:
+        _LOG.info("%s: %d pixels (%.2f %%) of colour marks (ink, pen) found; lane and band "
+                  "finding ignore them, integration does not change them", name,
+                  params["marked_pixels"], 100.0 * params["marked_fraction"])
+    return mask
 
 
 def _detect_ceiling(values, dtype, *, colour=False):
