@@ -37,6 +37,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's blotquant, not an installed copy
+
 ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
 SAMPLE_TOL, MARKER_TOL, BAND_TOL, BAND_SHARE, STRIP_IOU = 5.0, 8.0, 3.0, 0.95, 0.5
 

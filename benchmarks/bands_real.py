@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's blotquant, not an installed copy
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import test_bands_real as T  # noqa: E402
 

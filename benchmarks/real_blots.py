@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's blotquant, not an installed copy
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import test_real_blots as T  # noqa: E402
 

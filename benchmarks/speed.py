@@ -19,6 +19,8 @@ from pathlib import Path
 import tifffile
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's blotquant, not an installed copy
+
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
