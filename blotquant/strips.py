@@ -313,22 +313,26 @@ def find_strips(image, *, n_strips=None, mask=None, method_kwargs=None):
         if faint >= opts["faint_over_border"] * spread:
             levels.append(faint)
     params["levels_tried"] = []
+    trials = []
     for level in levels:
-        strips, trial = _segment_at(level, ctx)
+        found, trial = _segment_at(level, ctx)
         params["levels_tried"].append({"threshold": level, "mode": trial["mode"],
                                        "covered": trial["covered"],
                                        "signal_outside": trial.get("signal_outside")})
-        params.update(trial)
-        params["threshold"] = level
+        trial["threshold"] = level
+        trials.append((found, trial))
         if not trial.get("rejected"):
             break
-    params.pop("rejected", None)
-    if params["mode"] == "rejected":
+    strips, trial = trials[-1]
+    if not trial.get("rejected"):
+        params.update(trial)
+    else:
         # bands lie outside every region taken as a membrane at every level: the regions are
         # lighter or darker patches of one membrane that fills the image (a simulated or
         # cropped blot)
-        params.update(mode="whole-image", threshold=thr, cuts=[])
+        params.update(trials[0][1], mode="whole-image", cuts=[])
         strips = [Strip(box=content, score=0.0)]
+    params.pop("rejected", None)
     strips = _sort(strips)
     if n_strips is not None and len(strips) != n_strips:
         if len(strips) > n_strips:
