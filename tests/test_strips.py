@@ -152,7 +152,7 @@ def test_gel_with_paler_ends_extends_along_its_lanes():
         for row, amp in ((150, 200), (260, 120), (330, 90)):
             img = img + amp * np.exp(-0.5 * ((y - row) / 6) ** 2) * lane
     img = img + rng.normal(0, 3, img.shape)
-    strips, params = find_strips(img)
+    strips, _ = find_strips(img)
     _assert_boxes(strips, [(0, 0, 600, 480)], TOL)
 
 
