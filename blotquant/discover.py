@@ -197,7 +197,7 @@ def _best_chain(xs, strength, pitch, tol, gap_cost):
     return float(best.max()), chain[::-1]
 
 
-def _dark_marker_columns(small, dark, pitch, snr=5.0):
+def _dark_marker_columns(small, dark, pitch, snr=5.0, core=None):
     """Columns of dark, lane-wide marks stacked down the membrane (absorbing pre-stained markers).
 
     ``dark`` is the black top-hat with a vertical line (dark thin features of ``small``); the
@@ -220,9 +220,11 @@ def _dark_marker_columns(small, dark, pitch, snr=5.0):
     dark_h = cv2.morphologyEx(small.astype(np.float32), cv2.MORPH_BLACKHAT, kernel).astype(float)
     dark = np.minimum(dark, dark_h)
     prof = ndi.gaussian_filter1d(np.percentile(dark, 85, axis=0), max(1.0, 0.1 * pitch))
-    pix_noise = float(np.median([_noise(r) for r in small[::max(1, sh // 50)]]))
-    med = float(np.median(prof))
-    spread = 1.4826 * float(np.median(np.abs(prof - med))) + 1e-12
+    c0, c1 = core if core is not None else (0, sw)
+    ref = prof[c0:c1]    # the membrane's typical column (not the tray beside a strip)
+    med = float(np.median(ref))
+    spread = 1.4826 * float(np.median(np.abs(ref - med))) + 1e-12
+    pix_noise = float(np.median([_noise(r[c0:c1]) for r in small[::max(1, sh // 50)]]))
     pk, _ = find_peaks(prof, height=med + snr * spread, distance=max(2, int(0.8 * pitch)))
     out = []
     for j in pk:
@@ -329,7 +331,7 @@ def _autocorr_pitch(prof, p_lo, p_hi):
 # lanes
 
 
-def detect_lanes(image, *, rows=None, colour=None, method_kwargs=None):
+def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None):
     """Find the lanes of a membrane whose lane count is not known, and tell markers apart.
 
     Parameters
@@ -343,6 +345,10 @@ def detect_lanes(image, *, rows=None, colour=None, method_kwargs=None):
     colour : ndarray, shape (rows, cols), optional
         Colourfulness per pixel (e.g. ``max(R, G, B) - min(R, G, B)`` of an RGB export, in the
         same coordinates as ``image``); lane-wide coloured columns mark pre-stained markers.
+    core : (int, int), optional
+        Columns ``(first, last + 1)`` that hold the lanes (a strip's box inside a wider crop);
+        sample lanes are looked for there only, marker columns also in the columns around it.
+        Default: every column.
     method_kwargs : mapping, optional
         ``max_side`` (detection copy size, 1400), ``min_pitch`` / ``max_pitch`` (lane pitch range
         in px), ``peak_snr`` (4), ``min_strength`` (0.12 of a typical lane), ``gap_penalty`` (cost
@@ -395,11 +401,19 @@ def detect_lanes(image, *, rows=None, colour=None, method_kwargs=None):
     small = _reduce(arr, k)
     sh, sw = small.shape
     small = ndi.gaussian_filter(small, 1.0)
-    p_lo = float(opts["min_pitch"] or max(8.0, w / 40.0)) / k
-    p_hi = float(opts["max_pitch"] or w / 2.0) / k
 
     # band evidence: thin horizontal features; the line is ~3 band heights (~ a lane pitch)
-    length = float(np.clip(0.6 * math.sqrt(sh * sw) / 10.0, 15, 151))
+    if core is None:
+        c0, c1 = 0, sw
+    else:
+        c0, c1 = int(max(0, core[0] // k)), int(min(sw, math.ceil(core[1] / k)))
+        if c1 - c0 < 16:
+            raise LayoutError(f"`core` {list(core)} leaves fewer than 16 columns of a {w} px "
+                              "wide image; give (first, last) columns holding the lanes")
+    wc = (c1 - c0) * k    # the width lanes are looked for in
+    p_lo = float(opts["min_pitch"] or max(8.0, wc / 40.0)) / k
+    p_hi = float(opts["max_pitch"] or wc / 2.0) / k
+    length = float(np.clip(0.6 * math.sqrt(sh * (c1 - c0)) / 10.0, 15, 151))
     bright, dark = _tophats(small, length)
     sm = ndi.gaussian_filter1d(bright, max(1.0, 2.0 / k), axis=0)
     if rows:
@@ -412,7 +426,7 @@ def detect_lanes(image, *, rows=None, colour=None, method_kwargs=None):
                               "windows as [top, bottom] image rows")
         row_source = "given"
     else:
-        wts, row_source = _auto_band_rows(bright)
+        wts, row_source = _auto_band_rows(bright[:, c0:c1])
     rprof = np.percentile(bright, 75, axis=1)
     rw = np.clip(rprof - np.median(rprof), 0, None) * wts
     y_ref = float((rw * np.arange(sh)).sum() / rw.sum() * k + (k - 1) / 2) if rw.sum() > 0 \
@@ -420,16 +434,17 @@ def detect_lanes(image, *, rows=None, colour=None, method_kwargs=None):
     # band evidence per column over the band rows (tilted band rows allowed)
     # every band row counts alike: the gaps between lanes run through all of them, while a
     # bright, blurred band row would hide them in a maximum over the rows
-    rows_sm = sm[wts]
+    rows_sm = sm[wts][:, c0:c1]
     rs = np.percentile(rows_sm, 95, axis=1)
     good = rs >= 0.2 * rs.max() if rs.max() > 0 else np.ones(rs.size, bool)
     cp0 = (rows_sm[good] / np.maximum(rs[good, None], 1e-12)).mean(axis=0) \
         * float(np.median(rs[good]))
-    cp0 = cp0 - np.percentile(cp0, 5)
+    cp0 = np.pad(cp0 - np.percentile(cp0, 5), (c0, sw - c1))   # nothing outside the core
     # lane-like stretches on a lightly smoothed copy (the dips between touching lanes are narrow)
     fine_sigma = max(1.0, 1.5 / k)
     cp_fine = ndi.gaussian_filter1d(cp0, fine_sigma)
-    segs = _segments(cp_fine, _noise(ndi.gaussian_filter1d(cp0, 1.0)) / math.sqrt(fine_sigma),
+    cp_noise = _noise(ndi.gaussian_filter1d(cp0, 1.0)[c0:c1])
+    segs = _segments(cp_fine, cp_noise / math.sqrt(fine_sigma),
                      snr=float(opts["peak_snr"]))
     pk = np.array([c for c, _, _ in segs], float)
     seg_w = np.array([wd for _, wd, _ in segs], float)
@@ -443,7 +458,7 @@ def detect_lanes(image, *, rows=None, colour=None, method_kwargs=None):
         pitch_hint = _autocorr_pitch(cp0, p_lo, p_hi)
     sigma = max(1.0, 0.1 * pitch_hint) if pitch_hint else 1.5
     cp = ndi.gaussian_filter1d(cp0, sigma)
-    noise = _noise(ndi.gaussian_filter1d(cp0, 1.0)) / math.sqrt(sigma)
+    noise = cp_noise / math.sqrt(sigma)
     if pitch_hint:
         p_lo, p_hi = max(p_lo, 0.42 * pitch_hint), min(p_hi, 2.2 * pitch_hint)
 
@@ -530,7 +545,12 @@ def detect_lanes(image, *, rows=None, colour=None, method_kwargs=None):
 
     # off-chain lane-like columns just outside the comb: dark (pre-stained) markers, coloured
     # markers, or bright columns off the pitch (a ladder lane)
-    dark_cols = _dark_marker_columns(small, dark, pitch, float(opts["dark_snr"]))
+    dark_cols = [(x + c0, st) for x, st in _dark_marker_columns(
+        small[:, c0:c1], dark[:, c0:c1], pitch, float(opts["dark_snr"]))]
+    if (c0, c1) != (0, sw):     # a marker lane just outside the core
+        dark_cols += [(x, st) for x, st in _dark_marker_columns(
+            small, dark, pitch, float(opts["dark_snr"]), (c0, c1)) if not c0 <= x < c1]
+        dark_cols.sort()
     dk = np.array([x for x, _ in dark_cols])
     dk_strength = {x: st for x, st in dark_cols}
     cprof = None
@@ -844,19 +864,37 @@ def _analyse_image(path, *, ladder=None, boxes=None):
         strip_params = {"mode": "given", "boxes": [list(map(int, b)) for b in boxes]}
     colour = _colour_of(path)
     out = []
+    width = blot.data.shape[1]
     for s in strips:
-        x0, y0, x1, y1 = s.box
-        part = crop(blot, s.box)
+        bx0, y0, bx1, y1 = s.box
+        # a found strip's box may stop at the bands and leave its marker lane outside: look a
+        # little beyond its sides (not into a strip beside it), keep what holds lanes
+        pad = 0 if boxes is not None else int(0.08 * (bx1 - bx0))
+        x0, x1 = max(0, bx0 - pad), min(width, bx1 + pad)
+        for o in strips:
+            ox0, oy0, ox1, oy1 = o.box
+            if o is s or min(y1, oy1) <= max(y0, oy0):
+                continue
+            if ox1 <= bx0:
+                x0 = max(x0, ox1)
+            elif ox0 >= bx1:
+                x1 = min(x1, ox0)
+        box = (x0, y0, x1, y1)
+        part = crop(blot, box)
         col = colour[y0:y1, x0:x1] if colour is not None and colour.shape == blot.data.shape else None
         try:
-            lanes, kinds, lp = detect_lanes(part, colour=col)
+            lanes, kinds, lp = detect_lanes(part, colour=col, core=(bx0 - x0, bx1 - x0))
         except LayoutError as exc:
             out.append({"box": list(s.box), "error": str(exc)})
             continue
+        lo_x = float(np.min(lanes.centers - 0.5 * lanes.widths)) + x0
+        hi_x = float(np.max(lanes.centers + 0.5 * lanes.widths)) + x0
+        out_box = [int(max(x0, min(bx0, math.floor(lo_x)))), int(y0),
+                   int(min(x1, max(bx1, math.ceil(hi_x) + 1))), int(y1)]
         limits = (0, blot.data.shape[0]) if len(strips) == 1 else (y0, y1)
         rows, bp = detect_band_rows(part, lanes, kinds=kinds, row_offset=y0, limits=limits)
         mw = _apparent_mw(part, lanes, kinds, rows, y0, ladder)
-        out.append({"box": [int(v) for v in s.box],
+        out.append({"box": out_box,
                     "centers": [float(c + x0) for c in lanes.centers],
                     "widths": [float(v) for v in lanes.widths],
                     "kinds": list(kinds), "pitch": lp["pitch"], "lane_params": lp,
