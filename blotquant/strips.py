@@ -43,9 +43,9 @@ _DEFAULTS = {
     "cut_depth": 0.35,        # a cut line dips this fraction of the membrane's contrast
     "fill_image": 0.85,       # a membrane covering more than this fraction is the whole image
     "max_outside": 0.25,      # more band evidence than this fraction outside the strips: one membrane
-    "faint_over_border": 1.25,  # a fainter membrane level at least this x the border's spread
-    "cut_alike": 0.75,
-    "lane_continues": 0.6,    # lane texture past a box edge correlating this well: membrane goes on        # beside a cut that reaches cut_depth, a line this fraction as strong
+    "faint_over_border": 1.25,  # a fainter membrane level: at least this x the border's spread
+    "cut_alike": 0.75,        # beside a cut reaching cut_depth, a line this fraction as strong
+    "lane_continues": 0.6,    # lane stripes past a box edge correlating this well: it goes on
 }
 
 
@@ -220,7 +220,8 @@ def find_strips(image, *, n_strips=None, mask=None, method_kwargs=None):
         fills the image, 0.25), ``faint_over_border`` (a fainter membrane level is tried only
         when it is at least this many times the border's median deviation, 1.25),
         ``cut_alike`` (beside a cut line reaching ``cut_depth``, a line at least this fraction
-        as strong is a cut too, 0.75).
+        as strong is a cut too, 0.75), ``lane_continues`` (correlation of the lane stripes
+        just outside and just inside a box edge above which the box grows, 0.6).
 
     Returns
     -------
@@ -236,7 +237,7 @@ def find_strips(image, *, n_strips=None, mask=None, method_kwargs=None):
         ``mode`` (``"segmented"``, ``"signal"`` or ``"whole-image"``), ``components``,
         ``covered`` (fraction of the content inside membranes), ``signal_outside``, ``cuts``
         (rows where abutting strips were split, with their strength and the strength they had
-        to reach) and ``boxes``.
+        to reach), ``extended_along_lanes`` (rows each box grew by) and ``boxes``.
 
     Raises
     ------
@@ -251,11 +252,12 @@ def find_strips(image, *, n_strips=None, mask=None, method_kwargs=None):
     differs from it by more than an Otsu threshold on the log deviation (so a membrane may be
     brighter or darker than its surround). When the membranes at that level leave band evidence
     outside, a second, fainter level (Otsu below the first) is tried: a faint membrane beside
-    saturated bands. Connected regions that are large and compact are
-    membranes; thin strokes (handwriting, labels) and small patches are not. Strips laid edge to
-    edge inside one region are split at narrow dips of the 10th-percentile row profile (the
-    inter-lane membrane), which bands cannot cause; the cut lines of one layout are alike, so a
-    weaker line beside a clear one counts. Assumes strips are stacked roughly
+    saturated bands. Connected regions that are large and compact are membranes; thin strokes
+    (handwriting, labels) and small patches are not. Strips laid edge to edge inside one region
+    are split at narrow dips of the 10th-percentile row profile (the inter-lane membrane), which
+    bands cannot cause; the cut lines of one layout are alike, so a weaker line beside a clear
+    one counts. Last, each box grows up and down while its lane stripes run on past the edge (a
+    gel or membrane whose ends are paler than its middle). Assumes strips are stacked roughly
     horizontally, as cut strips are; boxes are axis-aligned bounds of tilted membranes.
 
     Examples
