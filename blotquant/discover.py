@@ -210,7 +210,7 @@ def _dark_marker_columns(small, dark, pitch, snr=5.0, core=None):
     membrane's typical column and twice the pixel noise (a mark one can see), is 0.3-1.3
     pitches wide at half height and carries at least two separate dark marks down its centre,
     two thirds of them at least 0.3 pitch wide along their row (lane-wide blobs, not the narrow
-    strokes of handwriting) unless the column rises twice ``snr`` (faint, noisy ladders whose
+    strokes of handwriting) unless the column rises 1.5 ``snr`` (faint, noisy ladders whose
     marks mingle with their labels). Returns ``(x, strength)`` pairs (strength in robust sd).
     """
     import cv2
@@ -231,11 +231,15 @@ def _dark_marker_columns(small, dark, pitch, snr=5.0, core=None):
         c, wd, _ = _half_max(prof - med, int(j), pitch)
         if not (np.isfinite(wd) and 0.3 * pitch <= wd <= 1.3 * pitch):
             continue
-        col = _lane_profile(dark, c, max(1.0, 0.25 * wd))
+        # marks down the column, away from the box's top and bottom rows (a strip's dark
+        # border line runs across every column there)
+        edge = max(2, int(0.04 * sh))
+        col = _lane_profile(dark, c, max(1.0, 0.25 * wd))[edge:sh - edge]
         rn = _noise(col)
         marks, _ = find_peaks(ndi.gaussian_filter1d(col, 1.0),
                               prominence=max(snr * rn, 0.3 * float(np.ptp(col))),
                               distance=max(2, int(0.15 * pitch)))
+        marks = marks + edge
         if marks.size < 2:
             continue
         # marks of a ladder are lane-wide blobs; handwriting is mostly narrow strokes. The
@@ -254,7 +258,7 @@ def _dark_marker_columns(small, dark, pitch, snr=5.0, core=None):
         if prof[j] - med < 2.0 * pix_noise:     # a flat profile's bump, not a visible mark
             continue
         lane_wide = len(xs) >= 2 and len(xs) >= 2 / 3 * marks.size
-        if not (lane_wide or z >= 2 * snr):
+        if not (lane_wide or z >= 1.5 * snr):
             continue
         if xs and abs(float(np.median(xs)) - c) < 0.3 * pitch:
             c = float(np.median(xs))
