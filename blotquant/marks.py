@@ -1,12 +1,12 @@
 """Colour marks on RGB scans: ink, handwriting, pen and coloured overlays that are not signal.
 
-Film and membranes darken along their own colour axis: silver grain or chemiluminescence takes a
-film pixel from the background colour towards the colour of the densest band, and every band pixel
-lies on (or near) the straight line between the two. Ink adds a different absorbance ratio
-between the channels (purple-blue ink on blue film keeps much more blue than a band of the same
-darkness) and leaves that line. :func:`find_colour_marks` marks the pixels that leave it;
-:func:`fill_marks` replaces them by the local unmarked background in a *detection copy* (lane and
-band finding only -- the integrated data is never changed, see :func:`blotquant.io.detection_copy`).
+Film and membranes darken along their own colour axis: silver grain or chemiluminescence adds
+optical density to the channels in proportions that belong to the film (and its scanner). Ink
+adds density in other proportions (purple-blue ink on blue film keeps much more blue than a band
+of the same darkness). :func:`find_colour_marks` marks the dark regions whose colour the film's
+axis does not explain; :func:`fill_marks` replaces them by the local unmarked background in a
+*detection copy* (lane and band finding only -- the integrated data is never changed, see
+:func:`blotquant.io.detection_copy`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["find_colour_marks", "fill_marks", "POLARITIES"]
+__all__ = ["POLARITIES", "fill_marks", "find_colour_marks"]
 
 #: Band polarities :func:`find_colour_marks` understands.
 POLARITIES = ("dark-bands", "light-bands")
@@ -39,37 +39,39 @@ def _as_unit_rgb(rgb):
     return np.nan_to_num(out, nan=0.0, posinf=255.0, neginf=0.0), scale
 
 
-def find_colour_marks(rgb, *, valid=None, polarity="dark-bands", noise_factor=6.0,
-                      min_deviation=0.03, rel_deviation=0.2, min_darkening=0.04, smooth=1.0,
-                      min_area=12, grow=1, region_density=0.15,
-                      tolerance_px=0):
-    """Find pixels whose colour leaves the film's (membrane's) own darkening axis.
+def find_colour_marks(rgb, *, valid=None, polarity="dark-bands", rel_deviation=0.2,
+                      min_deviation=0.03, noise_factor=6.0, min_darkening=0.04,
+                      region_density=0.15, smooth=1.0, min_area=12, grow=1):
+    """Find ink, handwriting and other colour marks: pixels off the film's own darkening axis.
 
     Parameters
     ----------
     rgb : ndarray, shape (rows, cols, 3) or (rows, cols, 4)
-        Stored colour pixels (integer or float; alpha, if any, is ignored -- pass it as
-        ``valid``). Not modified.
+        Stored colour pixels (integer, or float in [0, 1] or [0, 255]); alpha, if any, is
+        ignored -- pass it as ``valid``. Not modified.
     valid : ndarray of bool, shape (rows, cols), optional
         Pixels holding image content (e.g. ``alpha > 0``); others are never marked and do not
         enter the statistics.
     polarity : {"dark-bands", "light-bands"}, optional
-        Whether bands are darker (film, colorimetric membranes) or brighter (chemiluminescence
-        exported in colour) than the background; the band end of the axis is the darkest
-        (brightest) colour of the image.
-    noise_factor : float, optional
-        A pixel is a mark when its distance from the axis exceeds this many times the typical
-        distance of background pixels (JPEG and scanner colour noise) ...
+        Bands darker (film, colorimetric membranes) or brighter (chemiluminescence exported in
+        colour) than the background; optical density is counted towards the bands.
+    rel_deviation : float, optional
+        A dark region is a mark when the median over its pixels of (chromatic OD not explained
+        by the film) / (grey OD) reaches this: 0.2 = a fifth of its darkening is of another
+        colour. Bands measured 0.05-0.16 on harrytroche's blue film, ink 0.26-0.6.
     min_deviation : float, optional
-        ... and at least this many 8-bit levels (after ``smooth``).
+        ... and its median unexplained chromatic OD reaches this (OD units) ...
+    noise_factor : float, optional
+        ... and this many times the median unexplained OD of background pixels (colour noise).
     min_darkening : float, optional
-        ... and it has moved at least this fraction of the way from the background towards the
-        band end (paper, glare and pale film are never marks).
+        Grey OD below which a pixel is background (never marked; paper and glare are brighter).
+    region_density : float, optional
+        Grey OD that outlines dark regions (letters, words, bands); regions that are not marks as
+        a whole are split at 1.7x and 2.7x this and tested again.
     smooth : float, optional
-        Gaussian sigma (px) applied to every channel before measuring; it averages out JPEG
-        chroma noise and keeps mixtures of on-axis colours on the axis.
+        Gaussian sigma (px) applied to every channel first (JPEG and scanner colour noise).
     min_area : int, optional
-        Connected marks smaller than this (px) are dropped as noise.
+        Dark regions smaller than this (px) are not tested (dust, noise).
     grow : int, optional
         Marks are dilated by this many pixels (anti-aliased stroke edges), never into invalid
         pixels.
@@ -79,27 +81,32 @@ def find_colour_marks(rgb, *, valid=None, polarity="dark-bands", noise_factor=6.
     mask : ndarray of bool, shape (rows, cols)
         True on colour marks.
     params : dict
-        JSON-serialisable record: ``background_rgb`` and ``band_end_rgb`` (the axis, 8-bit units),
-        ``band_end_source``, ``noise`` and ``threshold`` (distance from the axis, 8-bit levels),
-        ``min_darkening``, ``marked_pixels``, ``marked_fraction``, ``components``.
+        JSON-serialisable record: ``background_rgb`` (8-bit units), ``axis`` (how the film's
+        axis was found: ``source``, the grey ODs ``density`` and per-channel OD ratios
+        ``od_ratio`` along it), ``noise`` and ``threshold`` (unexplained OD), ``dark_regions``,
+        ``marked_regions``, ``marked_pixels``, ``marked_fraction`` (of the valid pixels),
+        ``components`` (connected marks) and every option used.
 
     Notes
     -----
-    Film darkening in a scanned (gamma-encoded) colour image is close to a straight line in RGB
-    from the background colour ``B`` to the densest band colour ``K`` (the scanner's black point
-    seen through the film base), so each pixel ``p`` is written ``p = B - t (B - K) + r``:
-    ``t`` is how far it has darkened (0 background, 1 densest band) and ``r`` the part no amount
-    of film darkening explains. A mixture of on-axis colours (a blurred band edge, an averaged
-    JPEG block) stays on the axis, so ``|r|`` is small on bands of every density and large on ink.
-    ``B`` is the per-channel median of the valid pixels, ``K`` the median colour of the 0.2 %
-    darkest (brightest, for light bands) pixels. If those are hardly darker than the background
-    (no dense band), ``K`` is black (white). Marks are seeded where ``|r|`` exceeds the threshold
-    and grown (hysteresis) into connected pixels above half of it.
+    Each channel's optical density against the background colour ``B`` (per-channel median),
+    ``OD_c = log10((B_c + 1) / (p_c + 1))``, and the grey density ``D = mean_c OD_c``. Silver
+    grain (or a chemiluminescent band) darkens every channel in proportions ``OD_c / D`` that are
+    the film's own and change slowly with ``D`` (the scanner's black point: harrytroche's blue
+    film goes from (1.1, 0.87, 1.0) in R, G, B when faint to (1.5, 0.7, 0.75) when dense).
+    Purple-blue ink absorbs in other proportions (there: (1.0, 1.1, 0.87)). The axis -- the
+    median ``OD_c / D`` in ten density bins -- is learned from *band-like* pixels: dark pixels
+    near the densest regions that hold a (rows/120) x (cols/30) px box (bands are wide and
+    thicker than pen strokes), of the colour most dark pixels share (a bold ink word that fits
+    the box is outvoted). The chromatic part of each pixel's OD that the axis does not explain,
+    ``|(OD - D) - D (ratio(D) - 1)|``, is then judged per dark region (a letter, a word, a
+    band), not per pixel: a band's noisy rims stay with the band. Marked regions are extended
+    to their faint off-axis edges and dilated by ``grow``.
 
-    Assumes that the densest features of the image are bands, not ink: an image whose darkest
-    pixels are all ink puts the ink on the axis and marks nothing. Neutral (black or grey) ink
-    cannot be told from silver by colour and is not marked. A greyscale image stored as RGB
-    (``R == G == B``) gives an empty mask.
+    A greyscale image stored as RGB (``R == G == B``) gives an empty mask; so does a tinted film
+    without ink. Neutral (black or grey) ink cannot be told from silver by colour and is not
+    marked; black typed labels on a tinted film are (they are not film either). Ink written
+    across a band joins the band's region and is not marked.
 
     Examples
     --------
@@ -108,8 +115,8 @@ def find_colour_marks(rgb, *, valid=None, polarity="dark-bands", noise_factor=6.
     >>> film[20:30, 5:25] = (10, 30, 25)                              # a dense band
     >>> film[40:44, 30:55] = (40, 62, 101)                            # purple-blue ink
     >>> mask, params = find_colour_marks(film.astype(np.uint8))
-    >>> bool(mask[42, 40]), bool(mask[25, 15]), bool(mask[5, 5])
-    (True, False, False)
+    >>> bool(mask[42, 40]), bool(mask[25, 15]), bool(mask[5, 5]), params["marked_regions"]
+    (True, False, False, 1)
     """
     if polarity not in POLARITIES:
         raise ValueError(f"unknown polarity {polarity!r}; use one of {', '.join(POLARITIES)}")
@@ -118,13 +125,16 @@ def find_colour_marks(rgb, *, valid=None, polarity="dark-bands", noise_factor=6.
     ok = np.ones(shape, bool) if valid is None else np.asarray(valid, bool)
     if ok.shape != shape:
         raise ValueError(f"`valid` must have shape {shape} like `rgb`; got {ok.shape}")
-    params = {"method": "distance from the film darkening axis (RGB)", "polarity": polarity,
-              "input_scale_to_8bit": float(scale), "smooth": float(smooth),
-              "noise_factor": float(noise_factor), "min_deviation": float(min_deviation),
-              "min_darkening": float(min_darkening), "min_area": int(min_area), "grow": int(grow)}
+    params = {"method": "chromatic OD off the film's own darkening axis, per dark region",
+              "polarity": polarity, "input_scale_to_8bit": float(scale),
+              "rel_deviation": float(rel_deviation), "min_deviation": float(min_deviation),
+              "noise_factor": float(noise_factor), "min_darkening": float(min_darkening),
+              "region_density": float(region_density), "smooth": float(smooth),
+              "min_area": int(min_area), "grow": int(grow), "background_rgb": None,
+              "axis": None, "noise": None, "threshold": None, "dark_regions": 0,
+              "marked_regions": 0, "marked_pixels": 0, "marked_fraction": 0.0, "components": 0}
     mask = np.zeros(shape, bool)
     if not ok.any() or min(shape) < 3:
-        params.update(marked_pixels=0, marked_fraction=0.0, components=0)
         return mask, params
 
     if smooth > 0:
@@ -132,33 +142,20 @@ def find_colour_marks(rgb, *, valid=None, polarity="dark-bands", noise_factor=6.
         img = np.stack([ndi.gaussian_filter(fill[..., c], smooth) for c in range(3)], axis=-1)
     step = max(1, int(ok.sum()) // 1_000_000)
     bg = np.median(img[ok][::step], axis=0)
+    params["background_rgb"] = [round(float(v), 2) for v in bg]
     sign = 1.0 if polarity == "dark-bands" else -1.0
     od = sign * np.log10((bg + 1.0) / (img + 1.0))          # per channel, > 0 towards bands
     dens = od.mean(axis=-1)                                   # grey density D
     dark = ok & (dens >= min_darkening)
 
-    # the film's own axis: the OD ratio of band-like pixels (dark regions around the thickest
-    # dark cores, skirts included) as a function of D
-    curve, info = _axis_curve(od, dens, dark, min_darkening)
+    curve, params["axis"] = _axis_curve(od, dens, dark, min_darkening)
     if curve is None:
-        params.update(background_rgb=[round(float(v), 2) for v in bg], axis=info,
-                      marked_pixels=0, marked_fraction=0.0, components=0)
         return mask, params
     centres, ratios = curve
     ld = np.log(np.clip(dens, centres[0], centres[-1]))
     expect = np.stack([np.interp(ld, np.log(centres), ratios[:, c]) for c in range(3)], axis=-1)
-    # colour must be unexplained by the film colour of every pixel nearby: JPEG chroma
-    # subsampling and scanner channel misregistration lend a band edge its neighbour's colour
-    expect = expect / expect.mean(axis=-1, keepdims=True)
-    film = dens[..., None] * (expect - 1.0)       # chromatic part of the film's own OD
-    od = od - dens[..., None]                      # chromatic part of the pixel's OD
-    if tolerance_px > 0:
-        size = (2 * int(tolerance_px) + 1,) * 2
-        lo = np.stack([ndi.minimum_filter(film[..., c], size=size) for c in range(3)], axis=-1)
-        hi = np.stack([ndi.maximum_filter(film[..., c], size=size) for c in range(3)], axis=-1)
-        resid = od - np.clip(od, lo, hi)
-    else:
-        resid = od - film
+    expect /= expect.mean(axis=-1, keepdims=True)
+    resid = (od - dens[..., None]) - dens[..., None] * (expect - 1.0)   # chromatic, unexplained
     dist = np.sqrt((resid * resid).sum(axis=-1))
 
     quiet = ok & (np.abs(dens) < 0.5 * min_darkening)
@@ -170,33 +167,28 @@ def find_colour_marks(rgb, *, valid=None, polarity="dark-bands", noise_factor=6.
     # (ink written across a dark film edge)
     share = dist / np.maximum(dens, region_density)
     n_regions = n_marked = 0
-    for level in region_density * np.array([1.0, 1.7, 2.7]):
+    for i, level in enumerate(region_density * np.array([1.0, 1.7, 2.7])):
         labels, n = ndi.label(ok & (dens >= level) & ~mask, structure=np.ones((3, 3)))
+        n_regions += n if i == 0 else 0
         if not n:
             continue
-        med = _label_median(share, labels, n)
-        mdist = _label_median(dist, labels, n)
         size = np.bincount(labels.ravel(), minlength=n + 1)[1:]
         keep = np.zeros(n + 1, bool)
-        keep[1:] = (med >= rel_deviation) & (mdist >= abs_thr) & (size >= min_area)
-        n_regions += n if level == region_density else 0
+        keep[1:] = ((_label_median(share, labels, n) >= rel_deviation)
+                    & (_label_median(dist, labels, n) >= abs_thr) & (size >= min_area))
         n_marked += int(keep.sum())
         mask |= keep[labels]
-    if True:
-        if mask.any():
-            # stroke edges: faint pixels next to a marked region that are off-axis too
-            near = _grow(mask, 2)
-            edge = near & ok & (dens >= min_darkening) & (dist >= np.maximum(abs_thr, rel_deviation * dens))
-            mask |= edge
-            if grow > 0:
-                mask = _grow(mask, grow) & ok
-    n_comp = int(ndi.label(mask, structure=np.ones((3, 3)))[1]) if mask.any() else 0
-    params.update(background_rgb=[round(float(v), 2) for v in bg],
-                  axis=info,
-                  noise=round(noise, 5),
-                  threshold=round(abs_thr, 5), dark_regions=n_regions, marked_regions=n_marked,
-                  marked_pixels=int(mask.sum()), marked_fraction=float(mask.sum() / ok.sum()),
-                  components=n_comp)
+    if mask.any():
+        # stroke edges: faint pixels next to a marked region that are off-axis too
+        edge = (_grow(mask, 2) & ok & (dens >= min_darkening)
+                & (dist >= np.maximum(abs_thr, rel_deviation * dens)))
+        mask |= edge
+        if grow > 0:
+            mask = _grow(mask, grow) & ok
+    params.update(noise=round(noise, 5), threshold=round(abs_thr, 5), dark_regions=int(n_regions),
+                  marked_regions=n_marked, marked_pixels=int(mask.sum()),
+                  marked_fraction=float(mask.sum() / ok.sum()),
+                  components=int(ndi.label(mask, structure=np.ones((3, 3)))[1]) if mask.any() else 0)
     return mask, params
 
 
@@ -271,8 +263,8 @@ def _axis_curve(od, dens, dark, min_darkening, *, n_bins=10, min_count=30, core_
         info = {"source": "all dark pixels (nothing dense)"}
     else:
         rows, cols = dens.shape
-        h0 = max(3, int(round(min(rows, cols) / 120.0))) | 1
-        w = max(9, int(round(cols / 30.0))) | 1
+        h0 = max(3, round(min(rows, cols) / 120.0)) | 1
+        w = max(9, round(cols / 30.0)) | 1
         # the densest band-shaped regions; thin bands: lower density, then a flatter box
         for level, h in ((core_level, h0), (0.4 * core_level, h0), (core_level, 3)):
             core_density = max(2 * min_darkening, level * top)
