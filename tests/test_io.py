@@ -150,6 +150,23 @@ def test_png_and_jpeg(tmp_path, caplog):
     assert "JPEG" in caplog.text and "film.jpg" in caplog.text
 
 
+def test_colour_jpeg_warns_once_that_it_is_not_quantitative(tmp_path, caplog):
+    """8-bit exports and film scans: a JPEG is read, with one warning that it is lossy."""
+    from PIL import Image
+
+    rgb = np.zeros((120, 90, 3), np.uint8)
+    rgb[:] = (130, 178, 220)                      # blue film
+    rgb[55:65, 10:80] = (10, 30, 25)              # a band
+    path = tmp_path / "scan.jpg"
+    Image.fromarray(rgb).save(path, quality=92)
+    with caplog.at_level(logging.WARNING, logger="blotquant"):
+        blot = read_blot(path)
+    jpeg = [r for r in caplog.records if "JPEG is lossy" in r.getMessage()]
+    assert len(jpeg) == 1 and "scan.jpg" in jpeg[0].getMessage()
+    assert blot.choices["jpeg"] == "lossy compression: values are not quantitative"
+    assert blot.polarity == "dark-bands" and blot.marks is not None
+
+
 def test_missing_and_unreadable_files(tmp_path):
     with pytest.raises(ImageError, match="nope.tif: image file not found"):
         read_blot(tmp_path / "nope.tif")
