@@ -210,8 +210,8 @@ def _dark_marker_columns(small, dark, pitch, snr=5.0, core=None):
     membrane's typical column and twice the pixel noise (a mark one can see), is 0.3-1.3
     pitches wide at half height and carries at least two separate dark marks down its centre,
     two thirds of them at least 0.3 pitch wide along their row (lane-wide blobs, not the narrow
-    strokes of handwriting) unless the column rises 1.5 ``snr`` (faint, noisy ladders whose
-    marks mingle with their labels). Returns ``(x, strength)`` pairs (strength in robust sd).
+    strokes of handwriting) unless the column rises 1.5 ``snr`` and has one lane-wide mark
+    (faint, noisy ladders whose marks mingle with their labels). Returns ``(x, strength)`` pairs (strength in robust sd).
     """
     import cv2
 
@@ -258,7 +258,7 @@ def _dark_marker_columns(small, dark, pitch, snr=5.0, core=None):
         if prof[j] - med < 2.0 * pix_noise:     # a flat profile's bump, not a visible mark
             continue
         lane_wide = len(xs) >= 2 and len(xs) >= 2 / 3 * marks.size
-        if not (lane_wide or z >= 1.5 * snr):
+        if not (lane_wide or (xs and z >= 1.5 * snr)):
             continue
         if xs and abs(float(np.median(xs)) - c) < 0.3 * pitch:
             c = float(np.median(xs))
@@ -551,9 +551,10 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
     # markers, or bright columns off the pitch (a ladder lane)
     dark_cols = [(x + c0, st) for x, st in _dark_marker_columns(
         small[:, c0:c1], dark[:, c0:c1], pitch, float(opts["dark_snr"]))]
-    if (c0, c1) != (0, sw):     # a marker lane just outside the core
+    if (c0, c1) != (0, sw):     # a marker lane just outside the core, or cut by its edge
         dark_cols += [(x, st) for x, st in _dark_marker_columns(
-            small, dark, pitch, float(opts["dark_snr"]), (c0, c1)) if not c0 <= x < c1]
+            small, dark, pitch, float(opts["dark_snr"]), (c0, c1))
+            if all(abs(x - xc) > 0.5 * pitch for xc, _ in dark_cols)]
         dark_cols.sort()
     dk = np.array([x for x, _ in dark_cols])
     dk_strength = {x: st for x, st in dark_cols}
@@ -897,7 +898,8 @@ def _analyse_image(path, *, ladder=None, boxes=None):
                    int(min(x1, max(bx1, math.ceil(hi_x) + 1))), int(y1)]
         limits = (0, blot.data.shape[0]) if len(strips) == 1 else (y0, y1)
         rows, bp = detect_band_rows(part, lanes, kinds=kinds, row_offset=y0, limits=limits)
-        mw = _apparent_mw(part, lanes, kinds, rows, y0, ladder)
+        mw = _apparent_mw(part, lanes, kinds, rows, y0, ladder,
+                          [lane["evidence"] for lane in lp["lanes"]])
         out.append({"box": out_box,
                     "centers": [float(c + x0) for c in lanes.centers],
                     "widths": [float(v) for v in lanes.widths],
@@ -907,7 +909,7 @@ def _analyse_image(path, *, ladder=None, boxes=None):
             "strips": out, "strip_params": strip_params}
 
 
-def _apparent_mw(part, lanes, kinds, rows, y0, ladder):
+def _apparent_mw(part, lanes, kinds, rows, y0, ladder, evidence=None):
     """Apparent kDa per band row from the first marker lane, or a reason why not."""
     if "marker" not in kinds:
         return {"status": "no marker lane"}
@@ -918,15 +920,19 @@ def _apparent_mw(part, lanes, kinds, rows, y0, ladder):
     except ImportError:
         return {"status": "blotquant.mw not available"}
     i = kinds.index("marker")
+    dark = evidence is not None and evidence[i] == "dark"
+    # a pre-stained marker seen as dark marks on a light-band image: its bands are the dark ones
+    image = -np.asarray(part.data, float) if dark else part
     try:
-        found, _ = mw.find_ladder_bands(part, x=float(lanes.centers[i]),
+        found, _ = mw.find_ladder_bands(image, x=float(lanes.centers[i]),
                                         width=float(lanes.widths[i]))
         cal, cp = mw.fit_ladder(found, ladder)
         kda = [round(float(cal.kda_at(r - y0)), 1) for r in rows["row"]]
     except Exception as exc:  # noqa: BLE001 - calibration is a hint; a failure is reported
         return {"status": f"not calibratable ({type(exc).__name__}: {exc})"}
     return {"status": "ok", "ladder": ladder if isinstance(ladder, str) else list(ladder),
-            "kda": kda, "model": cp.get("model")}
+            "kda": kda, "model": cp.get("model"), "marker_lane": i + 1,
+            "marker_bands": "dark" if dark else "bright"}
 
 
 def _related_names(a, b):

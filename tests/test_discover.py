@@ -68,3 +68,56 @@ def test_rows_argument_and_errors():
         detect_lanes(sim.image, method_kwargs={"bogus": 1})
     with pytest.raises(LayoutError, match="no lane-like column"):
         detect_lanes(np.full((200, 300), 100.0))
+
+
+def test_touching_lanes_are_cut_at_the_dips():
+    # bands as wide as the lane pitch touch their neighbours: the column profile is a plateau
+    # with narrow dips at the lane borders, not a peak per lane
+    sim = simulate_blot(shape=(400, 1200), n_lanes=10, lane_pitch=100, lane_width=100,
+                        lane_fill=0.95, targets={"A": 200}, seed=11)
+    lanes, kinds, _ = detect_lanes(sim.image)
+    assert kinds == ["sample"] * 10
+    assert np.abs(lanes.centers - sim.lanes.centers).max() <= 3.0
+
+
+def _dark_marker_blot(seed, marks=(90, 150, 240, 330), handwriting=False):
+    """A light-band blot whose first lane is a pre-stained ladder: dark marks on the membrane."""
+    sim = simulate_blot(shape=(420, 1100), n_lanes=9, lane_width=70, targets={"A": 200},
+                        empty_lanes=(1,), baseline=2000.0, read_noise=20.0, seed=seed)
+    image = sim.image.astype(float)
+    rows, cols = np.mgrid[0:image.shape[0], 0:image.shape[1]]
+    x = sim.lanes.centers[0]
+    for r in marks:                      # lane-wide blobs, 600 counts below the membrane
+        image -= 600.0 * np.exp(-0.5 * ((rows - r) / 4.0) ** 2 - 0.5 * ((cols - x) / 18.0) ** 8)
+    if handwriting:                      # thin strokes one pitch right of the last lane
+        xh = sim.lanes.centers[-1] + (sim.lanes.centers[1] - sim.lanes.centers[0])
+        for r in (100, 180, 260, 340):
+            for dx in (-12, 0, 12):
+                image -= 600.0 * np.exp(-0.5 * ((rows - r) / 6.0) ** 2 - 0.5 * ((cols - xh - dx) / 1.2) ** 2)
+    return sim, np.clip(image, 0, None)
+
+
+def test_dark_prestained_marker_lane_is_a_marker():
+    sim, image = _dark_marker_blot(seed=12, handwriting=True)
+    lanes, kinds, params = detect_lanes(image)
+    assert kinds == ["marker"] + ["sample"] * 8              # the strokes are not a marker
+    assert abs(lanes.centers[0] - sim.lanes.centers[0]) <= 4.0
+    assert np.abs(lanes.centers[1:] - sim.lanes.centers[1:]).max() <= 3.0
+    assert params["lanes"][0]["evidence"] == "dark"
+
+
+def test_apparent_mw_from_dark_marks(tmp_path):
+    # marks at rows 90/150/240/330 carry 100/75/50/37 kDa; the target row 200 lies between the
+    # 75 and 50 kDa marks: log-linear interpolation between them gives the truth
+    import tifffile
+
+    from blotquant.discover import propose_config
+
+    sim, image = _dark_marker_blot(seed=13)
+    tifffile.imwrite(tmp_path / "blot.tif", image.astype(np.uint16))
+    _, params = propose_config(tmp_path, ladder=[100, 75, 50, 37])
+    strip = params["images"][0]["strips"][0]
+    assert [lane["kind"] for lane in strip["lanes"]] == ["marker"] + ["sample"] * 8
+    assert strip["mw"]["status"] == "ok" and strip["mw"]["marker_bands"] == "dark"
+    truth = 10 ** np.interp(200, [150, 240], np.log10([75, 50]))
+    assert abs(strip["mw"]["kda"][0] / truth - 1) <= 0.05
