@@ -714,7 +714,7 @@ def _to_grey(arr, name, choices):
 
 
 def _colour_marks(arr, valid, polarity, name, choices):
-    """Colour marks of an RGB(A) array (None-free: an all-False mask for grey-looking files)."""
+    """Colour marks of an RGB(A) array; an all-False mask for a grey-looking one (R = G = B)."""
     from blotquant.marks import find_colour_marks
 
     shape = arr.shape[:2]
