@@ -119,7 +119,7 @@ def _half_max(prof, j, half_span):
     return 0.5 * (xl + xr), float(xr - xl), float(top - base)
 
 
-def _segments(prof, noise, *, snr=4.0, floor=0.2, dip=0.06, rel_dip=0.3):
+def _segments(prof, noise, *, snr=4.0, floor=0.2, dip=0.06, rel_dip=0.25):
     """Lane-like stretches of a column profile: runs above ``floor`` of its level, cut at dips.
 
     Lanes whose bands touch their neighbours' give a plateau with narrow dips at the lane
