@@ -119,16 +119,17 @@ def _half_max(prof, j, half_span):
     return 0.5 * (xl + xr), float(xr - xl), float(top - base)
 
 
-def _segments(prof, noise, *, snr=4.0, floor=0.2, dip=0.06, rel_dip=0.25):
+def _segments(prof, noise, *, snr=4.0, floor=0.2, dip=0.06, rel_dip=0.25, foot=0.25):
     """Lane-like stretches of a column profile: runs above ``floor`` of its level, cut at dips.
 
     Lanes whose bands touch their neighbours' give a plateau with narrow dips at the lane
-    borders, not a peak per lane; separate lanes give one run each. A dip counts when it is
-    ``snr`` noise sd and ``dip`` of the level deep. Returns a list of ``(centre, width, top)``:
-    the centre is midway between the stretch's borders (the dips, or where the profile crosses
-    half the stretch's top at the end of a run), ``top`` the stretch's 90th-percentile height.
-    Adjacent stretches are also returned merged (a dip inside a lane), with their union's
-    centre.
+    borders, not a peak per lane; separate lanes give one run each. A dip is a border when it is
+    ``snr`` noise sd deep, and ``dip`` and ``rel_dip`` of the typical (75th percentile) border
+    deep relative to its lower shoulder (a saddle inside one lane is much shallower than the
+    gap between two). Returns a list of ``(centre, width, top)``: the centre is midway between
+    the stretch's borders (the dips, or at the end of a run where the profile falls to ``foot``
+    of the stretch's top: the foot of the band, as a dip is the foot between two bands),
+    ``top`` the stretch's 90th-percentile height.
     """
     n = prof.size
     level = float(np.percentile(prof, 98))
@@ -155,15 +156,15 @@ def _segments(prof, noise, *, snr=4.0, floor=0.2, dip=0.06, rel_dip=0.25):
             lo, hi = bounds[i], bounds[i + 1]
             top = float(np.percentile(prof[lo:hi + 1], 90))
             left, right = float(lo), float(hi)
-            if i == 0:      # run start: half of this stretch's top
-                half = 0.5 * top
+            if i == 0:      # run start: the foot of this stretch's band
+                half = foot * top
                 j = lo
                 while j < hi and prof[j] < half:
                     j += 1
                 left = j - (prof[j] - half) / (prof[j] - prof[j - 1]) \
                     if j > 0 and prof[j] != prof[j - 1] else float(j)
             if i == len(bounds) - 2:
-                half = 0.5 * top
+                half = foot * top
                 j = hi
                 while j > lo and prof[j] < half:
                     j -= 1
