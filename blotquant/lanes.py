@@ -619,26 +619,40 @@ def _dark_peaks(raw, rows, slope, y_ref, fx, lane_scale, pitch, ref, bright_x, f
 _LADDER_SIGMA = 3.0  # a ladder band's row contrast, in robust spreads of the strip's row contrast
 _LADDER_MIN_BANDS = 2  # ladder bands needed before a marker leaves the lane line ...
 _LADDER_SINGLE = 4.0  # ... unless one band's contrast reaches this many times the detection level
+_LADDER_SINGLE_WIDE = 2.0  # ... or this many times it and the band is lane-wide:
+_LADDER_WIDE = 0.6  # ... at least this many pitches wide
+_LADDER_FAINT = 2 / 3  # a faint ladder: bands down to this fraction of the detection level ...
+_LADDER_FAINT_BANDS = 3  # ... count when at least this many of them stand in one column
+_LADDER_REACH = 1.5  # an edge marker without a ladder at its lane line: searched this many pitches out
+_LADDER_FAR_SINGLE = 100.0  # ... where a lone band needs this contrast (spreads) to place it
+_LADDER_FLANK = 1.5  # a band is a flank when the other polarity is this many times stronger beside it
 
 
-def _ladder_bands(img, x0, pitch, slope, y_ref, *, sigma=_LADDER_SIGMA, polarities=("dark", "bright")):
+def _ladder_bands(img, x0, pitch, slope, y_ref, *, sigma=_LADDER_SIGMA, polarities=("dark", "bright"),
+                  reach=None):
     """Ladder bands of a marker lane near column ``x0`` (image px, at row ``y_ref``).
 
     A ladder shows as short, lane-wide bands, dark (pre-stained) or bright, stacked along the
-    lane. The strip of ``img`` within 0.9 ``pitch`` of the lane line (slope ``slope``) is
-    area-averaged into rows about a twelfth of the pitch tall and deskewed; every row is compared
-    with the rows a quarter and two fifths of a pitch above and below it (row contrast: how far the
-    row stands out beyond the nearer of the two, per column), so a column that is merely brighter
-    or darker over the whole lane length, or a smooth gradient, has no contrast at all. In every
-    row, runs of columns whose contrast exceeds ``sigma`` times the strip's robust contrast spread
-    are band candidates when they are 0.35 to 1.3 pitches wide (lane-wide: not a speck, a dot or
-    pen stroke, and not a smear over several lanes) and centred within a third of the pitch of
-    ``x0``; overlapping runs in consecutive rows form one band, which must be at most half a pitch
-    tall. A band beside a stronger band of the other polarity (rows overlapping within the
-    comparison distance, columns overlapping) is that band's flank, not a band: the rows just above
-    and below a bright band have negative row contrast against it and would show as dark bands,
-    and the other way round. The polarity with the stronger total contrast wins (not the one with
-    more bands: one bright band makes two dark flanks).
+    lane. The strip of ``img`` reaching 0.57 ``pitch`` beyond the allowed band centres (slope
+    ``slope``) is area-averaged into rows about a twelfth of the pitch tall and deskewed; every row
+    is compared with the rows a quarter and two fifths of a pitch above and below it (row
+    contrast: how far the row stands out beyond the nearer of the two, per column), so a column
+    that is merely brighter or darker over the whole lane length, or a smooth gradient, has no
+    contrast at all. In every row, runs of columns whose contrast exceeds ``sigma`` times the
+    strip's robust contrast spread are band candidates when they are 0.35 to 1.3 pitches wide
+    (lane-wide: not a speck, a dot or pen stroke, and not a smear over several lanes) and centred
+    within ``reach`` (pitches from ``x0``; default a third of the pitch either side); overlapping
+    runs in consecutive rows form one band, which must be at most half a pitch tall. A band's
+    centre and width come from its contrast averaged over its rows (the extent down to the
+    detection level, or half its peak if that is lower). A band beside a clearly stronger
+    structure of the other polarity (``_LADDER_FLANK`` times its contrast, averaged over its
+    columns, within the comparison distance above or below) is that structure's flank, not a
+    band: the rows just above and below a bright band (a ladder band or the edge of a sample band)
+    have negative row contrast against it and would show as dark bands, and the other way round;
+    a weaker halo beside a band of the other polarity is kept. With ``reach`` given, only the
+    column of bands (centres within a third of a pitch) with the most total contrast is kept. The
+    polarity with the stronger total contrast wins (not the one with more bands: one bright band
+    makes two dark flanks).
 
     Returns a list of bands (dicts with ``center`` px at ``y_ref``, ``row`` px, ``height`` px,
     ``width`` px, ``contrast`` in spreads) and the polarity (``"dark"``, ``"bright"`` or None).
@@ -650,8 +664,10 @@ def _ladder_bands(img, x0, pitch, slope, y_ref, *, sigma=_LADDER_SIGMA, polariti
     n_r = int(np.clip(round(h / hb), 8, 512))
     hb = h / n_r
     tilt = abs(slope) * h
-    xl = int(max(0, math.floor(x0 - 0.9 * pitch - tilt)))
-    xr = int(min(w, math.ceil(x0 + 0.9 * pitch + tilt) + 1))
+    r_lo, r_hi = (-1 / 3, 1 / 3) if reach is None else reach  # band centres allowed, pitches from x0
+    side = 0.9 - 1 / 3  # columns looked at beyond them, pitches
+    xl = int(max(0, math.floor(x0 + (r_lo - side) * pitch - tilt)))
+    xr = int(min(w, math.ceil(x0 + (r_hi + side) * pitch + tilt) + 1))
     cw = max(1.0, pitch / 48)  # column bin width, px
     n_c = int(round((xr - xl) / cw))
     if n_c < 8 or n_r < 8:
@@ -667,7 +683,7 @@ def _ladder_bands(img, x0, pitch, slope, y_ref, *, sigma=_LADDER_SIGMA, polariti
     sub = ndi.uniform_filter1d(sub, 3, axis=1, mode="nearest")
     to_px = lambda j: xl + (np.asarray(j, dtype=float) + 0.5) * cw - 0.5  # noqa: E731
     d_far = min(max(1, int(round(0.4 * pitch / hb))), n_r - 1) * hb  # farthest comparison row, px
-    found = {}
+    found, maps = {}, {}
     for pol in polarities:
         u = -sub if pol == "dark" else sub
         con = np.full(u.shape, -np.inf)
@@ -683,16 +699,18 @@ def _ladder_bands(img, x0, pitch, slope, y_ref, *, sigma=_LADDER_SIGMA, polariti
             if spread is None:  # robust spread of the row contrast over the strip
                 spread = 1.4826 * float(np.median(np.abs(lin - np.median(lin)))) + 1e-12
             con = np.maximum(con, np.where(u > np.maximum(up, dn), lin, -np.inf))
-        hit = con > sigma * spread
-        runs = []  # (row, centre col, width cols, peak contrast)
+        cmap = np.where(np.isfinite(con), con, 0.0) / spread  # row contrast in spreads
+        maps[pol] = cmap
+        hit = cmap > sigma
+        runs = []  # (row, start col, stop col, peak contrast)
         for y in range(n_r):
             lab, n = ndi.label(hit[y])
             for k, sl in enumerate(ndi.find_objects(lab), start=1):
                 a, b = sl[0].start, sl[0].stop
                 wd_px = (b - a) * cw
                 c = to_px(0.5 * (a + b - 1))
-                if 0.35 * pitch <= wd_px <= 1.3 * pitch and abs(c - x0) < pitch / 3:
-                    runs.append((y, a, b, float(con[y, a:b].max()) / spread))
+                if 0.35 * pitch <= wd_px <= 1.3 * pitch and r_lo * pitch < c - x0 < r_hi * pitch:
+                    runs.append((y, a, b, float(cmap[y, a:b].max())))
         # overlapping runs in consecutive rows: one band
         bands = []
         for y, a, b, pk in runs:
@@ -708,26 +726,82 @@ def _ladder_bands(img, x0, pitch, slope, y_ref, *, sigma=_LADDER_SIGMA, polariti
             height = len(bd["rows"]) * hb
             if height > 0.5 * pitch:
                 continue
-            y, a, b, pk = max(bd["rows"], key=lambda t: t[3])  # its row of highest contrast
-            out.append({"center": round(float(to_px(0.5 * (a + b - 1))), 2),
+            y, _, _, pk = max(bd["rows"], key=lambda t: t[3])  # its row of highest contrast
+            # its centre: the middle of the extent of its contrast averaged over its rows, down
+            # to the detection level or half its peak (steadier than one row's run)
+            prof = cmap[[r[0] for r in bd["rows"]]].mean(axis=0)
+            j = bd["a"] + int(np.argmax(prof[bd["a"]:bd["b"]]))
+            lo, hi = j, j
+            lvl = min(sigma, 0.5 * prof[j])  # a faint band: its run above the level is its core
+            while lo > 0 and prof[lo - 1] > lvl:
+                lo -= 1
+            while hi < prof.size - 1 and prof[hi + 1] > lvl:
+                hi += 1
+            # the edges where the profile crosses the level, between column bins
+            e_lo = lo - 0.5 if lo == 0 else lo - (prof[lo] - lvl) / (prof[lo] - prof[lo - 1])
+            e_hi = hi + 0.5 if hi == prof.size - 1 else hi + (prof[hi] - lvl) / (prof[hi] - prof[hi + 1])
+            out.append({"center": round(float(to_px(0.5 * (e_lo + e_hi))), 2),
                         "row": round(float(rows[y]), 1), "height": round(height, 1),
-                        "width": round((b - a) * cw, 1), "contrast": round(pk, 2)})
+                        "width": round(float(e_hi - e_lo) * cw, 1), "contrast": round(pk, 2),
+                        "_rows": (bd["rows"][0][0], bd["rows"][-1][0] + 1), "_cols": (lo, hi + 1)})
         found[pol] = out
 
-    def flank(bd, others):
-        return any(o["contrast"] > bd["contrast"]
-                   and abs(o["row"] - bd["row"]) <= d_far + 0.5 * (o["height"] + bd["height"]) + hb
-                   and abs(o["center"] - bd["center"]) < 0.5 * (o["width"] + bd["width"])
-                   for o in others)
+    near = math.ceil(d_far / hb) + 1
 
-    kept = {pol: [bd for bd in out if not flank(bd, [o for q, v in found.items() if q != pol for o in v])]
-            for pol, out in found.items()}
+    def flank(bd, pol):
+        # beside a clearly stronger structure of the other polarity (any, not only a ladder
+        # band: the dark rows above a bright sample band reaching into the marker's columns);
+        # strength: the row contrast averaged over the band's columns, in the strongest row
+        (r0, r1), (c0, c1) = bd["_rows"], bd["_cols"]
+        own = float(maps[pol][r0:r1, c0:c1].mean(axis=1).max())
+        return any(q != pol and float(m[max(0, r0 - near):r1 + near, c0:c1].mean(axis=1).max())
+                   > _LADDER_FLANK * own for q, m in maps.items())
+
+    kept = {pol: [{k: v for k, v in bd.items() if not k.startswith("_")} for bd in out
+                  if not flank(bd, pol)] for pol, out in found.items()}
+    if reach is not None:  # a wide search: the column of bands with the most contrast
+        for pol, out in kept.items():
+            groups = [[o for o in out if abs(o["center"] - bd["center"]) < pitch / 3] for bd in out]
+            kept[pol] = max(groups, key=lambda g: (sum(o["contrast"] for o in g),
+                                                   -abs(np.median([o["center"] for o in g]) - x0)),
+                            default=[])
     best, best_total, pol_best = [], 0.0, None
     for pol in polarities:
         total = sum(bd["contrast"] for bd in kept[pol])
         if total > best_total:
             best, best_total, pol_best = kept[pol], total, pol
     return best, pol_best
+
+
+def _ladder_searches(outer):
+    """(where, detection level, what is needed) for each search for a marker's ladder, in order.
+
+    First at the lane line at the detection level; then, for a faint ladder, at a lower level
+    where only a column of at least ``_LADDER_FAINT_BANDS`` bands counts. An edge marker
+    (``outer`` -1 or 1: before or after all sample lanes) is then looked for outwards too, up to
+    ``_LADDER_REACH`` pitches from its lane line (a marker is often loaded beyond a gap or at the
+    membrane's edge), where a lone band must be unmistakable (``_LADDER_FAR_SINGLE``).
+    """
+    out = [("lane line", _LADDER_SIGMA, "ladder"), ("lane line", _LADDER_FAINT * _LADDER_SIGMA, "faint")]
+    if outer:
+        out += [("outwards", _LADDER_SIGMA, "far"), ("outwards", _LADDER_FAINT * _LADDER_SIGMA, "faint")]
+    return out
+
+
+def _ladder_ok(bands, pitch, need="ladder", sigma=_LADDER_SIGMA):
+    """Whether ladder bands place a marker. ``need``: "ladder" (at least ``_LADDER_MIN_BANDS``
+    bands, or one very clear one, or one clear and lane-wide), "faint" (at least
+    ``_LADDER_FAINT_BANDS`` bands) or "far" (at least ``_LADDER_MIN_BANDS``, or one of
+    ``_LADDER_FAR_SINGLE`` spreads)."""
+    if need == "faint":
+        return len(bands) >= _LADDER_FAINT_BANDS
+    if len(bands) >= _LADDER_MIN_BANDS:
+        return True
+    if need == "far":
+        return any(b["contrast"] >= _LADDER_FAR_SINGLE for b in bands)
+    return any(b["contrast"] >= _LADDER_SINGLE * sigma
+               or (b["contrast"] >= _LADDER_SINGLE_WIDE * sigma and b["width"] >= _LADDER_WIDE * pitch)
+               for b in bands)
 
 
 _KINDS = ("sample", "marker", "empty")
@@ -1076,9 +1150,10 @@ def _lanes_by_kinds(kinds, aligned, wts, in_win, n_slabs, lane_scale, dark, p_lo
                     opts, fx, w, h, img, slope, y_ref):
     """Lanes of known kinds: placement by :func:`_place_by_kinds`, then every sample lane refined
     on its own band evidence (half-maximum middle), markers on their ladder when
-    :func:`_ladder_bands` sees at least two ladder bands (or one very clear one) near the lane line
-    (the median of the bands' centres; ``placement["ladders"]`` lists what was seen), else on the
-    lane line; empty lanes on the lane line.
+    :func:`_ladder_bands` sees one (the median of the bands' centres; the searches, in the order of
+    :func:`_ladder_searches`, and what makes a ladder, :func:`_ladder_ok`;
+    ``placement["ladders"]`` lists what the last search saw), else on the lane line; empty lanes
+    on the lane line.
 
     The lane line is the straight-line fit of the refined sample centres against their index,
     plus the residuals of the seen neighbours interpolated (lanes are nearly, not exactly,
@@ -1166,6 +1241,7 @@ def _lanes_by_kinds(kinds, aligned, wts, in_win, n_slabs, lane_scale, dark, p_lo
     # the rows above and below), else the lane line; never on a column that is merely brighter
     # or darker than its surroundings over the whole lane
     ladders = []
+    s_idx = np.nonzero(kinds == "sample")[0]
     for i in idx:
         if seen[i]:
             continue
@@ -1173,11 +1249,17 @@ def _lanes_by_kinds(kinds, aligned, wts, in_win, n_slabs, lane_scale, dark, p_lo
         if kinds[i] != "marker":
             continue
         x0 = float(to_px(centers[i]))
-        bands, pol = _ladder_bands(img, x0, pitch * fx, slope, y_ref)
-        rec = {"lane": int(i + 1), "line_x": round(x0, 2), "polarity": pol, "bands": bands}
+        outer = -1 if i < s_idx[0] else (1 if i > s_idx[-1] else 0)
+        rec = {"lane": int(i + 1), "line_x": round(x0, 2)}
         ladders.append(rec)
-        if len(bands) < _LADDER_MIN_BANDS and not any(
-                b["contrast"] >= _LADDER_SINGLE * _LADDER_SIGMA for b in bands):
+        for search, level, need in _ladder_searches(outer):
+            reach = None if search == "lane line" else (
+                (-_LADDER_REACH, 1 / 3) if outer < 0 else (-1 / 3, _LADDER_REACH))
+            bands, pol = _ladder_bands(img, x0, pitch * fx, slope, y_ref, sigma=level, reach=reach)
+            rec.update(polarity=pol, bands=bands, search=search, level=round(level, 2))
+            if _ladder_ok(bands, pitch * fx, need, level):
+                break
+        else:
             continue
         c = float(np.median([b["center"] for b in bands]))
         rec["center"] = round(c, 2)

@@ -250,12 +250,8 @@ SAMPLE_TOL, MARKER_TOL = 5.0, 8.0
 # Strips that do not reach the tolerance with `rows` and the annotation's lane `kinds` given (see
 # benchmarks/lanes_real.py), with the observed failure; 'verified' reasons were checked on a contrast-stretched render of the strip.
 KNOWN_FAILURES = {
-    'uvitec-alliance-multistrip-blotteravg/signal.tiff#1': 'symptom from benchmarks/lanes_real.py with kinds (earlier verified render: marker bands above the band-row window): one sample lane 10 px off, a marker 57 px off',
-    'zdf-rat-heart-adrenoceptors/B1AR/July4/July4_B1AR_10wtop_16wbottom.tif#1': 'verified on a contrast-stretched render: sample lanes fine (4.2 px); the marker (x~194, faint dark marks among handwriting, 75 px from lane 1) is not found and is placed from the pitch, 28 px off',
     'zdf-rat-heart-adrenoceptors/B1AR/July4/July4_B1AR_10wtop_16wbottom_GAPDH.tif#1': 'verified on a contrast-stretched render: the GAPDH bands of neighbouring lanes merge into one tilted bar; lane-extent centres 6.0 px off (tolerance 5). Measured: the column-profile dips around lane 3 lie at x=313/360 in rows 100-124 (midpoint 336.5-338; the floor search reaches both), the annotation box is [318, 367] (342.5); the dips move ~8 px left from the main band to the lower band (lanes slant ~6 deg, the tilt is rejected: standard error 0.61 deg)',
-    'amersham-rhoa-pysternblot/rhoa 20260220_131003_Ch_Chemi.tif#2': 'verified on a contrast-stretched render: sample lanes fine (2.5 px); the ladder shows only as faint, slanted dark bands (image y~1025 at x~180-260, y~1245 at x~210-290; marker annotated at x=248). Measured with the ladder-band test (placement["ladders"]): one dark band (crop row ~376, contrast 6.5, below the single-band level 12) beside a weaker bright one (its flank); the other bright band is the membrane edge, so the marker stays on the lane line, 18.8 px off (was 52 px on a brighter background column)',
-    'zdf-rat-heart-adrenoceptors/B1AR/May_30/May30.2013_B1AR_10wtop_16wbottom.tif#2': 'symptom from benchmarks/lanes_real.py with kinds, cause not yet checked on the image: sample lanes fine (1.8 px); both markers stay on the lane line (12.1 and 10.2 px off): the ladder-band test sees one band of each polarity near the left marker (bright at crop row ~17, dark at ~109; a dark one at ~31 is the bright band\'s flank) and one dark band beside two bright ones near the right marker',
-    'zdf-rat-heart-adrenoceptors/B2AR/April22/April22.2013_B2AR_10wtop_16wbottom.tif#1': 'verified on a contrast-stretched render: sample lanes fine (2.3 px); the left marker (x~193) shows only as dark spots at the membrane edge; measured with the ladder-band test: a strong, narrow (0.4 pitch) dark band at y~87 centred at x~222 (not the ladder) is taken as a single clear ladder band, 28.7 px off (tolerance 8); a faint dark one at y~201, x~199 is the flank of a stronger bright band',
+    'zdf-rat-heart-adrenoceptors/B2AR/April22/April22.2013_B2AR_10wtop_16wbottom.tif#1': 'verified on a contrast-stretched render and measured: sample lanes fine (2.0 px); the left marker is 13.5 px right of the annotation (x=193, "set by eye (+-8 px)"). The dark marks at the annotated ladder rows have their row-contrast half-maximum middles at image x~205 (y=19, extent 186-224) and x~197 (y=199, extent 179-214): the ladder itself is ~8 px right of the annotation, and the lane line (203.7) is 10.7 px off. The faint-ladder search takes three bands (x 206.5, 197.7, 208.8; the third at the strip\'s bottom edge, y~238, below a bright smear), median 206.5; the two real marks alone give 202.1, still 9.1 px off. The dark band at y~87 is the flank of the bright sample band and is no longer taken (was 28.7 px off)',
 }
 
 
@@ -315,6 +311,24 @@ def test_real_annotated_lane_centres(set_name, entry, strip):
     err = np.abs(found - truth)
     assert np.all(err[~marker] <= SAMPLE_TOL), f"sample-lane errors {np.round(err, 1)}"
     assert np.all(err[marker] <= MARKER_TOL), f"marker-lane errors {np.round(err, 1)}"
+
+
+@pytest.mark.real
+@pytest.mark.skipif(not REAL.is_dir(), reason="real blots not present")
+def test_real_flank_of_a_sample_band_is_not_a_ladder_band():
+    # regression (ZDF April22 B2AR top strip, strip box x 160-1062, y 0-245): the dark rows above
+    # the bright band of sample lane 1, reaching into the marker's columns (y~87, x~222), were
+    # taken as one clear dark ladder band and the marker went 28.7 px off; they are that band's
+    # flank (the marker's remaining miss is the annotation's, see KNOWN_FAILURES)
+    entry, strip = next((e, e["strips"][0]) for s, e in annotated_images()
+                        if e["path"].endswith("April22.2013_B2AR_10wtop_16wbottom.tif"))
+    img, _ = _load_gray(REAL / "zdf-rat-heart-adrenoceptors" / entry["path"])
+    x0, y0, x1, y1 = (round(v) for v in strip["box"])
+    rows = [(top - y0, bottom - y0) for top, bottom in _user_rows(strip)]
+    kinds = [lane["kind"] for lane in strip["lanes"]]
+    _, params = find_lanes(img[y0 : y1 + 1, x0 : x1 + 1], len(kinds), rows=rows, kinds=kinds)
+    (rec,) = params["placement"]["ladders"]
+    assert not any(abs(b["row"] + y0 - 87) <= 10 and b["center"] + x0 > 212 for b in rec["bands"]), rec
 
 
 # ---------------------------------------------------------------------------------- rows
@@ -535,8 +549,10 @@ def test_ladder_bands_are_short_lane_wide_bands_not_a_brighter_column(gradient):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "known weak point, measured: a band's centre is the middle of its run in its row of highest "
-    "contrast, at 2.5 px column bins; beside the bright column one band's centre is 3.3 px off"))
+    "known weak point, measured: the bands (4 % of the background deep) are deeper at their left "
+    "end, where the bright column raises the background, so their row-contrast profile is skewed "
+    "left; the middle of its extent above the detection level (interpolated between the 2.5 px "
+    "column bins) is 3.2-3.4 px left of the drawn centre"))
 def test_ladder_band_centres_within_3_px():
     from blotquant.lanes import _ladder_bands
 
@@ -559,3 +575,84 @@ def test_ladder_bands_flanks_of_a_bright_band_are_not_dark_bands():
     bands, pol = _ladder_bands(ladder, 250.0, 120.0, 0.0, 300.0)
     assert pol == "bright" and len(bands) == 1
     assert abs(bands[0]["row"] - 330) <= 10 and abs(bands[0]["center"] - 264.5) <= 8.0
+
+
+def test_ladder_bands_keep_a_dark_band_beside_a_weaker_bright_halo():
+    # regression (ZDF May30 B1AR bottom strip, left marker): a pre-stained band with a bright halo
+    # just above it; the halo (a little stronger than the dark band by row contrast) made the dark
+    # band its "flank", the halo won the polarity and the marker stayed on the lane line, 12 px off.
+    # A band is a flank only of a clearly (1.5x) stronger structure of the other polarity.
+    from blotquant.lanes import _ladder_bands
+
+    img, _ = _ladder_strip(0.5)
+    ladder = img.copy()
+    for row in (150, 330, 470):
+        ladder[row - 6:row + 6, 230:300] *= 0.96  # dark, lane-wide bands
+    ladder[130:138, 230:300] *= 1.045  # a halo above the first band
+    bands, pol = _ladder_bands(ladder, 250.0, 120.0, 0.0, 300.0)
+    assert pol == "dark" and len(bands) == 3
+    assert sorted(abs(b["row"] - t) <= 10 for b, t in zip(sorted(bands, key=lambda b: b["row"]),
+                                                          (150, 330, 470))) == [True] * 3
+    assert max(abs(b["center"] - 264.5) for b in bands) <= 4.0  # see test_ladder_band_centres_within_3_px
+
+
+def test_ladder_bands_reach_a_ladder_beyond_the_lane_line():
+    from blotquant.lanes import _ladder_bands
+
+    _, ladder = _ladder_strip(0.5)  # ladder centred at 264.5
+    assert _ladder_bands(ladder, 135.0, 120.0, 0.0, 300.0)[0] == []  # a pitch away: not searched
+    bands, pol = _ladder_bands(ladder, 135.0, 120.0, 0.0, 300.0, reach=(-1 / 3, 1.5))
+    assert pol == "dark" and len(bands) == 3
+    assert max(abs(b["center"] - 264.5) for b in bands) <= 4.0  # see test_ladder_band_centres_within_3_px
+
+
+def _gap_marker_blot(seed, amp):
+    """11 lanes drawn: lane 1 a ladder, lane 2 an empty gap, lanes 3-11 samples. Listed: 10 lanes,
+    the marker then nine samples (the gap is not listed, as users often leave it out)."""
+    ladder = [(1, row, amp) for row in (80, 160, 330, 430, 520)]
+    sim = scenario("realistic", seed=seed, shape=(700, 1400), n_lanes=11, lane_width=60, margin=110,
+                   targets={"A": 250, "B": 600}, empty_lanes=(1, 2), extra_bands=ladder)
+    return sim, sim.image.astype(float)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_kinds_edge_marker_beyond_a_gap_is_found_outwards(seed):
+    # regression (UVITEC multistrip, right marker 2 pitches from the last sample lane; ZDF July4
+    # B1AR top strip, left marker 1.5 pitches from lane 1): an edge marker without a ladder at
+    # its lane line is looked for outwards, up to 1.5 pitches
+    sim, img = _gap_marker_blot(seed, 4e5)
+    kinds = ["marker"] + ["sample"] * 9
+    lanes, params = find_lanes(img, 10, rows=[tuple(v) for v in sim.windows.values()], kinds=kinds)
+    y = lanes.y_ref
+    truth = sim.lanes.x_at(y)
+    assert np.abs(lanes.x_at(y)[1:] - truth[2:]).max() <= CENTRE_TOL
+    rec = params["placement"]["ladders"][0]
+    assert rec["search"] == "outwards" and "center" in rec
+    assert abs(lanes.x_at(y)[0] - truth[0]) <= EMPTY_TOL
+    json.dumps(params)
+
+
+def test_faint_ladder_counts_as_a_column_of_three_bands_at_the_lower_level():
+    # regression (ZDF July4 B1AR top strip: a pre-stained ladder of three marks 3-4 spreads deep,
+    # one seen at the detection level): at 2/3 of the level three bands in one column place the
+    # marker; the noise and the bright column alone give none there
+    from blotquant.lanes import (
+        _LADDER_FAINT,
+        _LADDER_SIGMA,
+        _ladder_bands,
+        _ladder_ok,
+        _ladder_searches,
+    )
+
+    img, _ = _ladder_strip(0.0)
+    ladder = img.copy()
+    for row in (90, 190, 290, 390, 490):  # five lane-wide bands, 0.35 % deep (~7 counts, noise 10)
+        ladder[row - 6:row + 6, 230:300] *= 0.9965
+    strict, _ = _ladder_bands(ladder, 250.0, 120.0, 0.0, 300.0)
+    assert not _ladder_ok(strict, 120.0)
+    level = _LADDER_FAINT * _LADDER_SIGMA
+    assert ("lane line", level, "faint") in _ladder_searches(0)
+    faint, pol = _ladder_bands(ladder, 250.0, 120.0, 0.0, 300.0, sigma=level)
+    assert pol == "dark" and _ladder_ok(faint, 120.0, "faint", level)
+    assert abs(np.median([b["center"] for b in faint]) - 264.5) <= 8.0  # the marker tolerance
+    assert _ladder_bands(img, 250.0, 120.0, 0.0, 300.0, sigma=level)[0] == []

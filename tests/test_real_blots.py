@@ -86,11 +86,6 @@ ENTRIES = _entries()
 #: (test, entry id) -> verified cause, for the misses not fixed yet. Each becomes a strict xfail:
 #: when a miss is fixed the test XPASSes and fails, so the entry must be removed.
 KNOWN_MISSES = {
-    ("lanes", "amersham-rhoa-pysternblot/lower/rhoa 20260220_131003_Ch_Chemi@y857"):
-        "marker lane 18.8 px off (sample lanes pass): the ladder shows only as faint, slanted dark bands "
-        "(y~1025 across x~180-260, y~1245 across x~210-290; annotated x=248); one is found but is too faint "
-        "to accept alone, so the marker stays on the pitch line through the sample lanes (contrast-stretched "
-        "render)",
     ("lanes", "zdf-rat-heart-adrenoceptors/b1ar-jul04-top/July4_B1AR_10wtop_16wbottom_GAPDH@y30"):
         "lane 3 5.3 px left of the annotation: neighbouring GAPDH bands touch in one tilted bar; the dips "
         "around lane 3 are at x=313 and 360 (midpoint 337, found 337.2) while the lab's rectangle "
