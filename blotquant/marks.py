@@ -276,9 +276,11 @@ def _axis_curve(od, dens, dark, min_darkening, *, n_bins=10, min_count=30, core_
         overall = np.median(od[sure] / dens[sure][:, None], axis=0)
         cores, n_cores, n_odd = _majority_colour(cores, od, dens, overall)
         reach = 3 * h
-        sel = _grow(cores, reach) & dark
-        info = {"source": f"dark pixels within {reach} px of band-shaped cores (a {h} x {w} px "
-                          "box fits inside)",
+        # the band edges around the cores teach the faint end of the axis; a pixel as dense as
+        # the cores must be inside one (a pen stroke crossing a band is dense, but not band-shaped)
+        sel = (_grow(cores, reach) & dark & (dens < core_density)) | cores
+        info = {"source": f"band-shaped cores (a {h} x {w} px box fits inside) and the fainter dark "
+                          f"pixels within {reach} px of them",
                 "core_density": round(core_density, 4),
                 "core_pixels": int(cores.sum()), "cores": n_cores,
                 "cores_of_another_colour": n_odd}
@@ -291,8 +293,13 @@ def _axis_curve(od, dens, dark, min_darkening, *, n_bins=10, min_count=30, core_
         return None, dict(info, reason="too few band-like pixels")
     edges = np.geomspace(min_darkening, max(float(d.max()), 1.01 * min_darkening), n_bins + 1)
     centres, rows = [], []
+    shaped_above = info.get("core_density")
     for i in range(n_bins):
         s = (d >= edges[i]) & ((d < edges[i + 1]) if i < n_bins - 1 else np.ones_like(d, bool))
+        if shaped_above is not None and edges[i] > shaped_above and s.any():
+            # denser than the cores: only pixels still band-shaped at this density (ink drawn
+            # across a band is denser than the band, in a stroke no band box fits into)
+            s &= _box_opening(dens >= edges[i], h, w)[sel]
         if s.sum() >= min_count:
             centres.append(float(np.median(d[s])))
             rows.append(np.median(r[s], axis=0))
