@@ -181,6 +181,8 @@ def _guesses(rec, what):
     out = []
     if "taken from neighbouring lanes" in rec["note"]:
         out.append(f"{what} band row taken from neighbouring lanes (weak or off the smile)")
+    if "colour-marked (ink) pixels" in rec["note"]:
+        out.append(f"{what} lane has colour marks (ink) near the band: see bands.csv note and the overlay")
     if "separated by the fit" in rec["note"] and rec["split_excess"] >= _SPLIT_EXCESS:
         out.append(f"{what} band split from a touching neighbour by the fit: "
                    f"{100 * rec['split_share']:.0f} % of its volume assigned to the neighbour, "

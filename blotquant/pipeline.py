@@ -220,7 +220,7 @@ def _target_window(image_spec, target, spec, blot, sample_lanes, calibration, mw
 
 def _measure_image(experiment, membrane, image_spec, *, read, region=None):
     from blotquant.bands import measure_bands
-    from blotquant.io import crop
+    from blotquant.io import crop, detection_copy
 
     path = Path(experiment.images_dir) / image_spec.file
     t0 = time.perf_counter()
@@ -229,7 +229,9 @@ def _measure_image(experiment, membrane, image_spec, *, read, region=None):
     region = tuple(image_spec.region) if image_spec.region is not None else region
     if region is not None:
         blot = crop(blot, region)
-    lanes, lane_params, warnings_ = _place_lanes(experiment, membrane, image_spec, blot)
+    # lanes are found on a copy with colour marks (ink, handwriting) painted over; every volume is
+    # integrated on blot.data, and a band whose window holds marks is flagged
+    lanes, lane_params, warnings_ = _place_lanes(experiment, membrane, image_spec, detection_copy(blot))
 
     # Marker and empty lanes are never measured: their bands must not steer the band search.
     labels = list(membrane.lanes)
@@ -268,6 +270,8 @@ def _measure_image(experiment, membrane, image_spec, *, read, region=None):
         table = table.copy()
         table["mw_kda"] = (calibration.kda_at(table["band_row"].to_numpy(float), table["lane_x"].to_numpy(float))
                            if calibration is not None else np.nan)
+        if blot.marks is not None and blot.marks.any():
+            table["note"] = [_marks_note(blot.marks, rec, window) for rec in table.itertuples(index=False)]
         table["lane"] = measured[table["lane"].to_numpy() - 1] + 1  # back to the membrane's lane numbers
         table.insert(0, "target", target)
         tables.append(table)
@@ -297,6 +301,21 @@ def _measure_image(experiment, membrane, image_spec, *, read, region=None):
         "seconds": round(time.perf_counter() - t0, 4),
     }
     return ImageResult(membrane.name, image_spec.file, blot, lanes, bands, labels, jsonable(choices))
+
+
+def _marks_note(marks, rec, window):
+    """``rec.note`` plus how many colour-marked pixels lie in the band's lane over its row window
+    (where the band and its baseline are measured), if any."""
+    rows, cols = marks.shape
+    top, bottom = max(0, min(int(window[0]), int(rec.band_top))), min(rows - 1, max(int(window[1]), int(rec.band_bottom)))
+    left, right = max(0, int(np.floor(rec.x_left))), min(cols, int(np.ceil(rec.x_right)) + 1)
+    n = int(marks[top:bottom + 1, left:right].sum()) if right > left else 0
+    if not n:
+        return rec.note
+    counted = int(marks[int(rec.band_top):int(rec.band_bottom) + 1, left:right].sum()) if right > left else 0
+    text = (f"{n} colour-marked (ink) pixels in the lane's window, {counted} of them in the counted rows: "
+            "their counts are integrated as they are; check the overlay")
+    return f"{rec.note}; {text}" if rec.note else text
 
 
 def _to_image_coords(bands, origin):
@@ -481,7 +500,7 @@ def write_results(results: Results, out_dir, *, force=False, experiment_name="bl
             stem = Path(res.file).stem
             png = render_overlay(res.blot.data, res.blot.saturated, res.lanes, res.bands,
                                  title=f"{res.membrane}: {res.file}", lane_labels=res.lane_labels,
-                                 warnings=res.choices["warnings"])
+                                 warnings=res.choices["warnings"], marks=res.blot.marks)
             name = f"overlay_{res.membrane}_{stem}.png"
             if (tmp / name).exists():  # the same file listed twice (e.g. two regions of one image)
                 name = f"overlay_{res.membrane}_{stem}_{len(figures) + 1}.png"

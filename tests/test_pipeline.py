@@ -311,3 +311,42 @@ def test_marker_picture_config_errors(tmp_path, change, message):
     (tmp_path / "mw.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     with pytest.raises(ConfigError, match=message):
         load_config(tmp_path / "mw.yaml")
+
+
+def test_ink_on_a_film_scan_is_left_out_of_lane_finding_and_flagged(tmp_path):
+    """A blue film scan with a pen mark across lane 3's band rows and handwriting above the bands:
+    lanes are the same as on the clean scan, the unmarked lanes' volumes are identical (ink never
+    enters what is integrated elsewhere), lane 3 is flagged in bands.csv and normalized.csv."""
+    import cv2
+    import yaml
+    from test_marks import INK_TRANSMISSION, _film_rgb, _paint_strokes  # tests/ is on sys.path
+
+    from blotquant.simulate import simulate_blot
+
+    sim = simulate_blot(shape=(420, 900), n_lanes=8, lane_width=70, margin=70, targets={"A": 230.0, "B": 330.0},
+                        dtype="uint8", polarity="dark-bands", baseline=4, read_noise=1.5, seed=3)
+    clean = np.clip(np.round(_film_rgb(sim.image)), 0, 255).astype(np.uint8)
+    inked, _ = _paint_strokes(_film_rgb(sim.image), np.random.default_rng(1), rows=(40, 95), cols=(80, 820))
+    x3 = int(sim.lanes.centers[2] + 25)  # inside lane 3, near its right edge
+    stroke = np.zeros(inked.shape[:2], np.uint8)
+    cv2.line(stroke, (x3, 200), (x3 + 4, 262), 1, 4)
+    inked[stroke.astype(bool)] = np.round(inked[stroke.astype(bool)] * INK_TRANSMISSION).astype(np.uint8)
+    samples = [f"s{i}" for i in range(1, 9)]
+    results = {}
+    for name, rgb in (("clean", clean), ("inked", inked)):
+        cv2.imwrite(str(tmp_path / f"{name}.png"), np.ascontiguousarray(rgb[..., ::-1]))
+        cfg = {"experiment": name, "images": ".", "loading_control": "B", "control_group": "X",
+               "groups": ["X", "Y"], "samples": {s: "XY"[i % 2] for i, s in enumerate(samples)},
+               "membranes": [{"name": "m", "lanes": samples, "images": [{"file": f"{name}.png", "targets": {
+                   t: {"rows": [int(v) for v in sim.windows[t]]} for t in ("A", "B")}}]}]}
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+        results[name] = run(load_config(tmp_path / f"{name}.yaml"))
+    c, k = (results[n].bands.set_index(["target", "lane"]) for n in ("clean", "inked"))
+    np.testing.assert_allclose(k["lane_x"], c["lane_x"], atol=1.0)  # lane 3: 0.6 px (its band under the filled ink)
+    assert results["inked"].record["images"][0]["read"]["marks"]["marked_pixels"] > 0
+    flagged = k.index[k["note"].fillna("").str.contains("colour-marked")]
+    assert list(flagged) == [("A", 3)]
+    others = [i for i in k.index if i != ("A", 3)]
+    np.testing.assert_allclose(k.loc[others, "volume"], c.loc[others, "volume"], rtol=0.01)
+    norm = results["inked"].normalized.set_index(["target", "sample"])
+    assert "colour marks (ink)" in norm.loc[("A", "s3"), "flag"]

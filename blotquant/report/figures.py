@@ -36,7 +36,7 @@ def _figure_bytes(fig) -> bytes:
     return buf.getvalue()
 
 
-def render_overlay(data, saturated, lanes, bands, *, title="", lane_labels=None, warnings=()):
+def render_overlay(data, saturated, lanes, bands, *, title="", lane_labels=None, warnings=(), marks=None):
     """Draw lanes, counted band pixels and saturated pixels over a display copy of the image.
 
     Parameters
@@ -56,6 +56,8 @@ def render_overlay(data, saturated, lanes, bands, *, title="", lane_labels=None,
         Label per lane (sample ids), drawn above the lanes.
     warnings : sequence of str, optional
         Printed in red under the title (e.g. more lane-like columns seen than lanes listed).
+    marks : ndarray of bool, shape (rows, cols), optional
+        Colour marks (ink, handwriting) left out of lane finding (drawn magenta).
 
     Returns
     -------
@@ -72,6 +74,8 @@ def render_overlay(data, saturated, lanes, bands, *, title="", lane_labels=None,
     step = max(1, int(np.ceil(max(rows, cols) / _MAX_SIDE)))
     shown = display_copy(data[::step, ::step])
     rgb = np.dstack([shown] * 3)
+    if marks is not None:
+        rgb[marks[::step, ::step]] = [1.0, 0.0, 1.0]
     sat = saturated[::step, ::step]
     rgb[sat] = [1.0, 0.0, 0.0]
     width_in = min(16.0, max(6.0, cols / step / 100))
@@ -108,7 +112,10 @@ def render_overlay(data, saturated, lanes, bands, *, title="", lane_labels=None,
         sub = bands[bands["target"] == target]
         ax.text(cols - 1, float(sub["band_row"].median()), f" {target}", color="darkgoldenrod",
                 fontsize=8, va="center", ha="left", clip_on=False)
-    ax.set_title(title + "\nyellow: counted pixels; red: saturated; dotted: band not found", fontsize=8, pad=14)
+    legend = "yellow: counted pixels; red: saturated; dotted: band not found"
+    if marks is not None and marks.any():
+        legend += "; magenta: colour marks (ink) left out of lane finding"
+    ax.set_title(title + "\n" + legend, fontsize=8, pad=14)
     for i, text in enumerate(warnings):
         ax.text(0.0, -0.02 - 0.035 * i, "WARNING: " + text, transform=ax.transAxes, color="red",
                 fontsize=7, va="top", ha="left", wrap=True)
