@@ -90,45 +90,69 @@ def test_lanes_prints_table_and_plot(sim_folder, tmp_path, capsys):
 
 
 def _zdf_images():
+    if not ZDF_ANNOTATION.is_file():
+        return {}
     ann = yaml.safe_load(ZDF_ANNOTATION.read_text())
     return {im["path"]: im for im in ann["images"]}
 
 
-@pytest.mark.real
-@pytest.mark.skipif(not ZDF.is_dir(), reason="needs ../shared/data/real")
-@pytest.mark.xfail(strict=True, reason="not reached yet (benchmarks/init_zdf.py: 0/10 strips): "
-                   "pre-stained (dark) marker lanes are not detected on any ZDF strip, sample "
-                   "lanes are missed or added at the strip ends (July4, May30, Oct10 top), the "
-                   "Oct10 GAPDH strip's pitch doubles (2 lanes of 9), and find_strips takes only "
-                   "the bands on July4 GAPDH (1 strip of 2)")
-def test_zdf_lanes_reproduce_the_annotation(tmp_path):
+# strips of the ZDF annotation `blotquant init` does not reproduce yet, with the verified cause
+ZDF_MISSES = {
+    ("B1AR/July4/July4_B1AR_10wtop_16wbottom.tif", 0):
+        "lane 11 (x 748, no lab rectangle) carries a band at 15-20 % of the other lanes' and "
+        "lies below the profile's run floor: 10 of 11 lanes",
+    ("B1AR/July4/July4_B1AR_10wtop_16wbottom_GAPDH.tif", 0):
+        "lane 3 at 336 px between the dips at 313 and 360 px; the lab's rectangle centre is "
+        "342.5 (6 px)",
+    ("B1AR/May_30/May30.2013_B1AR_10wtop_16wbottom.tif", 1):
+        "the right pre-stained marker (x 730) is a weak dark column (below dark_snr): 10 of 11 "
+        "lanes",
+}
+ZDF_STRIPS = [(rel, si) for rel, im in _zdf_images().items() for si in range(len(im["strips"]))]
+
+
+@pytest.fixture(scope="module")
+def zdf_init(tmp_path_factory):
     from blotquant.discover import propose_config
 
-    images = _zdf_images()
-    folder = tmp_path / "zdf"
-    for rel in images:
+    folder = tmp_path_factory.mktemp("zdf")
+    for rel in _zdf_images():
         link = folder / rel
         link.parent.mkdir(parents=True, exist_ok=True)
         link.symlink_to(ZDF / rel)                            # symlinks, never copies
-    _, params = propose_config(folder)
-    found = {rec["file"]: rec for rec in params["images"]}
-    failures = []
-    for rel, ann in images.items():
-        strips = found[rel]["strips"]
-        if len(strips) != len(ann["strips"]):
-            failures.append(f"{rel}: {len(strips)} strips, annotation {len(ann['strips'])}")
-            continue
-        for s, a in zip(strips, ann["strips"]):
-            kinds = [lane["kind"] for lane in s.get("lanes", [])]
-            want = [lane["kind"] for lane in a["lanes"]]
-            if kinds != want:
-                failures.append(f"{rel} {a['name']}: kinds {kinds} vs {want}")
-                continue
-            for lane, truth in zip(s["lanes"], a["lanes"]):
-                tol = 8.0 if truth["kind"] == "marker" else 5.0
-                if abs(lane["x"] - truth["x"]) > tol:
-                    failures.append(f"{rel} {a['name']} lane {truth['n']}: x {lane['x']} vs {truth['x']}")
-    assert not failures, "\n".join(failures)
+    return propose_config(folder)
+
+
+@pytest.mark.real
+@pytest.mark.skipif(not ZDF.is_dir(), reason="needs ../shared/data/real")
+@pytest.mark.parametrize("rel, si", [
+    pytest.param(rel, si, marks=pytest.mark.xfail(strict=True, reason=ZDF_MISSES[rel, si]))
+    if (rel, si) in ZDF_MISSES else (rel, si) for rel, si in ZDF_STRIPS])
+def test_zdf_lanes_reproduce_the_annotation(zdf_init, rel, si):
+    # the issue's acceptance, strip by strip: lane kinds lane for lane, sample centres within
+    # 5 px and marker centres within 8 px of the hand-checked annotation
+    _, params = zdf_init
+    truth = _zdf_images()[rel]["strips"]
+    strips = {rec["file"]: rec for rec in params["images"]}[rel]["strips"]
+    assert len(strips) == len(truth)
+    found = strips[si]["lanes"]
+    assert [lane["kind"] for lane in found] == [lane["kind"] for lane in truth[si]["lanes"]]
+    for lane, want in zip(found, truth[si]["lanes"]):
+        tol = 8.0 if want["kind"] == "marker" else 5.0
+        assert abs(lane["x"] - want["x"]) <= tol, (want["n"], lane["x"], want["x"])
+
+
+@pytest.mark.real
+@pytest.mark.skipif(not ZDF.is_dir(), reason="needs ../shared/data/real")
+def test_zdf_reprobe_is_one_membrane_and_dates_are_not(zdf_init):
+    # July4 and its GAPDH re-probe are one membrane; the other dates, alike in layout, are not
+    _, params = zdf_init
+    groups = sorted(sorted(g) for g in params["membranes"])
+    assert groups == sorted([sorted(["B1AR/July4/July4_B1AR_10wtop_16wbottom.tif",
+                                     "B1AR/July4/July4_B1AR_10wtop_16wbottom_GAPDH.tif"]),
+                             ["B1AR/May_30/May30.2013_B1AR_10wtop_16wbottom.tif"],
+                             ["B1AR/Oct_10/Oct10_B1ARtop_GAPDHbottom.tif"],
+                             ["B2AR/April22/April22.2013_B2AR_10wtop_16wbottom.tif"]])
 
 
 DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "il6-jak2"
