@@ -8,6 +8,7 @@ user only types sample names, groups and target names.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -25,7 +26,8 @@ def configure_init_parser(p):
     p.add_argument("images_dir", help="folder holding the blot images")
     p.add_argument("--out", help="config file to write (default: config.yaml beside the folder)")
     p.add_argument("--force", action="store_true", help="replace an existing config file")
-    p.add_argument("--ladder", help="marker ladder name (e.g. pageruler-plus) for apparent MW")
+    p.add_argument("--ladder", help="marker ladder for apparent MW: a name (e.g. pageruler-plus) "
+                   "or the kDa of the marker bands seen, top to bottom (e.g. 100,75,50)")
 
 
 def run_lanes(args) -> int:
@@ -98,6 +100,22 @@ def _write_plot(path, result, out):
             os.unlink(tmp)
 
 
+def _ladder_arg(text):
+    """``--ladder``: a ladder name or comma-separated kDa, checked before any image is read."""
+    if text is None:
+        return None
+    from blotquant.mw import get_ladder
+
+    ladder = text
+    if re.fullmatch(r"\s*[0-9.]+(\s*,\s*[0-9.]+)+\s*", text):
+        ladder = [float(v) for v in text.split(",")]
+    try:
+        get_ladder(ladder)
+    except BlotquantError as exc:
+        raise BlotquantError(f"--ladder {text!r}: {exc}") from exc
+    return ladder
+
+
 def run_init(args) -> int:
     from blotquant.discover import format_config, propose_config
 
@@ -109,7 +127,8 @@ def run_init(args) -> int:
     if not folder.is_dir():
         raise BlotquantError(f"{folder}: folder not found; give the folder holding the images")
     images_rel = os.path.relpath(folder.resolve(), out.resolve().parent)
-    config, params = propose_config(folder, ladder=args.ladder)
+    ladder = _ladder_arg(args.ladder)
+    config, params = propose_config(folder, ladder=ladder)
     config["images"] = Path(images_rel).as_posix()
     text = format_config(config, params)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -89,6 +89,36 @@ def test_lanes_prints_table_and_plot(sim_folder, tmp_path, capsys):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_init_gives_apparent_mw_with_a_ladder(sim_folder, tmp_path):
+    # the target image's lane 1 carries 7 ladder bands at rows 150 ... 780; named by their kDa,
+    # each band row's apparent MW is the log-linear interpolation between the ladder bands
+    folder, target, _ = sim_folder
+    out = tmp_path / "config.yaml"
+    kda = [200, 150, 100, 75, 50, 37, 25]
+    ladder_rows = [150, 250, 350, 450, 550, 680, 780]
+    assert init_cli.run_init(_args(init_cli.configure_init_parser,
+                                   [str(folder), "--out", str(out), "--ladder",
+                                    ",".join(map(str, kda))])) == 0
+    text = out.read_text()
+    assert "apparent MW from the marker lane" in text
+    found = {int(y): float(m) for y, m in re.findall(r"y~(\d+).*~([\d.]+) kDa", text)}
+    rows = target.truth.query("kind == 'target'").groupby("target")["row"].median()
+    assert len(found) == len(rows)
+    for r in rows:
+        y = min(found, key=lambda v: abs(v - r))
+        truth = 10 ** np.interp(r, ladder_rows, np.log10(kda))
+        assert abs(y - r) <= 3 and abs(found[y] / truth - 1) <= 0.05, (r, found)
+
+
+def test_init_rejects_an_unknown_ladder_before_reading(sim_folder, tmp_path):
+    folder, _, _ = sim_folder
+    out = tmp_path / "config.yaml"
+    with pytest.raises(BlotquantError, match="--ladder 'no-such-ladder'.*unknown ladder"):
+        init_cli.run_init(_args(init_cli.configure_init_parser,
+                                [str(folder), "--out", str(out), "--ladder", "no-such-ladder"]))
+    assert not out.exists()
+
+
 def _zdf_images():
     if not ZDF_ANNOTATION.is_file():
         return {}
