@@ -547,7 +547,6 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
             else:
                 teeth.append(j)
                 source.append("bright")
-
     # off-chain lane-like columns just outside the comb: dark (pre-stained) markers, coloured
     # markers, or bright columns off the pitch (a ladder lane)
     dark_cols = [(x + c0, st) for x, st in _dark_marker_columns(
@@ -593,6 +592,31 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
             teeth[i] = float(dk[np.argmin(np.abs(dk - x))])
             source[i] = "dark"
 
+    # a faint lane one pitch beyond either end that holds no marker: a stretch above a lower
+    # floor, lane-wide, cut from the end lane by a dip (a last, weakly loaded lane)
+    faint = [sg for sg in _segments(cp_fine, cp_noise / math.sqrt(fine_sigma),
+                                    snr=float(opts["peak_snr"]), floor=0.05)
+             if 0.5 * pitch <= sg[1] <= 1.4 * pitch and c0 <= sg[0] < c1
+             and sg[2] >= float(opts["min_strength"]) * typical]
+    faint_lanes = {}
+    for side in (-1, 1):
+        end = 0 if side < 0 else len(teeth) - 1
+        if end in marked or any(e[2] == side for e in extra):
+            continue
+        x = teeth[end] + side * pitch
+        near = [sg for sg in faint if abs(sg[0] - x) <= 0.25 * pitch]
+        if not near:
+            continue
+        sg = min(near, key=lambda t: abs(t[0] - x))
+        faint_lanes[sg[0]] = sg
+        if side < 0:
+            teeth.insert(0, sg[0])
+            source.insert(0, "faint")
+            marked = {i + 1: ev for i, ev in marked.items()}
+        else:
+            teeth.append(sg[0])
+            source.append("faint")
+
     xs_all = list(teeth)
     src_all = list(source)
     for x, ev, side in extra:
@@ -615,6 +639,12 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
             centers.append(x)
             widths.append(float("nan"))
             lane_strength.append(0.0)
+            continue
+        if src == "faint":
+            cf, wf, tf = faint_lanes[x]
+            centers.append(cf)
+            widths.append(wf)
+            lane_strength.append(tf / typical)
             continue
         near = np.flatnonzero(np.abs(pk - x) < 1e-9) if src == "bright" else []
         if len(near):     # a stretch of the profile: its own centre and width

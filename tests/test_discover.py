@@ -121,3 +121,16 @@ def test_apparent_mw_from_dark_marks(tmp_path):
     assert strip["mw"]["status"] == "ok" and strip["mw"]["marker_bands"] == "dark"
     truth = 10 ** np.interp(200, [150, 240], np.log10([75, 50]))
     assert abs(strip["mw"]["kda"][0] / truth - 1) <= 0.05
+
+
+def test_faint_last_lane_is_a_lane():
+    # the last lane loaded at 15 % of the others: its stretch of the column profile lies below
+    # the run floor of the strong lanes (a fifth of their level) but is still a lane
+    vol = np.full((10, 1), 4.0e6)
+    vol[-1] = 0.6e6
+    sim = simulate_blot(shape=(400, 1200), n_lanes=10, lane_pitch=100, lane_width=100,
+                        lane_fill=0.8, targets={"A": 200}, volumes=vol,
+                        seed=14)
+    lanes, kinds, _ = detect_lanes(sim.image)
+    assert kinds == ["sample"] * 10
+    assert np.abs(lanes.centers - sim.lanes.centers).max() <= 3.0

@@ -128,9 +128,6 @@ def _zdf_images():
 
 # strips of the ZDF annotation `blotquant init` does not reproduce yet, with the verified cause
 ZDF_MISSES = {
-    ("B1AR/July4/July4_B1AR_10wtop_16wbottom.tif", 0):
-        "lane 11 (x 748, no lab rectangle) carries a band at 15-20 % of the other lanes' and "
-        "lies below the profile's run floor: 10 of 11 lanes",
     ("B1AR/July4/July4_B1AR_10wtop_16wbottom_GAPDH.tif", 0):
         "lane 3 at 336 px between the dips at 313 and 360 px; the lab's rectangle centre is "
         "342.5 (6 px)",
