@@ -211,8 +211,9 @@ def _dark_marker_columns(small, dark, pitch, snr=5.0, core=None):
     membrane's typical column and twice the pixel noise (a mark one can see), is 0.3-1.3
     pitches wide at half height and carries at least two separate dark marks down its centre,
     two thirds of them at least 0.3 pitch wide along their row (lane-wide blobs, not the narrow
-    strokes of handwriting) unless the column rises 1.5 ``snr`` and has one lane-wide mark
-    (faint, noisy ladders whose marks mingle with their labels). Returns ``(x, strength)`` pairs (strength in robust sd).
+    strokes of handwriting; such a column needs only 0.75 ``snr``) unless the column rises
+    1.5 ``snr`` and has one lane-wide mark (faint, noisy ladders whose marks mingle with their
+    labels). Returns ``(x, strength)`` pairs (strength in robust sd).
     """
     import cv2
 
@@ -226,7 +227,7 @@ def _dark_marker_columns(small, dark, pitch, snr=5.0, core=None):
     med = float(np.median(ref))
     spread = 1.4826 * float(np.median(np.abs(ref - med))) + 1e-12
     pix_noise = float(np.median([_noise(r[c0:c1]) for r in small[::max(1, sh // 50)]]))
-    pk, _ = find_peaks(prof, height=med + snr * spread, distance=max(2, int(0.8 * pitch)))
+    pk, _ = find_peaks(prof, height=med + 0.75 * snr * spread, distance=max(2, int(0.8 * pitch)))
     out = []
     for j in pk:
         c, wd, _ = _half_max(prof - med, int(j), pitch)
@@ -259,7 +260,7 @@ def _dark_marker_columns(small, dark, pitch, snr=5.0, core=None):
         if prof[j] - med < 2.0 * pix_noise:     # a flat profile's bump, not a visible mark
             continue
         lane_wide = len(xs) >= 2 and len(xs) >= 2 / 3 * marks.size
-        if not (lane_wide or (xs and z >= 1.5 * snr)):
+        if not ((lane_wide and z >= 0.75 * snr) or (xs and z >= 1.5 * snr)):
             continue
         if xs and abs(float(np.median(xs)) - c) < 0.3 * pitch:
             c = float(np.median(xs))

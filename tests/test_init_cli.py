@@ -131,9 +131,6 @@ ZDF_MISSES = {
     ("B1AR/July4/July4_B1AR_10wtop_16wbottom_GAPDH.tif", 0):
         "lane 3 at 336 px between the dips at 313 and 360 px; the lab's rectangle centre is "
         "342.5 (6 px)",
-    ("B1AR/May_30/May30.2013_B1AR_10wtop_16wbottom.tif", 1):
-        "the right pre-stained marker (x 730) is a weak dark column (below dark_snr): 10 of 11 "
-        "lanes",
 }
 ZDF_STRIPS = [(rel, si) for rel, im in _zdf_images().items() for si in range(len(im["strips"]))]
 
