@@ -21,10 +21,9 @@ Found strips are matched to annotated ones by the largest overlap of their boxes
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
-
-import sys
 
 import numpy as np
 import yaml

@@ -13,10 +13,9 @@ samples, 8 px for markers; in parentheses the sample error when only the sample 
 """
 
 import tempfile
+import sys
 import time
 from pathlib import Path
-
-import sys
 
 import numpy as np
 import yaml

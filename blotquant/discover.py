@@ -1,10 +1,11 @@
 """Discovering the layout of a blot nobody has described yet: lanes, marker lanes, band rows.
 
 :func:`blotquant.lanes.find_lanes` places a *known* number of lanes. Before a config exists the
-number is not known, so :func:`detect_lanes` decides it: it finds lane-like columns (band evidence
-in the band rows), chooses the lane pitch by the best chain of nearly evenly spaced columns
-(lanes are nearly evenly spaced, an empty lane leaves one tooth of the comb without signal), and
-classifies every lane as ``sample``, ``marker`` or ``empty``. :func:`detect_band_rows` lists the
+number is not known, so :func:`detect_lanes` decides it: it finds lane-like columns (stretches of
+band evidence in the band rows, cut where lanes touch), chooses the lane pitch by the best chain of
+nearly evenly spaced columns (lanes are nearly evenly spaced, an empty lane leaves one tooth of the
+comb without signal), and classifies every lane as ``sample``, ``marker`` (a ladder's bright bands,
+or the dark marks of a pre-stained ladder on a light-band image) or ``empty``. :func:`detect_band_rows` lists the
 band rows the sample lanes share, with a row window a user would type. :func:`propose_config`
 does both for every image of a folder and returns a starter config (``blotquant init``).
 """
@@ -381,13 +382,17 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
     Notes
     -----
     A white top-hat with a vertical line (three band heights) isolates bands from the background;
-    its column profile, weighted by how strongly each row carries bands, shows one peak per
-    loaded lane. The pitch is the one whose best chain of peaks spaced one to three pitches
-    apart explains the most lane strength, each skipped tooth (an empty lane) costing
-    ``gap_penalty`` typical lanes. A lane is a ``marker`` when it carries ``ladder_bands`` or more
-    bands at rows where its neighbours have none, or when it is an off-chain column at the end
-    of the comb that is dark (absorbing pre-stained marks on a light-band image) or coloured;
-    a comb tooth without signal is ``empty``. Assumes nearly vertical lanes.
+    its column profile is the mean over the band rows, each row scaled to its own strength (the
+    gaps between lanes run through every band row). Separate lanes give one stretch each; lanes
+    whose bands touch give a plateau with narrow dips at their borders, so the profile is cut at
+    dips that are deep relative to their shoulders, and each stretch is a lane-like column
+    centred between its borders. The pitch is the one whose best chain of stretches spaced one
+    to three pitches apart explains the most lane strength, each skipped tooth (an empty lane)
+    costing ``gap_penalty`` typical lanes; a faint stretch one pitch beyond an end is a last,
+    weakly loaded lane. A lane is a ``marker`` when it carries ``ladder_bands`` or more bands at
+    rows where its neighbours have none, or when a column at either end of the comb is dark
+    (lane-wide absorbing marks of a pre-stained ladder stacked down a light-band membrane) or
+    coloured; a comb tooth without signal is ``empty``. Assumes nearly vertical lanes.
 
     Examples
     --------
@@ -464,7 +469,6 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
         pitch_hint = _autocorr_pitch(cp0, p_lo, p_hi)
     sigma = max(1.0, 0.1 * pitch_hint) if pitch_hint else 1.5
     cp = ndi.gaussian_filter1d(cp0, sigma)
-    noise = cp_noise / math.sqrt(sigma)
     if pitch_hint:
         p_lo, p_hi = max(p_lo, 0.42 * pitch_hint), min(p_hi, 2.2 * pitch_hint)
 

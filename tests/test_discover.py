@@ -113,7 +113,7 @@ def test_apparent_mw_from_dark_marks(tmp_path):
 
     from blotquant.discover import propose_config
 
-    sim, image = _dark_marker_blot(seed=13)
+    _, image = _dark_marker_blot(seed=13)
     tifffile.imwrite(tmp_path / "blot.tif", image.astype(np.uint16))
     _, params = propose_config(tmp_path, ladder=[100, 75, 50, 37])
     strip = params["images"][0]["strips"][0]
