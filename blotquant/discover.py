@@ -214,7 +214,7 @@ def _dark_marker_columns(small, dark, pitch, snr=5.0, core=None):
     two thirds of them at least 0.3 pitch wide along their row (lane-wide blobs, not the narrow
     strokes of handwriting; such a column needs only 0.75 ``snr``) unless the column rises
     1.5 ``snr`` and has one lane-wide mark (faint, noisy ladders whose marks mingle with their
-    labels). Returns ``(x, strength)`` pairs (strength in robust sd).
+    labels). Returns ``(x, strength, mark rows)`` per column (strength in robust sd).
     """
     import cv2
 
@@ -247,16 +247,22 @@ def _dark_marker_columns(small, dark, pitch, snr=5.0, core=None):
             continue
         # marks of a ladder are lane-wide blobs; handwriting is mostly narrow strokes. The
         # column's centre is the median middle of its lane-wide marks' half-maximum extents
-        xs = []
         lo, hi = int(max(0, c - pitch)), int(min(sw, c + pitch + 1))
-        for m in marks:
+
+        def along_row(m, c=c, wd=wd, lo=lo, hi=hi):
+            """Middle and width of the mark at row ``m`` along its row (half maximum)."""
             row = ndi.gaussian_filter1d(dark[max(0, m - 2):m + 3, lo:hi].mean(axis=0), 1.5)
             jm = int(np.clip(round(c) - lo, 0, row.size - 1))
             a, b = max(0, jm - int(0.3 * wd)), min(row.size, jm + int(0.3 * wd) + 1)
             jm = a + int(np.argmax(row[a:b]))
             cm, wm, _ = _half_max(row, jm, 0.8 * pitch)
+            return cm + lo, wm
+
+        xs = []
+        for m in marks:
+            cm, wm = along_row(m)
             if np.isfinite(wm) and wm >= 0.3 * pitch:
-                xs.append(cm + lo)
+                xs.append(cm)
         z = float((prof[j] - med) / spread)
         if prof[j] - med < 2.0 * pix_noise:     # a flat profile's bump, not a visible mark
             continue
@@ -265,7 +271,16 @@ def _dark_marker_columns(small, dark, pitch, snr=5.0, core=None):
             continue
         if xs and abs(float(np.median(xs)) - c) < 0.3 * pitch:
             c = float(np.median(xs))
-        out.append((float(c), z))
+        # the ladder's bands: every lane-wide mark down the whole column (a mark near the box's
+        # edge counts; a border line, wider than a lane, does not), or the marks found above
+        # when fewer than three are lane-wide (a faint ladder's marks look narrow in the noise)
+        full = _lane_profile(dark, c, max(1.0, 0.25 * wd))
+        rows_all, _ = find_peaks(ndi.gaussian_filter1d(full, 1.0),
+                                 prominence=max(snr * _noise(full), 0.3 * float(np.ptp(col))),
+                                 distance=max(2, int(0.15 * pitch)))
+        bands = [int(m) for m in rows_all
+                 if 0.3 * pitch <= np.nan_to_num(along_row(int(m))[1]) <= 1.3 * pitch]
+        out.append((float(c), z, bands if len(bands) >= 3 else [int(m) for m in marks]))
     return out
 
 
@@ -554,15 +569,15 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
                 source.append("bright")
     # off-chain lane-like columns just outside the comb: dark (pre-stained) markers, coloured
     # markers, or bright columns off the pitch (a ladder lane)
-    dark_cols = [(x + c0, st) for x, st in _dark_marker_columns(
+    dark_cols = [(x + c0, st, mk) for x, st, mk in _dark_marker_columns(
         small[:, c0:c1], dark[:, c0:c1], pitch, float(opts["dark_snr"]))]
     if (c0, c1) != (0, sw):     # a marker lane just outside the core, or cut by its edge
-        dark_cols += [(x, st) for x, st in _dark_marker_columns(
+        dark_cols += [(x, st, mk) for x, st, mk in _dark_marker_columns(
             small, dark, pitch, float(opts["dark_snr"]), (c0, c1))
-            if all(abs(x - xc) > 0.5 * pitch for xc, _ in dark_cols)]
-        dark_cols.sort()
-    dk = np.array([x for x, _ in dark_cols])
-    dk_strength = {x: st for x, st in dark_cols}
+            if all(abs(x - d[0]) > 0.5 * pitch for d in dark_cols)]
+        dark_cols.sort(key=lambda d: d[0])
+    dk = np.array([d[0] for d in dark_cols])
+    dk_strength = {d[0]: d[1] for d in dark_cols}
     cprof = None
     if colour is not None:
         c_small = _reduce(np.asarray(colour, float), k)[:sh, :sw]
@@ -725,8 +740,9 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
         "y_ref": round(y_ref, 2),
         "candidates": [{"x": round(float(to_px(x)), 1), "strength": round(float(s), 3)}
                        for x, s in zip(pk, strength)],
-        "dark_columns": [{"x": round(float(to_px(x)), 1), "strength": round(st, 1)}
-                         for x, st in dark_cols],
+        "dark_columns": [{"x": round(float(to_px(x)), 1), "strength": round(st, 1),
+                          "marks": [round(float(m * k + (k - 1) / 2), 1) for m in mk]}
+                         for x, st, mk in dark_cols],
         "colour_columns": [round(float(to_px(x)), 1) for x in ck],
         "lanes": [{"lane": i + 1, "center": round(float(c), 2), "width": round(float(wd), 2),
                    "kind": kd, "evidence": ev, "strength": round(float(st), 3),
@@ -934,8 +950,7 @@ def _analyse_image(path, *, ladder=None, boxes=None):
                    int(min(x1, max(bx1, math.ceil(hi_x) + 1))), int(y1)]
         limits = (0, blot.data.shape[0]) if len(strips) == 1 else (y0, y1)
         rows, bp = detect_band_rows(part, lanes, kinds=kinds, row_offset=y0, limits=limits)
-        mw = _apparent_mw(part, lanes, kinds, rows, y0, ladder,
-                          [lane["evidence"] for lane in lp["lanes"]])
+        mw = _apparent_mw(part, lanes, kinds, rows, y0, ladder, lp)
         out.append({"box": out_box,
                     "centers": [float(c + x0) for c in lanes.centers],
                     "widths": [float(v) for v in lanes.widths],
@@ -945,7 +960,7 @@ def _analyse_image(path, *, ladder=None, boxes=None):
             "strips": out, "strip_params": strip_params}
 
 
-def _apparent_mw(part, lanes, kinds, rows, y0, ladder, evidence=None):
+def _apparent_mw(part, lanes, kinds, rows, y0, ladder, lane_params=None):
     """Apparent kDa per band row from the first marker lane, or a reason why not."""
     if "marker" not in kinds:
         return {"status": "no marker lane"}
@@ -956,12 +971,20 @@ def _apparent_mw(part, lanes, kinds, rows, y0, ladder, evidence=None):
     except ImportError:
         return {"status": "blotquant.mw not available"}
     i = kinds.index("marker")
-    dark = evidence is not None and evidence[i] == "dark"
-    # a pre-stained marker seen as dark marks on a light-band image: its bands are the dark ones
-    image = -np.asarray(part.data, float) if dark else part
+    lp = lane_params or {}
+    dark = lp.get("lanes", [{}] * len(kinds))[i].get("evidence") == "dark"
+    # a pre-stained marker seen as dark marks on a light-band image: its bands are the marks
+    # found down its column (lane-wide, away from the strip's border rows), else the dark
+    # bands of its lane profile
+    cols = [d for d in lp.get("dark_columns", [])
+            if abs(d["x"] - float(lanes.centers[i])) < 0.5 * float(lanes.widths[i])]
     try:
-        found, _ = mw.find_ladder_bands(image, x=float(lanes.centers[i]),
-                                        width=float(lanes.widths[i]))
+        if dark and cols and len(cols[0].get("marks", [])) >= 2:
+            found = np.asarray(cols[0]["marks"], float)
+        else:
+            image = -np.asarray(part.data, float) if dark else part
+            found, _ = mw.find_ladder_bands(image, x=float(lanes.centers[i]),
+                                            width=float(lanes.widths[i]))
         cal, cp = mw.fit_ladder(found, ladder)
         kda = [round(float(cal.kda_at(r - y0)), 1) for r in rows["row"]]
     except Exception as exc:  # noqa: BLE001 - calibration is a hint; a failure is reported
