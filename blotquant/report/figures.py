@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import textwrap
 
 import numpy as np
 
@@ -79,9 +80,19 @@ def render_overlay(data, saturated, lanes, bands, *, title="", lane_labels=None,
     sat = saturated[::step, ::step]
     rgb[sat] = [1.0, 0.0, 0.0]
     width_in = min(16.0, max(6.0, cols / step / 100))
-    # fixed margins in inches (title above, warnings below, target names right) instead of
-    # tight_layout, which draws the whole figure once more just to measure it
-    top_in, bottom_in, right_in = 0.6, 0.1 + 0.14 * len(warnings), 0.9
+    right_in = 0.9
+    # fixed margins in inches, sized from the wrapped text (title above, warnings below, target
+    # names right), instead of tight_layout, which draws the whole figure once more to measure it
+    legend = "yellow: counted pixels; red: saturated; dotted: band not found"
+    if marks is not None and marks.any():
+        legend += "; magenta: colour marks (ink) left out of lane finding"
+    head = [line for part in (title, legend) for line in textwrap.wrap(part, int((width_in + right_in) * 15))]
+    warn = [line for text in warnings
+            for line in textwrap.wrap("WARNING: " + text, int((width_in + right_in) * 17),
+                                      subsequent_indent="    ")]
+    line_in = 7 * 1.25 / 72  # 7-8 pt text, 1.25 line spacing
+    top_in = 0.35 + line_in * 1.1 * len(head)
+    bottom_in = 0.1 + line_in * len(warn)
     height_in = width_in * rows / cols + top_in + bottom_in
     fig, ax = plt.subplots(figsize=(width_in + right_in, height_in), dpi=100)
     fig.subplots_adjust(left=0.05 / (width_in + right_in), right=1 - right_in / (width_in + right_in),
@@ -112,13 +123,10 @@ def render_overlay(data, saturated, lanes, bands, *, title="", lane_labels=None,
         sub = bands[bands["target"] == target]
         ax.text(cols - 1, float(sub["band_row"].median()), f" {target}", color="darkgoldenrod",
                 fontsize=8, va="center", ha="left", clip_on=False)
-    legend = "yellow: counted pixels; red: saturated; dotted: band not found"
-    if marks is not None and marks.any():
-        legend += "; magenta: colour marks (ink) left out of lane finding"
-    ax.set_title(title + "\n" + legend, fontsize=8, pad=14)
-    for i, text in enumerate(warnings):
-        ax.text(0.0, -0.02 - 0.035 * i, "WARNING: " + text, transform=ax.transAxes, color="red",
-                fontsize=7, va="top", ha="left", wrap=True)
+    fig.text(0.5, 1 - 0.05 / height_in, "\n".join(head), fontsize=8, ha="center", va="top", linespacing=1.25)
+    if warn:
+        fig.text(0.05 / (width_in + right_in), (bottom_in - 0.05) / height_in, "\n".join(warn), color="red",
+                 fontsize=7, ha="left", va="top", linespacing=1.25)
     ax.set_axis_off()
     return _figure_bytes(fig)
 
