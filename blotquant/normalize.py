@@ -32,7 +32,7 @@ NORMALIZED_COLUMNS = [
 
 #: in measure_bands' note: "... (12 % of the volume) in the band's rows assigned to the neighbour"
 _SPLIT_SHARE = r"\((\d+(?:\.\d+)?) % of the volume\)"
-#: a split share this much above the target's median lane on the membrane is flagged
+#: a split share this far from the control group's median lane (same target and membrane) is flagged
 _SPLIT_EXCESS = 0.10
 
 
@@ -58,7 +58,10 @@ def normalize(bands, *, loading_control, control_group):
         ratio / mean(ratio of the control group on that membrane)``. ``flag`` is empty when the
         numbers are trustworthy, otherwise it says why they are NaN or doubtful.
     params : dict
-        Per membrane and target, the control-group mean ratio used and how many lanes it used.
+        Per ``"membrane/target"``: the control-group mean ratio used (``control_mean_ratio``), how
+        many lanes it used, and the control group's median share of the target's and the loading
+        control's volume that the fit gave to a touching neighbour (``median_split_share``,
+        ``loading_control_median_split_share``), the reference of the split flags.
 
     Notes
     -----
@@ -89,12 +92,18 @@ def normalize(bands, *, loading_control, control_group):
     if "note" not in bands:
         bands["note"] = ""
     bands["note"] = bands["note"].fillna("")
-    # share of each band's volume that the fit assigned away to a touching neighbour; a share common
-    # to the target's lanes on a membrane cancels in the ratios, so only a lane's excess is flagged
+    # share of each band's volume that the fit assigned away to a touching neighbour; fold change
+    # divides by the control group, so a share the control lanes have too cancels, and what is
+    # flagged is a lane's distance from the control group's median share (all lanes' median when
+    # the membrane has no control lane of that target)
     bands["split_share"] = bands["note"].str.extract(_SPLIT_SHARE, expand=False).astype(float).fillna(0.0) / 100
-    typical = bands.groupby(["membrane", "target"])["split_share"].median()
+    keys = ["membrane", "target"]
+    typical = bands.groupby(keys)["split_share"].median()
+    control = bands[bands["group"] == control_group].groupby(keys)["split_share"].median() \
+        if "group" in bands else typical.iloc[:0]
+    typical = control.combine_first(typical)
     bands["split_excess"] = bands["split_share"] - typical.reindex(
-        pd.MultiIndex.from_frame(bands[["membrane", "target"]])).to_numpy()
+        pd.MultiIndex.from_frame(bands[keys])).to_numpy()
     lc = bands[bands["target"] == loading_control].set_index(["membrane", "sample"])
     usable_lc = lc[lc["found"].astype(bool) & ~lc["saturated"].astype(bool)]
     lc_median = usable_lc.groupby(level="membrane")["volume"].median().to_dict()
@@ -158,7 +167,8 @@ def normalize(bands, *, loading_control, control_group):
         mean_ref = float(ref.mean()) if len(ref) else np.nan
         params[f"{membrane}/{target}"] = {
             "control_mean_ratio": mean_ref, "control_lanes_used": int(len(ref)),
-            # median share of the volume split off to a touching neighbour (target, loading control)
+            # the control group's median share of the volume split off to a touching neighbour
+            # (target, loading control): the reference of the split flags
             "median_split_share": float(typical.get((membrane, target), 0.0)),
             "loading_control_median_split_share": float(typical.get((membrane, loading_control), 0.0))}
         if len(ref) and mean_ref > 0:
@@ -174,19 +184,21 @@ def normalize(bands, *, loading_control, control_group):
 def _guesses(rec, what):
     """Non-blocking flags for what measure_bands had to infer (its ``note`` column).
 
-    A split from a touching neighbour is flagged when this lane gave away at least
-    ``_SPLIT_EXCESS`` more of its volume than the target's median lane on the membrane: a split
-    that every lane shares scales all of them alike and cancels in the fold change.
+    A split from a touching neighbour is flagged when the share of this lane's volume the fit gave
+    to the neighbour differs by at least ``_SPLIT_EXCESS`` from the control group's median lane
+    (same target and membrane): a split the control lanes share scales numerator and reference
+    alike and cancels in the fold change; one they do not share does not.
     """
     out = []
     if "taken from neighbouring lanes" in rec["note"]:
         out.append(f"{what} band row taken from neighbouring lanes (weak or off the smile)")
     if "colour-marked (ink) pixels" in rec["note"]:
         out.append(f"{what} lane has colour marks (ink) near the band: see bands.csv note and the overlay")
-    if "separated by the fit" in rec["note"] and rec["split_excess"] >= _SPLIT_EXCESS:
+    if abs(rec["split_excess"]) >= _SPLIT_EXCESS - 1e-12:
         out.append(f"{what} band split from a touching neighbour by the fit: "
                    f"{100 * rec['split_share']:.0f} % of its volume assigned to the neighbour, "
-                   f"{100 * rec['split_excess']:.0f} points more than the median lane")
+                   f"{100 * abs(rec['split_excess']):.0f} points {'more' if rec['split_excess'] > 0 else 'less'} "
+                   "than the control group's median lane")
     return out
 
 
