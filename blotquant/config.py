@@ -602,6 +602,11 @@ def _check(exp: Experiment):
                 mfile = spec.marker.file or spec.file
                 mpath = Path(exp.images) / mfile
                 mkey_ = f"{ikey}.marker"
+                if mfile == spec.file and spec.marker.page == spec.page:
+                    add((mkey_, f"the marker picture is '{spec.file}' page "
+                         f"{'(default)' if spec.page is None else spec.page} - the exposure itself",
+                         "give the page of the white-light marker picture (e.g. `marker: {page: 0}`) "
+                         "or its file (`marker: {file: name.tif}`)", None))
                 if mem.ladder is None:
                     add((mkey_, f"a marker picture is given but membrane '{mem.name}' names no ladder",
                          "add `ladder: <preset>` or `ladder: [kDa, ...]` to the membrane", None))

@@ -207,8 +207,9 @@ def _target_window(image_spec, target, spec, blot, sample_lanes, calibration, mw
         return (spec.rows[0] - blot.origin[1], spec.rows[1] - blot.origin[1])
     if calibration is None:
         raise LayoutError(
-            f"{image_spec.file}: target {target} is given by molecular weight (mw: {spec.mw}) but no marker "
-            "lane could be calibrated on this image; give `rows: [top, bottom]` instead"
+            f"{image_spec.file}: target {target} is given by molecular weight (mw: {spec.mw}) but "
+            f"{(mw_params or {}).get('failed', 'no marker lane could be calibrated on this image')}; "
+            "give `rows: [top, bottom]` instead, or a white-light picture of the marker (`marker:`)"
         )
     from blotquant.mw import row_window
 
@@ -250,12 +251,16 @@ def _measure_image(experiment, membrane, image_spec, *, read, region=None):
             if region is not None:
                 ladder_blot = crop(ladder_blot, region)
             marker_record = {"file": image_spec.marker.file or image_spec.file, "page": ladder_blot.page,
-                             "sha256": ladder_blot.sha256, "polarity": ladder_blot.polarity}
+                             "sha256": ladder_blot.sha256, "polarity": ladder_blot.polarity,
+                             "read": ladder_blot.choices}
         calibration, mw_params = _calibrate_mw(ladder_blot, lanes, labels, membrane.ladder)
         mw_params["marker_picture"] = marker_record
         if calibration is None:
             reasons = "; ".join(f"lane {r['lane']}: {r['failed']}" for r in mw_params["lanes"]) or "no ladder lane"
-            warnings_.append(f"{image_spec.file}: the ladder could not be calibrated ({reasons}); "
+            where = (f"the marker picture {marker_record['file']} (page {marker_record['page']})"
+                     if marker_record else image_spec.file)
+            mw_params["failed"] = f"no marker lane could be calibrated on {where}"
+            warnings_.append(f"{image_spec.file}: the ladder could not be calibrated on {where} ({reasons}); "
                              "mw_kda is empty for this image")
     tables, band_params = [], {}
     for target, spec in image_spec.targets.items():
@@ -466,7 +471,9 @@ def run(experiment) -> Results:
         "versions": _versions(),
         "config_file": str(getattr(experiment, "source", "")),
         "config": experiment.to_dict(),
-        "inputs": {r.file: r.choices["sha256"] for r in images},
+        "inputs": {**{r.file: r.choices["sha256"] for r in images},
+                   **{m["file"]: m["sha256"] for m in (((r.choices.get("molecular_weight") or {})
+                                                        .get("marker_picture")) for r in images) if m}},
         "images": [{"membrane": r.membrane, "image": r.file, **r.choices} for r in images],
         "strips": strip_record,
         "normalization": norm_params,

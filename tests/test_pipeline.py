@@ -273,6 +273,7 @@ def test_ladder_read_from_a_white_light_marker_page(tmp_path):
     assert image["page"] == 1
     assert image["molecular_weight"]["marker_picture"]["page"] == 0
     assert image["molecular_weight"]["marker_picture"]["polarity"] == "dark-bands"
+    assert image["molecular_weight"]["marker_picture"]["read"]["polarity"]["method"] == "auto"  # evidence recorded
     assert (jak["band_row"] - truth.loc["Jak2"].loc[jak.index, "row"]).abs().max() < 2.0
     assert (jak["volume"] / truth.loc["Jak2"].loc[jak.index, "volume"] - 1).abs().max() < 0.03
     np.testing.assert_allclose(jak["mw_kda"], 130.0, rtol=0.05)
@@ -296,6 +297,9 @@ def test_an_empty_marker_lane_is_not_calibrated(tmp_path):
     (lambda m: m["images"][0].update(marker={"file": "small.tif"}),
      r"images\[0\]\.marker: marker picture 'small.tif' is 90 x 62 px but 'mw.tif' is 900 x 620 px"),
     (lambda m: m["images"][0].update(marker={"file": "nope.tif"}), r"images\[0\]\.marker\.file: marker picture 'nope.tif' not found"),
+    (lambda m: m["images"][0].update(marker={}), r"images\[0\]\.marker: the marker picture is 'mw.tif' page \(default\)"),
+    (lambda m: m["images"][0].update(marker={"file": "mw.tif", "page": 1}, page=1),
+     r"images\[0\]\.marker: the marker picture is 'mw.tif' page 1 - the exposure itself"),
 ])
 def test_marker_picture_config_errors(tmp_path, change, message):
     import tifffile
