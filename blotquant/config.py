@@ -49,7 +49,7 @@ class Target(_Model):
     """Where a target's band lies: a row window ``rows: [top, bottom]`` or ``mw: kDa``."""
 
     rows: Optional[tuple[int, int]] = None
-    mw: Optional[float] = Field(default=None, gt=0)
+    mw: Optional[float] = Field(default=None, gt=0, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _one_of(self):

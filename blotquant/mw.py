@@ -335,8 +335,9 @@ class Calibration:
     beyond the end (the usual sigmoidal migration: proteins bunch up near the wells and near the
     dye front, so log10(kDa) changes faster per row at both ends) and the end tangent where the
     curve would flatten: the slope used is ``min(d/drow model, end slope)``, integrated outwards.
-    Both are monotone; neither turns around like a polynomial can. :func:`fit_ladder` chooses
-    between them by leave-one-out, which tests extrapolation over about one band spacing only.
+    Both are monotone; neither turns around like a polynomial can. The default is ``"tangent"``;
+    with ``extrapolation="auto"``, :func:`fit_ladder` chooses between them by leave-one-out, which
+    tests extrapolation over about one band spacing only.
     """
 
     model: str
@@ -471,7 +472,9 @@ def _make(model, rows, lk, x=float("nan"), extrapolation="tangent"):
     if model in ("interp", "pchip"):
         if np.any(np.diff(rows) <= 0) or np.any(np.diff(lk) >= 0):
             return None
-        return Calibration(model, rows, 10 ** lk, (), float(rows.mean()), x, extrapolation)
+        cal = Calibration(model, rows, 10 ** lk, (), float(rows.mean()), x, extrapolation)
+        # PCHIP may end on a zero slope (a flat end would map every row beyond it to one kDa)
+        return cal if all(v < 0 for v in cal._end_slopes()) else None
     deg = {"linear": 1, "quadratic": 2, "cubic": 3}[model]
     c0 = float(rows.mean())
     scale = float(np.ptp(rows)) or 1.0
@@ -686,7 +689,9 @@ def fit_ladder(rows, kda, *, model="auto", match="auto", row_range=None, x=None,
         Calibration model. ``"auto"`` picks, among the models the number of points allows (with
         ``extrapolation="auto"``: each with tangent and, where it differs, curve extrapolation),
         the one with the smallest leave-one-out RMS error in log10(kDa) (ties within 2 % go to the
-        simpler model, in :data:`MODELS` order, tangent before curve). The held-out end bands make
+        earlier candidate: every model with tangent extrapolation in :data:`MODELS` order, then the
+        curve variants). A model whose fit is not strictly decreasing (e.g. PCHIP with a flat end)
+        is not a candidate. The held-out end bands make
         this score judge extrapolation too.
     match : {"auto", "none"}
         ``"none"``: ``rows`` and ``kda`` are already paired (same length, top to bottom).

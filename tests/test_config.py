@@ -129,6 +129,15 @@ def test_mw_target_accepted(project):
     assert exp.membranes[0].ladder == "pageruler-plus"
 
 
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), 0, -5])
+def test_mw_must_be_a_finite_positive_kda(project, value):
+    cfg = copy.deepcopy(BASE)
+    cfg["membranes"][0]["images"][0]["targets"]["TNAP"] = {"mw": value}
+    cfg["membranes"][0]["ladder"] = "pageruler-plus"
+    with pytest.raises(ConfigError, match=r"targets\.TNAP\.mw"):
+        load_config(_write(project, cfg))
+
+
 def test_unknown_ladder_names_the_key_and_the_presets(project):
     cfg = copy.deepcopy(BASE)
     cfg["membranes"][0]["ladder"] = "pageruler-extra"

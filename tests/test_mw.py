@@ -529,3 +529,15 @@ def test_an_empty_lane_of_white_noise_yields_no_ladder_bands(seed):
     prof = noise + sum(40.0 * np.exp(-0.5 * ((rows - c) / 3.0) ** 2) for c in bands)
     found, _ = find_ladder_bands(prof)
     np.testing.assert_allclose(found, bands, atol=1.0)
+
+
+def test_pchip_with_a_flat_end_is_refused_not_a_division_by_zero():
+    """PCHIP's end derivative is 0 here (review reproduction): a flat end would map every row above
+    the top band to 250 kDa and made row_at divide by zero; the model is refused instead, and
+    model="auto" still calibrates."""
+    rows, kda = [100, 140, 150, 250, 300], [250, 200, 100, 50, 25]
+    with pytest.raises(LayoutError, match="monotone fit"):
+        fit_ladder(rows, kda, model="pchip", match="none")
+    cal, _ = fit_ladder(rows, kda, model="auto", match="none")
+    assert cal.model != "pchip"
+    assert cal.kda_at(50.0) > 250.0 and cal.row_at(300.0) < 100.0
