@@ -232,7 +232,10 @@ def _measure_image(experiment, membrane, image_spec, *, read, region=None):
         blot = crop(blot, region)
     # lanes are found on a copy with colour marks (ink, handwriting) painted over; every volume is
     # integrated on blot.data, and a band whose window holds marks is flagged
-    lanes, lane_params, warnings_ = _place_lanes(experiment, membrane, image_spec, detection_copy(blot))
+    det = detection_copy(blot)
+    lanes, lane_params, warnings_ = _place_lanes(experiment, membrane, image_spec, det)
+    if det is not blot:
+        lane_params["detection_copy"] = det.choices.get("detection_copy")
 
     # Marker and empty lanes are never measured: their bands must not steer the band search.
     labels = list(membrane.lanes)

@@ -348,6 +348,9 @@ def test_ink_on_a_film_scan_is_left_out_of_lane_finding_and_flagged(tmp_path):
     c, k = (results[n].bands.set_index(["target", "lane"]) for n in ("clean", "inked"))
     np.testing.assert_allclose(k["lane_x"], c["lane_x"], atol=1.0)  # lane 3: 0.6 px (its band under the filled ink)
     assert results["inked"].record["images"][0]["read"]["marks"]["marked_pixels"] > 0
+    filled = results["inked"].record["images"][0]["lanes"]["detection_copy"]["filled_pixels"]
+    assert filled == results["inked"].record["images"][0]["read"]["marks"]["marked_pixels"]
+    assert "detection_copy" not in results["clean"].record["images"][0]["lanes"]
     flagged = k.index[k["note"].fillna("").str.contains("colour-marked")]
     assert list(flagged) == [("A", 3)]
     others = [i for i in k.index if i != ("A", 3)]
