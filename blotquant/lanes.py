@@ -810,6 +810,10 @@ _GAP_WEIGHT = 0.5  # band evidence midway between two sample lanes counts agains
 _MISSED_WEIGHT = 1.0  # a strong band column left between the listed sample lanes counts against
 _SMALL_MARGIN = 0.5  # placement margin (in clear sample lanes) below which params carry a warning
 _EXTENT_FRAC = 0.2  # a sample lane's edges: this fraction of the way from each side's floor to its peak
+_COLUMN_LEAN = 0.1  # a band column whose peak leans more than this many pitches off its lane's extent middle ...
+_COLUMN_SHIFT = 0.35  # ... (and less than this many) moves to that middle
+_TOUCH_GAP = 0.25  # a gap between touching lanes is narrower than this many pitches ...
+_TOUCH_DEPTH = 0.25  # ... and falls below this fraction of the lower neighbour's peak
 _VIRTUAL_SAMPLE = 0.5  # share of its band evidence a sample lane earns without a band column
 
 
@@ -857,6 +861,9 @@ def _place_by_kinds(kinds, band_s, noise_b, all_s, dark, p_lo, p_hi, hint, frac)
         f = _half_max_extent(band_s, x, hint, search=0.2)
         if f is not None and abs(f["center"] - x) < 0.25 * hint:
             bright["x"][i] = f["center"]
+    peaks = bright["x"].copy()
+    bright["x"], leaned = _column_middles(band_s, bright["x"], hint)
+    recentred = [[float(a), float(b)] for a, b in zip(peaks[leaned], bright["x"][leaned])]
     ref = bright["ref"] if bright["ref"] > 0 else float(band_s.max()) or 1.0
     s_full = np.clip((band_s - 2 * noise_b) / ref, 0, 1)
     bx = bright["x"].astype(int)
@@ -908,7 +915,7 @@ def _place_by_kinds(kinds, band_s, noise_b, all_s, dark, p_lo, p_hi, hint, frac)
     if bright["x"].size:
         dp = _assign_by_kinds(kinds, bright, s_full, m_full, hint)
         if dp is not None:
-            dp.update(ref=ref, s=s_full, band_x=strong, band_strength=strong_w)
+            dp.update(ref=ref, s=s_full, band_x=strong, band_strength=strong_w, recentred=recentred)
             return dp
     best = (-np.inf, None, None)
     for p in pitches:
@@ -925,7 +932,8 @@ def _place_by_kinds(kinds, band_s, noise_b, all_s, dark, p_lo, p_hi, hint, frac)
     margin = sc0 - next_best if math.isfinite(next_best) else None
     pos = (o + p * k) * r + (r - 1) / 2
     return {"positions": pos, "pitch": p * r, "score": sc0, "shift_scores": shifted.tolist(),
-            "margin": margin, "ref": ref, "s": s_full, "band_x": strong, "band_strength": strong_w}
+            "margin": margin, "ref": ref, "s": s_full, "band_x": strong, "band_strength": strong_w,
+            "recentred": recentred}
 
 
 
@@ -962,6 +970,107 @@ def _pitch_trend(xs, p):
             break
         use[k] = False
     return icpt + slope * xs
+
+
+def _lowest_between(prof, a, b):
+    """Position of the lowest sample of ``prof`` between ``a < b`` (the midpoint when they are
+    closer than two samples): the boundary between two neighbouring lanes, the dark gap where
+    they touch."""
+    lo, hi = int(math.ceil(a)), int(math.floor(b))
+    if hi - lo < 1:
+        return 0.5 * (a + b)
+    return float(lo + int(np.argmin(prof[lo : hi + 1])))
+
+
+def _column_middles(prof, xs, hint):
+    """Band columns ``xs`` (sorted, profile samples) moved to the middle of their lane's extent.
+
+    A comet-shaped band (dense at one end, tapering to the other) has its peak, and its half
+    maximum, at the dense end: up to 0.3 pitch off the lane centre on the chibidragon strips, so
+    neighbouring spacings alternate long and short, the pitch taken from them is too small and the
+    assignment of the listed lanes to the columns slips. The lane's extent at ``_EXTENT_FRAC`` of
+    its height from each side's floor (:func:`_lane_extent`; the floors are the lowest points of
+    ``prof`` between neighbouring columns, the dark gaps where lanes touch) reaches the tail. A
+    column moves to that middle when it lies more than ``_COLUMN_LEAN`` and less than
+    ``_COLUMN_SHIFT`` pitches (``hint``) away; smaller differences are left to the refinement of
+    every lane, which measures the same extent anyway. Returns the new positions and the mask of
+    moved columns.
+    """
+    xs = np.asarray(xs, dtype=float)
+    n_c = xs.size
+    new = xs.copy()
+    gaps = [_lowest_between(prof, a, b) for a, b in zip(xs[:-1], xs[1:])]
+    for i in range(n_c):
+        lb = gaps[i - 1] if i > 0 else xs[i] - 0.6 * hint
+        hb = gaps[i] if i < n_c - 1 else xs[i] + 0.6 * hint
+        g = _lane_extent(prof, xs[i], lb, hb, 0.2 * hint, _EXTENT_FRAC, open_lo=i == 0, open_hi=i == n_c - 1)
+        if g is not None and _COLUMN_LEAN * hint < abs(g["center"] - xs[i]) < _COLUMN_SHIFT * hint:
+            new[i] = g["center"]
+    return new, new != xs
+
+
+def _narrow_gap(prof, a, b, pitch):
+    """The gap between neighbouring lanes at ``a < b`` (profile samples) when the lanes touch.
+
+    The gap is the lowest point of ``prof`` between them; it is *narrow* when the run around it
+    that stays below ``_EXTENT_FRAC`` of the way from its floor to the lower of the two lanes'
+    peaks is shorter than ``_TOUCH_GAP`` pitches, and *deep* when that floor is below
+    ``_TOUCH_DEPTH`` of that peak above the profile's baseline (0). Returns the middle of that run
+    (sub-pixel), or None for a wide, shallow or undefined gap.
+    """
+    n = prof.size
+    lo, hi = int(math.ceil(a)), int(math.floor(b))
+    if hi - lo < 3 or lo < 0 or hi > n - 1:
+        return None
+    j = lo + int(np.argmin(prof[lo : hi + 1]))
+    v = float(prof[j])
+    top = min(float(prof[lo : j + 1].max()), float(prof[j : hi + 1].max()))
+    if top <= 0 or v > _TOUCH_DEPTH * top:
+        return None
+    th = v + _EXTENT_FRAC * (top - v)
+    k = j
+    while k > lo and prof[k - 1] < th:
+        k -= 1
+    if k == lo:
+        return None
+    xl = k - (th - prof[k]) / (prof[k - 1] - prof[k]) if prof[k - 1] != prof[k] else float(k)
+    k = j
+    while k < hi and prof[k + 1] < th:
+        k += 1
+    if k == hi:
+        return None
+    xr = k + (th - prof[k]) / (prof[k + 1] - prof[k]) if prof[k + 1] != prof[k] else float(k)
+    if xr - xl > _TOUCH_GAP * pitch:
+        return None
+    return 0.5 * (xl + xr)
+
+
+def _touching_centres(prof, centers, ok, pitch):
+    """Lanes that touch both neighbours centred between the two gaps (in place).
+
+    Where lanes touch, the narrow, deep gaps between them (:func:`_narrow_gap`) are the lanes'
+    boundaries; a comet-shaped band (dense at one end, tapering to the other) has a tail too
+    faint for its extent at a fifth of its height to reach the gap, so that extent's middle
+    leans towards the dense end (up to 13 px of an 88 px pitch on the chibidragon strips). A
+    lane in ``ok`` with a narrow gap on both sides takes the middle between them when that lies
+    within 0.3 pitch of its centre, when both neighbours are in ``ok`` too (beside a marker or
+    an empty lane the gap is not a band's boundary). Returns the 1-based lanes moved.
+    """
+    n = centers.size
+    if n < 3:
+        return []
+    gaps = [_narrow_gap(prof, centers[i], centers[i + 1], pitch) for i in range(n - 1)]
+    moved = []
+    new = centers.copy()
+    for i in range(1, n - 1):
+        if not (ok[i - 1] and ok[i] and ok[i + 1]) or gaps[i - 1] is None or gaps[i] is None:
+            continue
+        c = 0.5 * (gaps[i - 1] + gaps[i])
+        if abs(c - centers[i]) < 0.3 * pitch:
+            new[i] = c
+            moved.append(int(i + 1))
+    centers[:] = new
+    return moved
 
 
 def _assign_by_kinds(kinds, bright, s_full, m_full, hint):
@@ -1187,10 +1296,12 @@ def _lanes_by_kinds(kinds, aligned, wts, in_win, n_slabs, lane_scale, dark, p_lo
     for i in np.nonzero(kinds == "sample")[0]:
         f = _half_max_extent(band_s, pos[i], lp, search=0.2)
         # the centre is the middle of the lane's extent, its edges where the band signal falls
-        # to a fifth of the way from the floor towards each neighbour (its own floor per side):
-        # the peak or the half maximum of a skewed, smeared or touching band sits off-centre
-        lb = 0.5 * (pos[i - 1] + pos[i]) if i > 0 else pos[i] - 0.6 * lp
-        hb = 0.5 * (pos[i] + pos[i + 1]) if i < n_lanes - 1 else pos[i] + 0.6 * lp
+        # to a fifth of the way from the floor towards each neighbour (its own floor per side,
+        # searched up to the lowest point between the two placements: the gap where lanes touch,
+        # which the midpoint between placements on a comet's dense ends can cut off): the peak
+        # or the half maximum of a skewed, smeared or touching band sits off-centre
+        lb = _lowest_between(band_s, pos[i - 1], pos[i]) if i > 0 else pos[i] - 0.6 * lp
+        hb = _lowest_between(band_s, pos[i], pos[i + 1]) if i < n_lanes - 1 else pos[i] + 0.6 * lp
         g = _lane_extent(band_s, pos[i], lb, hb, 0.2 * lp, _EXTENT_FRAC, open_lo=i == 0,
                           open_hi=i == n_lanes - 1)
         if f is not None and g is not None:
@@ -1207,6 +1318,7 @@ def _lanes_by_kinds(kinds, aligned, wts, in_win, n_slabs, lane_scale, dark, p_lo
             f"{w}x{h} px region; check the crop, the polarity and the row windows, or give lane "
             "centres explicitly (analysis.lanes)"
         )
+    touching = _touching_centres(band_s, centers, seen & (kinds == "sample"), lp)
 
     regular = _regularise(centers, seen & (kinds == "sample"), lp)
     evidence[regular] = "bright+pitch"
@@ -1303,6 +1415,10 @@ def _lanes_by_kinds(kinds, aligned, wts, in_win, n_slabs, lane_scale, dark, p_lo
         "band_columns": [round(float(v), 2) for v in to_px(bx)],
         "band_columns_off_sample_lanes": [round(float(v), 2) for v in to_px(off)],
         "ladders": ladders,
+        "columns_recentred": [[round(float(v), 2) for v in to_px(pair)] for pair in plc["recentred"]],
+        "centred_between_gaps": touching,
+        "centring": {"column_lean_pitch": _COLUMN_LEAN, "column_shift_pitch": _COLUMN_SHIFT,
+                     "touch_gap_pitch": _TOUCH_GAP, "touch_depth": _TOUCH_DEPTH},
     }
     return centers, widths, strengths, seen, evidence, pitch, offset, resid_rms, kplace, warning
 
@@ -1352,8 +1468,12 @@ def find_lanes(image, n_lanes, *, rows=None, kinds=None, method_kwargs=None):
         row windows (markers may be dark, bright or invisible; empty lanes must be dark there;
         band columns outside the span of the listed sample lanes are ignored); params gain
         ``kinds``, ``placement["margin"]`` (score lead over the same placement shifted by one
-        lane, in clear sample lanes) and ``warning`` (more band columns than listed sample lanes,
-        or a small margin; else None).
+        lane, in clear sample lanes), ``placement["columns_recentred"]`` ([peak, new] x of the
+        band columns moved to their lane's extent middle: comet-shaped bands),
+        ``placement["centred_between_gaps"]`` (1-based sample lanes centred between the narrow
+        gaps to both touching neighbours), ``placement["centring"]`` (the limits of those two
+        rules) and ``warning`` (more band columns than listed sample
+        lanes, or a small margin; else None).
     method_kwargs : dict, optional
         Options: ``max_angle_deg`` (tilt search range, default 3.5), ``angle_step_deg`` (coarse
         step, default 0.25), ``slope`` (fix the tilt dx/dy instead of searching),
