@@ -67,8 +67,8 @@ class BlotImage:
         True on colour marks of a colour file -- ink, handwriting, pen, coloured overlays whose
         colour leaves the film's own darkening axis (see
         :func:`blotquant.marks.find_colour_marks`; what was found is in ``choices["marks"]``).
-        None for grey files. ``data`` is not changed there: lane and band finding use
-        :func:`detection_copy`, integration uses ``data``.
+        None for grey files. ``data`` is not changed there: lane finding uses
+        :func:`detection_copy`; band location and integration (``measure_bands``) use ``data``.
     """
 
     data: np.ndarray
@@ -146,9 +146,12 @@ def read_blot(path, *, page=None, polarity="auto", ceiling=None):
     Colour files are converted to luminance ``0.2125 R + 0.7154 G + 0.0721 B`` (alpha ignored,
     fully transparent pixels marked invalid) with a logged warning, and their colour marks (ink,
     handwriting) are found into ``marks`` (:func:`blotquant.marks.find_colour_marks`; use
-    :func:`detection_copy` for lane and band finding); JPEG files are read with a warning that
+    :func:`detection_copy` for lane finding). A pseudo-colour (LUT) rendering is recognised,
+    logged as not quantitative, and not searched for marks. Planar TIFFs (one page per colour
+    plane, ``planarconfig='separate'``) are read as RGB. JPEG files are read with a warning that
     lossy compression makes them non-quantitative. A TIFF's ``MINISWHITE`` tag is
-    recorded but not applied: stored values are kept as counts.
+    recorded but not applied: stored values are kept as counts. The file's first bytes decide
+    whether it is a TIFF: a TIFF named ``.png`` is read as a TIFF, with a logged note.
 
     Examples
     --------
@@ -345,7 +348,7 @@ def crop(blot, region):
 
 
 def detection_copy(blot, *, sigma=3.0):
-    """Return a copy of ``blot`` for lane and band *finding*, colour marks painted over.
+    """Return a copy of ``blot`` for lane *finding*, colour marks painted over.
 
     Parameters
     ----------
@@ -353,16 +356,17 @@ def detection_copy(blot, *, sigma=3.0):
         As returned by :func:`read_blot`, :func:`blot_from_array` or :func:`crop`. Not modified.
     sigma : float, optional
         Radius (px) of the neighbourhood whose unmarked pixels replace a marked one
-        (see :func:`blotquant.marks.fill_marks`).
+        (see :func:`blotquant.marks.fill_marks`); transparent padding (``blot.mask`` False) is
+        never used as background.
 
     Returns
     -------
     copy : BlotImage
         ``blot`` itself when it has no marks (grey files, clean colour scans). Otherwise a new
-        BlotImage whose ``data`` holds, in marked pixels, the local average of the unmarked pixels
-        around them (every other pixel unchanged), with ``choices["detection_copy"]`` saying so.
-        Find lanes and bands on it; integrate on ``blot.data`` -- the filled values are
-        estimates, not counts.
+        BlotImage whose ``data`` holds, in marked pixels, the local average of the valid unmarked
+        pixels around them (every other pixel unchanged), with ``choices["detection_copy"]``
+        saying so. Find lanes on it; locate and integrate bands on ``blot.data`` -- the filled
+        values are estimates, not counts.
 
     Examples
     --------
@@ -382,12 +386,13 @@ def detection_copy(blot, *, sigma=3.0):
     if blot.marks is None or not blot.marks.any():
         return blot
     marks = blot.marks if blot.mask is None else blot.marks & blot.mask
-    data = fill_marks(blot.data, marks, sigma=sigma)
+    data = fill_marks(blot.data, marks, sigma=sigma, valid=blot.mask)
     choices = dict(blot.choices)
     choices["detection_copy"] = {
-        "filled_pixels": int(marks.sum()), "method": "normalised convolution of unmarked pixels",
+        "filled_pixels": int(marks.sum()),
+        "method": "nearest valid unmarked pixel, then a Gaussian average (sigma)",
         "sigma": float(sigma),
-        "note": "colour marks replaced by local background; for lane/band finding only"}
+        "note": "colour marks replaced by local background; for lane finding only"}
     return replace(blot, data=data, choices=choices)
 
 
@@ -565,6 +570,25 @@ def _yx_shape(shape, axes):
     return core[-2], core[-1]
 
 
+def _tag_name(enum, value):
+    """Name of a TIFF tag value (tifffile gives a plain int for a missing or unknown tag)."""
+    name = getattr(value, "name", None)
+    if name is not None:
+        return name
+    try:
+        return enum(int(value)).name
+    except (ValueError, TypeError):
+        return str(value)
+
+
+def _planar_samples(axes):
+    """Index of a samples axis ('S') stored before the image rows (planar colour), else None."""
+    axes = axes.upper()
+    if "S" in axes and "Y" in axes and axes.index("S") < axes.index("Y"):
+        return axes.index("S")
+    return None
+
+
 def _pick_series(tif, page, path):
     """Return (series, index within the series' leading axes or None, number of pages)."""
     series = tif.series
@@ -577,8 +601,10 @@ def _pick_series(tif, page, path):
                              f"pages (series), use page 0..{npages - 1}")
         return series[page], None, npages
     s = series[0]
-    rows, cols = _yx_shape(s.shape, s.axes)
     lead = s.shape[: s.axes.upper().index("Y")] if "Y" in s.axes.upper() else s.shape[:-2]
+    planar = _planar_samples(s.axes)
+    if planar is not None:                      # colour planes are not pages
+        lead = lead[:planar] + lead[planar + 1:]
     npages = int(np.prod(lead)) if lead else 1
     if not 0 <= page < npages:
         raise ImageError(f"{path}: page {page} does not exist; the file has {npages} page(s), "
@@ -598,8 +624,15 @@ def _read_stored(path, page):
 
         reader = {".scn": vendor.read_scn, ".1sc": vendor.read_1sc, ".gel": vendor.read_mdgel}
         return reader[suffix](path, **({"scan": page} if suffix == ".scn" else {"page": page}))
-    if path.suffix.lower() in _TIFF_SUFFIXES or is_tiff(path):
-        return _read_tiff(path, page)
+    if is_tiff(path):
+        arr, meta = _read_tiff(path, page)
+        if suffix not in _TIFF_SUFFIXES:
+            _LOG.warning("%s: the file is a TIFF although its name ends in %r; read as a TIFF "
+                         "(rename it to .tif)", path, path.suffix)
+            meta["format_note"] = f"TIFF content in a file named {path.suffix!r}; read as TIFF"
+        return arr, meta
+    if suffix in _TIFF_SUFFIXES:
+        return _read_tiff(path, page)            # not a TIFF signature: tifffile says why
     return _read_pil(path, page)
 
 
@@ -609,8 +642,8 @@ def _read_tiff(path, page):
             series, index, npages = _pick_series(tif, page, path)
             arr = series.asarray()
             first = series.pages[0] if series.pages else tif.pages[0]
-            photometric = first.photometric.name
-            compression = first.compression.name
+            photometric = _tag_name(tifffile.PHOTOMETRIC, first.photometric)
+            compression = _tag_name(tifffile.COMPRESSION, first.compression)
             colormap = first.colormap if photometric == "PALETTE" else None
             axes = series.axes.upper()
     except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError,
@@ -619,11 +652,17 @@ def _read_tiff(path, page):
             raise
         raise ImageError(f"{path}: not a readable TIFF ({exc}); re-export the image as TIFF"
                          ) from exc
+    planar = _planar_samples(axes)
+    if planar is not None:                      # colour planes stored one after another
+        arr = np.moveaxis(arr, planar, -1)
+        axes = axes[:planar] + axes[planar + 1:] + "S"
     if index is not None:
         lead = axes.index("Y") if "Y" in axes else arr.ndim - 2 - axes.endswith("S")
         arr = arr.reshape((-1,) + arr.shape[lead:])[index]
     meta = {"reader": "tifffile series", "photometric": photometric,
             "compression": compression, "pages": npages, "_dtype": arr.dtype}
+    if planar is not None:
+        meta["planar"] = "separate colour planes (planarconfig 2) combined into one colour image"
     if photometric == "MINISWHITE":
         meta["photometric_note"] = ("MINISWHITE tag recorded but not applied; stored values "
                                     "kept as counts and polarity decided from the data")
@@ -724,6 +763,12 @@ def _colour_marks(arr, valid, polarity, name, choices):
         return np.zeros(shape, bool)
     mask, params = find_colour_marks(arr, valid=valid, polarity=polarity)
     choices["marks"] = params
+    if params.get("skipped", "") and params["skipped"].startswith("pseudo-colour"):
+        choices["colour"]["pseudo_colour"] = True
+        _LOG.warning("%s: a pseudo-colour (lookup-table) rendering: its colours encode brightness "
+                     "through a colour map, so its luminance is not proportional to the signal and "
+                     "the file is not quantitative; export the original greyscale image. Colour "
+                     "marks were not searched", name)
     if params["marked_pixels"]:
         _LOG.info("%s: %d pixels (%.2f %%) of colour marks (ink, pen) found; lane and band "
                   "finding ignore them, integration does not change them", name,
