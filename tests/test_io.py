@@ -151,12 +151,14 @@ def test_png_and_jpeg(tmp_path, caplog):
 
 
 def test_colour_jpeg_warns_once_that_it_is_not_quantitative(tmp_path, caplog):
-    """8-bit exports and film scans: a JPEG is read, with one warning that it is lossy."""
+    """8-bit exports and film scans: a JPEG is read, with one warning that it is lossy; its
+    compression ringing around a band is not taken for ink, a pen stroke is."""
     from PIL import Image
 
     rgb = np.zeros((120, 90, 3), np.uint8)
     rgb[:] = (130, 178, 220)                      # blue film
     rgb[55:65, 10:80] = (10, 30, 25)              # a band
+    rgb[95:99, 10:80] = (40, 62, 101)             # a purple-blue pen stroke
     path = tmp_path / "scan.jpg"
     Image.fromarray(rgb).save(path, quality=92)
     with caplog.at_level(logging.WARNING, logger="blotquant"):
@@ -164,7 +166,72 @@ def test_colour_jpeg_warns_once_that_it_is_not_quantitative(tmp_path, caplog):
     jpeg = [r for r in caplog.records if "JPEG is lossy" in r.getMessage()]
     assert len(jpeg) == 1 and "scan.jpg" in jpeg[0].getMessage()
     assert blot.choices["jpeg"] == "lossy compression: values are not quantitative"
-    assert blot.polarity == "dark-bands" and blot.marks is not None
+    assert blot.polarity == "dark-bands"
+    assert blot.marks[96:98, 14:76].all()                       # the stroke's core
+    assert not blot.marks[45:75].any()                          # the band and its JPEG ringing
+    assert blot.choices["marks"]["marked_pixels"] == int(blot.marks.sum()) <= 6 * 80
+
+
+def test_planar_rgb_tiff_is_read_as_colour(tmp_path):
+    """Review finding: a TIFF with planarconfig 'separate' is one page of shape (3, rows, cols);
+    it was read as a three-page series and page 0 gave the red plane as grey."""
+    rgb = np.zeros((60, 80, 3), np.uint16)
+    rgb[:] = (130 * 257, 178 * 257, 220 * 257)                  # blue film
+    rgb[25:35, 10:70] = (10 * 257, 30 * 257, 25 * 257)          # a band
+    rgb[45:49, 10:70] = (40 * 257, 62 * 257, 101 * 257)         # a pen stroke
+    path = tmp_path / "planar.tif"
+    tifffile.imwrite(path, np.moveaxis(rgb, -1, 0), photometric="rgb", planarconfig="separate")
+    with tifffile.TiffFile(path) as tif:                        # the file is what we think it is
+        assert tif.series[0].axes == "SYX" and tif.pages[0].planarconfig == 2
+    blot = read_blot(path, polarity="dark-bands")
+    luma = rgb.astype(float) @ np.array([0.2125, 0.7154, 0.0721])
+    np.testing.assert_allclose(blot.data, 65535.0 - luma)
+    assert blot.choices["pages"] == 1 and "planar" in blot.choices
+    assert blot.choices["colour"]["channels"] == 3
+    assert blot.marks[46:48, 14:66].all() and not blot.marks[20:40].any()
+    assert image_size(path) == (80, 60)
+    with pytest.raises(ImageError, match="page 1 does not exist"):
+        read_blot(path, page=1)
+
+
+def test_tiff_named_png_is_read_as_tiff(tmp_path, caplog):
+    """The file's signature decides: TIFF bytes named .png are read by tifffile, with a note."""
+    stored = _chemi(np.uint16)
+    path = tmp_path / "blot.png"
+    tifffile.imwrite(path, stored)
+    with caplog.at_level(logging.WARNING, logger="blotquant"):
+        blot = read_blot(path)
+    np.testing.assert_array_equal(blot.data, stored.astype(np.float64))
+    assert blot.choices["reader"] == "tifffile series" and "'.png'" in blot.choices["format_note"]
+    assert "blot.png" in caplog.text and "is a TIFF" in caplog.text
+
+
+def test_tiff_tag_names_when_tifffile_gives_ints():
+    from blotquant.io import _tag_name
+
+    assert _tag_name(tifffile.COMPRESSION, 1) == "NONE"
+    assert _tag_name(tifffile.COMPRESSION, tifffile.COMPRESSION.LZW) == "LZW"
+    assert _tag_name(tifffile.PHOTOMETRIC, 1) == "MINISBLACK"
+    assert _tag_name(tifffile.COMPRESSION, 60000) == "60000"
+
+
+KRAUSE = REAL / "biorad-chemidoc-akt-pakt-krause"
+
+
+@pytest.mark.skipif(not KRAUSE.is_dir(), reason="../shared/data/real is absent")
+@pytest.mark.parametrize("name", ["pAkt/WB0-pAKT.png", "Akt/WB0-AKT.png"])
+def test_real_tiff_named_png_krause(name):
+    """Review finding: these ChemiDoc exports are TIFFs (ImageJ) named .png, without a
+    Compression tag; reading them raised AttributeError ('int' object has no attribute 'name')."""
+    path = KRAUSE / name
+    blot = read_blot(path)
+    raw = tifffile.imread(path)
+    assert raw.shape == (552, 689) and raw.dtype == np.uint8
+    assert blot.data.shape == (552, 689) and blot.dtype == "uint8"
+    assert blot.choices["compression"] == "NONE" and blot.choices["photometric"] == "MINISBLACK"
+    assert "format_note" in blot.choices and blot.marks is None
+    stored = blot.data if blot.polarity == "light-bands" else blot.ceiling - blot.data
+    np.testing.assert_array_equal(stored, raw.astype(np.float64))
 
 
 def test_missing_and_unreadable_files(tmp_path):
