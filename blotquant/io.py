@@ -727,10 +727,13 @@ def _to_grey(arr, name, choices):
     if arr.ndim == 2:
         return arr.astype(np.float64), None
     if arr.ndim == 3 and arr.shape[-1] in (3, 4):
-        rgb = arr[..., :3].astype(np.float64)
-        grey = rgb @ np.asarray(LUMA_WEIGHTS)
-        neutral = (rgb[..., 0] == rgb[..., 1]) & (rgb[..., 1] == rgb[..., 2])
-        grey[neutral] = rgb[..., 0][neutral]          # exact for grey pixels
+        red, green, blue = arr[..., 0], arr[..., 1], arr[..., 2]
+        grey = red.astype(np.float64)                 # channel by channel: no 3-channel copy
+        grey *= LUMA_WEIGHTS[0]
+        grey += LUMA_WEIGHTS[1] * green.astype(np.float64)
+        grey += LUMA_WEIGHTS[2] * blue.astype(np.float64)
+        neutral = (red == green) & (green == blue)
+        grey[neutral] = red[neutral]                  # exact for grey pixels
         valid = None
         info = {"channels": int(arr.shape[-1]), "weights": list(LUMA_WEIGHTS),
                 "neutral_fraction": float(neutral.mean())}
