@@ -367,7 +367,10 @@ def _pseudo_colour(img, ok, bg, sign, *, n_sample=200_000, n_bins=32, min_densit
     pix = _sample(img, ok, n_sample).astype(np.float64)
     luma = pix @ np.asarray(_LUMA)
     lo, hi = float(luma.min()), float(luma.max())
-    info = {"test": "median colour per brightness bin: XX (< {min_against:g} of the grey OD)",
+    info = {"test": f"median colour per brightness bin: OD direction turning > {max_turn:g} "
+                    "degrees between the faint, middle and dense thirds of the bins, or a "
+                    f"channel's OD against the grey OD (< {min_against:g} of it, running median "
+                    "over five bins)",
             "bins": 0, "turn_degrees": 0.0, "against": None}
     if hi - lo < 1.0:
         return False, info
