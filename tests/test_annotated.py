@@ -36,9 +36,9 @@ STRIPS = [(name, k) for name, _, entry in CASES for k in range(len(entry["strips
 #: (test, case id) -> verified cause, for misses not fixed yet (strict xfail).
 KNOWN_MISSES = {
     ("lanes", "zdf-rat-heart-adrenoceptors/B2AR/April22/April22.2013_B2AR_10wtop_16wbottom.tif#1"):
-        "marker lane 13.5 px from the annotation (x=193, noted 'set by eye, +-8 px'); the dark ladder marks' "
+        "marker lane 9.5 px from the annotation (x=193, noted 'set by eye, +-8 px'); the dark ladder marks' "
         "own profiles centre at x~205 (y=19) and x~197 (y=199), ~8 px right of the annotation; the faint pass "
-        "also takes a mark at the strip's bottom edge (y~238), which pulls the lane to 206.5",
+        "also takes a mark at the strip's bottom edge (y~238), which pulls the lane right",
     ("lanes", "zdf-rat-heart-adrenoceptors/B1AR/July4/July4_B1AR_10wtop_16wbottom_GAPDH.tif#1"):
         "sample lanes 3 and 4 6.0 / 5.5 px left of the annotation: neighbouring GAPDH bands touch in one tilted "
         "bar; the dips around lane 3 are at x=313 and 360 (midpoint 337) while the lab's rectangle gives "
