@@ -284,6 +284,21 @@ def _dark_marker_columns(small, dark, pitch, snr=5.0, core=None):
     return out
 
 
+def _band_ratio(profiles, i, nbrs):
+    """Largest height of lane ``i``'s row profile at a neighbour's strongest band row, relative
+    to that band (each above its own profile's median); 0 without neighbours."""
+    own = profiles[i]
+    base = float(np.median(own))
+    best = 0.0
+    for j in nbrs[:2]:
+        pj = profiles[j]
+        r = int(np.argmax(pj))
+        top = float(pj[r] - np.median(pj))
+        if top > 0:
+            best = max(best, float(own[max(0, r - 2):r + 3].max() - base) / top)
+    return best
+
+
 def _auto_band_rows(bright):
     """Rows that carry bands across the membrane (a band row covers a quarter of the columns).
 
@@ -387,7 +402,9 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
     params : dict
         JSON-serialisable record: ``n_lanes``, ``pitch``, ``scale``, ``candidates`` (lane-like
         columns with strength), ``pitch_scores`` (the best comb per pitch tried, best first, and
-        the ``margin`` of the winner), per-lane ``lanes`` (centre, width, kind, evidence).
+        the ``margin`` of the winner), per-lane ``lanes`` (centre, width, kind, evidence,
+        ``strength`` relative to a typical lane - for a weak lane its band relative to its
+        neighbour's -, ``ladder_bands``, ``pieces``: stretches a weak lane was cut into).
 
     Raises
     ------
@@ -407,7 +424,11 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
     weakly loaded lane. A lane is a ``marker`` when it carries ``ladder_bands`` or more bands at
     rows where its neighbours have none, or when a column at either end of the comb is dark
     (lane-wide absorbing marks of a pre-stained ladder stacked down a light-band membrane) or
-    coloured; a comb tooth without signal is ``empty``. Assumes nearly vertical lanes.
+    coloured. A comb tooth without a stretch of its own is a weak ``sample`` when its row
+    profile rises, at the row where a neighbour's band peaks, to ``min_strength`` of that band
+    (the tails of touching neighbours fill a weak lane's dips, or a far stronger lane sets the
+    scale), else ``empty``; a weak lane cut by noise dips into several stretches fills the room
+    between its neighbours' facing edges. Assumes nearly vertical lanes.
 
     Examples
     --------
@@ -682,6 +703,19 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
         lane_strength.append(st / typical if src.startswith("bright") else 0.0)
     centers = np.asarray(centers)
     widths = np.asarray(widths)
+    # a weak lane between touching lanes breaks into several short stretches (noise dips are
+    # as deep as its borders): it fills the room between its neighbours' facing edges
+    pieces = np.zeros(centers.size, int)
+    for i in range(1, centers.size - 1):
+        if not all(src_all[j] == "bright" and np.isfinite(widths[j]) for j in (i - 1, i, i + 1)):
+            continue
+        left = centers[i - 1] + 0.5 * widths[i - 1]
+        right = centers[i + 1] - 0.5 * widths[i + 1]
+        inside = int(np.sum((pk > centers[i - 1] + 0.25 * pitch) & (pk < centers[i + 1] - 0.25 * pitch)))
+        if inside >= 2 and 0.5 * pitch <= right - left <= 1.2 * pitch \
+                and lane_strength[i] < 0.5:
+            pieces[i] = inside
+            centers[i], widths[i] = 0.5 * (left + right), right - left
     bw = widths[[s == "bright" for s in src_all]]
     med_w = float(np.nanmedian(bw)) if np.isfinite(bw).any() else 0.6 * pitch
     widths = np.clip(np.where(np.isfinite(widths), widths, med_w), 0.25 * pitch, pitch)
@@ -701,6 +735,19 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
             evidence.append(src)
             ladder_counts.append(0)
             continue
+        if src == "gap":
+            # a weakly loaded lane whose band row hides in the column profile (the tails of
+            # touching neighbours fill its dips, or a much stronger lane sets the scale): its
+            # own band at the row where a neighbour's band peaks
+            ratio = _band_ratio(profiles, i, [j for j in (i - 1, i + 1, i - 2, i + 2)
+                                              if 0 <= j < len(src_all) and src_all[j] == "bright"])
+            if ratio >= float(opts["min_strength"]):
+                src = src_all[i] = "weak"
+                lane_strength[i] = ratio
+                kinds.append("sample")
+                evidence.append("weak: a band in the neighbours' band row")
+                ladder_counts.append(0)
+                continue
         if src == "gap" or lane_strength[i] < float(opts["min_strength"]):
             kinds.append("empty")
             evidence.append("no signal on the pitch")
@@ -746,9 +793,10 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
         "colour_columns": [round(float(to_px(x)), 1) for x in ck],
         "lanes": [{"lane": i + 1, "center": round(float(c), 2), "width": round(float(wd), 2),
                    "kind": kd, "evidence": ev, "strength": round(float(st), 3),
-                   "ladder_bands": int(lc)}
-                  for i, (c, wd, kd, ev, st, lc) in enumerate(zip(
-                      centers_px, widths_px, kinds, evidence, lane_strength, ladder_counts))],
+                   "ladder_bands": int(lc), "pieces": int(pc)}
+                  for i, (c, wd, kd, ev, st, lc, pc) in enumerate(zip(
+                      centers_px, widths_px, kinds, evidence, lane_strength, ladder_counts,
+                      pieces))],
     }
     logger.debug("detect_lanes: %s", params)
     return lanes, kinds, params
