@@ -21,7 +21,7 @@ POLARITIES = ("dark-bands", "light-bands")
 #: Rec. 709 luminance weights (as :mod:`blotquant.io`), for the pseudo-colour test.
 _LUMA = (0.2125, 0.7154, 0.0721)
 #: Up to this many valid pixels, every statistic uses every pixel; above it, the film's axis is
-#: learned on a block-mean copy of about ``_STATS_PIXELS`` pixels.
+#: learned on every k-th row and column, about this many pixels.
 _FULL_STATS_PIXELS = 2_000_000
 #: Medians (background colour, colour noise) use every k-th pixel so that about this many remain.
 _STATS_PIXELS = 1_000_000
@@ -121,7 +121,8 @@ def find_colour_marks(rgb, *, valid=None, polarity="dark-bands", rel_deviation=0
         because they are band-shaped), ``skipped`` (why nothing was searched, else None),
         ``non_finite_pixels``, ``marked_pixels``,
         ``marked_fraction`` (of the valid pixels), ``components`` (connected marks),
-        ``stats_block`` (block size of the copy the axis was learned on) and every option used.
+        ``stats_block`` (the axis was learned on every k-th row and column) and every option
+        used.
 
     Notes
     -----
@@ -149,9 +150,11 @@ def find_colour_marks(rgb, *, valid=None, polarity="dark-bands", rel_deviation=0
     clipped at a tinted black level: 0.20), and is not split further; a flat coloured box
     drawn over the film is far off-axis and still marked.
 
-    For speed, on images over two megapixels the axis is learned on a block-mean copy of about
-    one megapixel and the background noise on every k-th pixel; the per-pixel test runs on every
-    pixel darker than ``min_darkening``. Negative float values count as 0 in the densities.
+    For speed, on images over two megapixels the axis is learned on every k-th row and column
+    (k = ``stats_block``, at most two megapixels kept; harrytroche's pages enlarged to 13 MP:
+    mask IoU 0.999 against full-resolution statistics) and the background noise on every k-th
+    pixel; the per-pixel test runs on every pixel darker than ``min_darkening``. Negative float
+    values count as 0 in the densities.
 
     A greyscale image stored as RGB (``R == G == B``) gives an empty mask; so does a tinted film
     without ink. Neutral (black or grey) ink cannot be told from silver by colour and is not
@@ -227,20 +230,15 @@ def find_colour_marks(rgb, *, valid=None, polarity="dark-bands", rel_deviation=0
                              "brightness along a path no film takes)")
         return mask, params
 
-    # the film's axis, learned on a block-mean copy of about a megapixel
+    # the film's axis, learned on every k-th row and column (up to two megapixels)
     block = 1 if n_ok <= _FULL_STATS_PIXELS else int(np.ceil(np.sqrt(img.shape[0] * img.shape[1]
-                                                                       / _STATS_PIXELS)))
+                                                                       / _FULL_STATS_PIXELS)))
     params["stats_block"] = block
     if block == 1:
         work, ok_w = img, ok
     else:
-        rows, cols = shape[0] // block * block, shape[1] // block * block
-        size = (cols // block, rows // block)
-        work = cv2.resize(np.ascontiguousarray(img[:rows, :cols]), size,
-                          interpolation=cv2.INTER_AREA)
-        ok_w = None if ok is None else cv2.resize(
-            np.ascontiguousarray(ok[:rows, :cols], dtype=np.float32), size,
-            interpolation=cv2.INTER_AREA) >= 0.999
+        work = img[block // 2::block, block // 2::block]
+        ok_w = None if ok is None else ok[block // 2::block, block // 2::block]
     od_w = (sign * (log_bg - np.log10(work.astype(np.float64) + 1.0)))
     dens_w = od_w.mean(axis=-1)
     dark_w = dens_w >= min_darkening
@@ -278,7 +276,7 @@ def find_colour_marks(rgb, *, valid=None, polarity="dark-bands", rel_deviation=0
         sel = (dens >= level) & ~mask & ~settled
         if ok is not None:
             sel &= ok
-        labels, n = _label(sel)
+        labels, n, boxes = _label(sel, boxes=True)
         n_regions += n if i == 0 else 0
         if not n:
             continue
@@ -294,7 +292,7 @@ def find_colour_marks(rgb, *, valid=None, polarity="dark-bands", rel_deviation=0
             # (one clipped at a tinted black level: 0.20); letters and words are not solid, a
             # pen line (0.28 in a 120 px image) or a coloured box drawn over the film are more
             # off-axis
-            spare = _band_shaped(labels, keep, size, band_box, min_fill=band_fill)
+            spare = _band_shaped(labels, boxes, keep, size, band_box, min_fill=band_fill)
             spare &= np.concatenate([[False], share < band_deviation])
             if spare.any():
                 n_banded += int(spare.sum())
@@ -331,22 +329,17 @@ def _off_axis(pix, dens, log_bg, sign, curve):
     return np.sqrt((resid * resid).sum(axis=-1))
 
 
-def _band_shaped(labels, keep, size, box, *, min_fill):
+def _band_shaped(labels, boxes, keep, size, box, *, min_fill):
     """Which kept labels are band-shaped: they hold an h x w box and fill ``min_fill`` of their
-    bounding box (bands are solid; handwritten words fill 0.25-0.66 of theirs on harrytroche,
-    simulated bands 0.84-0.97). Returns bool (n + 1,)."""
+    bounding box (``boxes``: x, y, width, height per label; bands are solid, handwritten words
+    fill 0.25-0.66 of theirs on harrytroche, simulated bands 0.84-0.97). Returns bool (n + 1,)."""
     out = np.zeros(keep.shape, bool)
     h, w = box
-    cand_labels = np.flatnonzero(keep)
-    boxes = ndi.find_objects(np.where(keep[labels], labels, 0), max_label=len(keep) - 1)
-    for lab in cand_labels:
-        sl = boxes[lab - 1]
-        if sl is None:
-            continue
-        bh, bw = sl[0].stop - sl[0].start, sl[1].stop - sl[1].start
+    for lab in np.flatnonzero(keep):
+        x, y, bw, bh = (int(v) for v in boxes[lab - 1])
         if bh < h or bw < w or size[lab - 1] < min_fill * bh * bw:
             continue
-        out[lab] = _box_opening(labels[sl] == lab, h, w).any()
+        out[lab] = _box_opening(labels[y:y + bh, x:x + bw] == lab, h, w).any()
     return out
 
 
@@ -398,13 +391,17 @@ def _pseudo_colour(img, ok, bg, sign, *, n_sample=200_000, n_bins=32, min_densit
     return bool(turn > max_turn or against < min_against), info
 
 
-def _label(mask):
-    """8-connected components of a bool image: (int32 labels, count)."""
+def _label(mask, *, boxes=False):
+    """8-connected components of a bool image: (int32 labels, count), and with ``boxes`` their
+    bounding boxes as an (count, 4) array of x, y, width, height (label i in row i - 1)."""
     import cv2
 
-    n, labels = cv2.connectedComponents(np.ascontiguousarray(mask, dtype=np.uint8),
-                                        connectivity=8, ltype=cv2.CV_32S)
-    return labels, int(n) - 1
+    m = np.ascontiguousarray(mask, dtype=np.uint8)
+    if not boxes:
+        n, labels = cv2.connectedComponents(m, connectivity=8, ltype=cv2.CV_32S)
+        return labels, int(n) - 1
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8, ltype=cv2.CV_32S)
+    return labels, int(n) - 1, stats[1:, :4]
 
 
 def _group_median(lab, val, n):
@@ -485,8 +482,8 @@ def _axis_curve(od, dens, dark, min_darkening, *, shape, block=1, n_bins=10, min
     Band-like: dark pixels near a band-shaped core -- pixels above ``core_level`` of the top
     density that hold a box of (rows / 120) x (cols / 30) px of the full image ``shape`` (lanes
     are wide, bands are thicker than pen strokes), so bold ink, however dark, is not taken for
-    the film's own colour. ``od``, ``dens`` and ``dark`` may be a block-mean copy (``block`` px
-    per side); box sizes and reach are scaled to it. Returns ``((bin centres, ratios (n, 3)),
+    the film's own colour. ``od``, ``dens`` and ``dark`` may be every ``block``-th row and
+    column of the image; box sizes and reach are scaled to it. Returns ``((bin centres, ratios (n, 3)),
     info)`` or ``(None, info)``; ``info["box"]`` is the full-resolution band box (rows, cols).
     """
     rows, cols = shape
