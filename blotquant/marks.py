@@ -280,8 +280,9 @@ def find_colour_marks(rgb, *, valid=None, polarity="dark-bands", rel_deviation=0
         n_regions += n if i == 0 else 0
         if not n:
             continue
-        lab = labels[sel]
-        d_sel, dist_sel = dens[sel], dist[sel]
+        at = np.flatnonzero(sel)                      # the region pixels, as flat indices
+        lab = labels.ravel()[at]
+        d_sel, dist_sel = dens.ravel()[at], dist.ravel()[at]
         size = np.bincount(lab, minlength=n + 1)[1:]
         share = _group_median(lab, dist_sel / np.maximum(d_sel, np.float32(region_density)), n)
         keep = np.zeros(n + 1, bool)
@@ -297,10 +298,10 @@ def find_colour_marks(rgb, *, valid=None, polarity="dark-bands", rel_deviation=0
             if spare.any():
                 n_banded += int(spare.sum())
                 keep &= ~spare
-                settled |= spare[labels]
+                settled.ravel()[at[spare[lab]]] = True
         n_marked += int(keep.sum())
         if keep.any():
-            mask |= keep[labels]
+            mask.ravel()[at[keep[lab]]] = True
     params.update(noise=round(noise, 5), threshold=round(abs_thr, 5), dark_regions=int(n_regions),
                   marked_regions=n_marked, band_shaped_kept=n_banded)
     if mask.any():
