@@ -773,8 +773,8 @@ def _colour_marks(arr, valid, polarity, name, choices):
                      "the file is not quantitative; export the original greyscale image. Colour "
                      "marks were not searched", name)
     if params["marked_pixels"]:
-        _LOG.info("%s: %d pixels (%.2f %%) of colour marks (ink, pen) found; lane and band "
-                  "finding ignore them, integration does not change them", name,
+        _LOG.info("%s: %d pixels (%.2f %%) of colour marks (ink, pen) found; lane finding "
+                  "ignores them, bands are located and integrated on the stored pixels", name,
                   params["marked_pixels"], 100.0 * params["marked_fraction"])
     return mask
 

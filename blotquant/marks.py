@@ -5,8 +5,8 @@ optical density to the channels in proportions that belong to the film (and its 
 adds density in other proportions (purple-blue ink on blue film keeps much more blue than a band
 of the same darkness). :func:`find_colour_marks` marks the dark regions whose colour the film's
 axis does not explain; :func:`fill_marks` replaces them by the local unmarked background in a
-*detection copy* (lane and band finding only -- the integrated data is never changed, see
-:func:`blotquant.io.detection_copy`).
+*detection copy* (lane finding only -- bands are located and integrated on the unchanged data,
+see :func:`blotquant.io.detection_copy`).
 """
 
 from __future__ import annotations
