@@ -284,19 +284,82 @@ def _dark_marker_columns(small, dark, pitch, snr=5.0, core=None):
     return out
 
 
-def _band_ratio(profiles, i, nbrs):
-    """Largest height of lane ``i``'s row profile at a neighbour's strongest band row, relative
-    to that band (each above its own profile's median); 0 without neighbours."""
-    own = profiles[i]
+def _weak_band(bright, x_ref, x, pitch, half, snr, *, separate=False):
+    """A weak lane's band at ``x`` in the band row of the lane at ``x_ref``.
+
+    The row where the reference lane's profile (``bright`` over its central columns) peaks,
+    give or take that band's half-maximum height (band rows descend or tilt from lane to lane),
+    is searched in the profile at ``x``; its height above that profile's median must be ``snr``
+    robust sd of the profile. Returns ``(ratio, centre)``: the height relative to the reference
+    band (0 when there is no band) and ``x``. With ``separate`` (a lane beyond the end of the
+    comb, whose tooth may sit on the reference band's tail) the band must also stand apart
+    along its row: the row (mean over the band's rows) dips strictly between the two lanes
+    to below 95 % of the band beyond the dip, and the band's half-maximum extent beyond the dip
+    (gaps narrower than 0.15 pitch closed) ends within 1.2 pitches; the centre is that extent's middle (comet-shaped bands peak off
+    their middle) when within a quarter pitch of ``x`` (else ``x``), and the band must be
+    there too.
+    """
+    from scipy.signal import peak_widths
+
+    ref = _lane_profile(bright, x_ref, half)
+    r = int(np.argmax(ref))
+    top = float(ref[r] - np.median(ref))
+    own = _lane_profile(bright, x, half)
     base = float(np.median(own))
-    best = 0.0
-    for j in nbrs[:2]:
-        pj = profiles[j]
-        r = int(np.argmax(pj))
-        top = float(pj[r] - np.median(pj))
-        if top > 0:
-            best = max(best, float(own[max(0, r - 2):r + 3].max() - base) / top)
-    return best
+    sd = 1.4826 * float(np.median(np.abs(own - base))) + 1e-12
+    if top <= 0:
+        return 0.0, float(x)
+    win = int(max(2, math.ceil(peak_widths(ref, [r], rel_height=0.5)[0][0])))
+    a, b = max(0, r - win), min(own.size, r + win + 1)
+    rr = a + int(np.argmax(own[a:b]))
+    height = float(own[rr] - base)
+    if height < snr * sd:
+        return 0.0, float(x)
+    if not separate:
+        return height / top, float(x)
+    row = ndi.gaussian_filter1d(bright[max(0, rr - win):rr + win + 1].mean(axis=0),
+                                max(1.0, 0.05 * pitch))
+    step = 1 if x > x_ref else -1
+    ends = sorted((int(round(x_ref)), int(round(x))))
+    if ends[1] - ends[0] < 2:
+        return 0.0, float(x)
+    d = ends[0] + int(np.argmin(row[ends[0]:ends[1] + 1]))
+    far = int(np.clip(d + step * 1.2 * pitch, 0, row.size - 1))
+    seg = row[min(d, far):max(d, far) + 1][::step]
+    if seg.size < 3 or not ends[0] < d < ends[1] or row[d] > 0.95 * seg.max():
+        return 0.0, float(x)
+    level = row[d] + 0.5 * (seg.max() - row[d])
+    over = ndi.binary_closing(seg >= level, np.ones(_odd(0.15 * pitch), bool)) | (seg >= level)
+    first = int(np.flatnonzero(over)[0])
+    last = first
+    while last + 1 < seg.size and over[last + 1]:
+        last += 1
+    if last + 1 >= seg.size:
+        return 0.0, float(x)
+    c = d + step * 0.5 * (first + last)
+    if abs(c - x) > 0.25 * pitch:     # a noisy extent: the tooth on the pitch
+        c = float(x)
+    ratio, _ = _weak_band(bright, x_ref, c, pitch, half, snr)
+    return ratio, float(c)
+
+
+def _band_height(small):
+    """Typical band height (FWHM in rows) of the strongest band rows, or NaN when none stands out.
+
+    The row profile (75th percentile of each row) minus its grey opening with a line of a third
+    of the rows; its peaks reaching 30 % of the highest are the band rows.
+    """
+    from scipy.signal import peak_widths
+
+    sh = small.shape[0]
+    rp = ndi.gaussian_filter1d(np.percentile(small, 75, axis=1), 1.0)
+    rp = rp - ndi.grey_opening(rp, size=_odd(sh / 3))
+    if rp.max() <= 0:
+        return float("nan")
+    pk, _ = find_peaks(rp, prominence=max(6 * _noise(rp), 0.3 * float(rp.max())))
+    if not pk.size:
+        return float("nan")
+    return float(np.median(peak_widths(rp, pk, rel_height=0.5)[0]))
 
 
 def _auto_band_rows(bright):
@@ -413,8 +476,8 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
 
     Notes
     -----
-    A white top-hat with a vertical line (three band heights) isolates bands from the background;
-    its column profile is the mean over the band rows, each row scaled to its own strength (the
+    A white top-hat with a vertical line (about a lane pitch, and 2.5 band heights when the
+    bands are taller than that) isolates bands from the background; its column profile is the mean over the band rows, each row scaled to its own strength (the
     gaps between lanes run through every band row). Separate lanes give one stretch each; lanes
     whose bands touch give a plateau with narrow dips at their borders, so the profile is cut at
     dips that are deep relative to their shoulders, and each stretch is a lane-like column
@@ -427,8 +490,12 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
     coloured. A comb tooth without a stretch of its own is a weak ``sample`` when its row
     profile rises, at the row where a neighbour's band peaks, to ``min_strength`` of that band
     (the tails of touching neighbours fill a weak lane's dips, or a far stronger lane sets the
-    scale), else ``empty``; a weak lane cut by noise dips into several stretches fills the room
-    between its neighbours' facing edges. Assumes nearly vertical lanes.
+    scale), else ``empty``. Beyond either end of the comb (no marker there) the comb goes on
+    one pitch at a time while the next tooth holds such a band, standing apart along its row
+    from the end lane's (a dilution series fading out). A weak stretch (below half a typical
+    lane) is centred on its band's extent along the row beside its stronger neighbour, and a
+    weak lane cut by noise dips into several stretches fills the room between its neighbours'
+    facing edges. Assumes nearly vertical lanes.
 
     Examples
     --------
@@ -461,6 +528,11 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
     p_lo = float(opts["min_pitch"] or max(8.0, wc / 40.0)) / k
     p_hi = float(opts["max_pitch"] or wc / 2.0) / k
     length = float(np.clip(0.6 * math.sqrt(sh * (c1 - c0)) / 10.0, 15, 151))
+    # ... unless the bands are taller than that (flat-topped, overloaded): a line shorter than
+    # a band hollows its middle, and the gaps between lanes look like the lanes
+    band_fwhm = _band_height(small[:, c0:c1])
+    if np.isfinite(band_fwhm) and band_fwhm > length:
+        length = min(2.5 * band_fwhm, 0.5 * sh)
     bright, dark = _tophats(small, length)
     sm = ndi.gaussian_filter1d(bright, max(1.0, 2.0 / k), axis=0)
     if rows:
@@ -658,6 +730,52 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
             teeth.append(sg[0])
             source.append("faint")
 
+    # weak lanes beyond either end (a dilution series fading out, a lightly loaded last lane):
+    # one pitch further while that tooth holds a band in its neighbour's band row
+    half_lane = 0.25 * float(np.median(seg_w)) if seg_w.size else 0.15 * pitch
+    # a weak stretch (below half a typical lane) is often a piece of its lane cut off by noise
+    # dips: centred on its band's extent along the row, beside its stronger neighbour
+    recentred = {}
+    st_of = {float(x): float(st) for x, st in zip(pk, strength)}
+    w_of = {float(x): float(wd) for x, wd in zip(pk, seg_w)}
+    for i, (x, src) in enumerate(zip(list(teeth), list(source))):
+        if src != "bright" or st_of.get(x, 1.0) >= 0.5:
+            continue
+        nbrs = [j for j in (i - 1, i + 1) if 0 <= j < len(teeth) and source[j] == "bright"
+                and st_of.get(teeth[j], 0.0) > st_of[x]]
+        if not nbrs:
+            continue
+        ref = max(nbrs, key=lambda j: st_of.get(teeth[j], 0.0))
+        ratio, c = _weak_band(bright, teeth[ref], x, pitch, half_lane, float(opts["peak_snr"]),
+                              separate=True)
+        if ratio >= float(opts["min_strength"]) and c != x:
+            teeth[i], source[i] = c, "recentred"
+            recentred[c] = (x, w_of[x], st_of[x])
+    weak_lanes = {}
+    for side in (-1, 1):
+        end = 0 if side < 0 else len(teeth) - 1
+        if end in marked or any(e[2] == side for e in extra):
+            continue
+        while True:
+            end = 0 if side < 0 else len(teeth) - 1
+            x = teeth[end] + side * pitch
+            if not c0 + 0.3 * pitch <= x <= c1 - 1 - 0.3 * pitch:
+                break
+            if len(dk) and np.min(np.abs(dk - x)) < 0.5 * pitch:
+                break   # a dark marker column there
+            ratio, c = _weak_band(bright, teeth[end], x, pitch, half_lane, float(opts["peak_snr"]),
+                                  separate=True)
+            if ratio < float(opts["min_strength"]):
+                break
+            weak_lanes[c] = ratio
+            if side < 0:
+                teeth.insert(0, c)
+                source.insert(0, "weak")
+                marked = {i + 1: ev for i, ev in marked.items()}
+            else:
+                teeth.append(c)
+                source.append("weak")
+
     xs_all = list(teeth)
     src_all = list(source)
     for x, ev, side in extra:
@@ -680,6 +798,16 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
             centers.append(x)
             widths.append(float("nan"))
             lane_strength.append(0.0)
+            continue
+        if src == "weak":
+            centers.append(x)
+            widths.append(float("nan"))
+            lane_strength.append(weak_lanes[x])
+            continue
+        if src == "recentred":    # its stretch was a piece: the width of the others
+            centers.append(x)
+            widths.append(float("nan"))
+            lane_strength.append(recentred[x][2])
             continue
         if src == "faint":
             cf, wf, tf = faint_lanes[x]
@@ -706,13 +834,19 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
     # a weak lane between touching lanes breaks into several short stretches (noise dips are
     # as deep as its borders): it fills the room between its neighbours' facing edges
     pieces = np.zeros(centers.size, int)
+    bw = widths[[s == "bright" for s in src_all]]
+    w_typ = float(np.nanmedian(bw)) if np.isfinite(bw).any() else 0.6 * pitch
     for i in range(1, centers.size - 1):
-        if not all(src_all[j] == "bright" and np.isfinite(widths[j]) for j in (i - 1, i, i + 1)):
+        if src_all[i] not in ("bright", "recentred") or not all(
+                src_all[j] in ("bright", "recentred", "faint") for j in (i - 1, i + 1)):
             continue
-        left = centers[i - 1] + 0.5 * widths[i - 1]
-        right = centers[i + 1] - 0.5 * widths[i + 1]
+        # a weak neighbour's stretch may be a piece of it, too: the typical width then
+        wl, wr = (widths[j] if src_all[j] == "bright" and lane_strength[j] >= 0.5
+                  and np.isfinite(widths[j]) else w_typ for j in (i - 1, i + 1))
+        left = centers[i - 1] + 0.5 * wl
+        right = centers[i + 1] - 0.5 * wr
         inside = int(np.sum((pk > centers[i - 1] + 0.25 * pitch) & (pk < centers[i + 1] - 0.25 * pitch)))
-        if inside >= 2 and 0.5 * pitch <= right - left <= 1.2 * pitch \
+        if inside >= 2 and 0.5 * pitch <= right - left <= 1.5 * pitch \
                 and lane_strength[i] < 0.5:
             pieces[i] = inside
             centers[i], widths[i] = 0.5 * (left + right), right - left
@@ -730,6 +864,11 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
     for i, src in enumerate(src_all):
         if (i - n_left) in marked and 0 <= i - n_left < len(teeth):
             src = src_all[i] = marked[i - n_left]
+        if src == "weak":
+            kinds.append("sample")
+            evidence.append("weak: a band in the neighbours' band row")
+            ladder_counts.append(0)
+            continue
         if src in ("dark", "colour"):
             kinds.append("marker")
             evidence.append(src)
@@ -739,11 +878,15 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
             # a weakly loaded lane whose band row hides in the column profile (the tails of
             # touching neighbours fill its dips, or a much stronger lane sets the scale): its
             # own band at the row where a neighbour's band peaks
-            ratio = _band_ratio(profiles, i, [j for j in (i - 1, i + 1, i - 2, i + 2)
-                                              if 0 <= j < len(src_all) and src_all[j] == "bright"])
+            nbrs = [j for j in (i - 1, i + 1, i - 2, i + 2)
+                    if 0 <= j < len(src_all) and src_all[j] == "bright"][:2]
+            found = [_weak_band(bright, centers[j], centers[i], pitch, half[i],
+                                float(opts["peak_snr"])) for j in nbrs]
+            ratio, c = max(found, default=(0.0, centers[i]))
             if ratio >= float(opts["min_strength"]):
                 src = src_all[i] = "weak"
                 lane_strength[i] = ratio
+                centers[i] = c
                 kinds.append("sample")
                 evidence.append("weak: a band in the neighbours' band row")
                 ladder_counts.append(0)
@@ -783,6 +926,8 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
         "margin": round(float(margin), 4),
         "pitch_scores": pitch_scores,
         "scale": int(k),
+        "tophat_rows": int(_odd(length) * k),
+        "band_height": None if not np.isfinite(band_fwhm) else round(float(band_fwhm * k), 2),
         "rows": row_source if not rows else [[int(a), int(b)] for a, b in rows],
         "y_ref": round(y_ref, 2),
         "candidates": [{"x": round(float(to_px(x)), 1), "strength": round(float(s), 3)}
