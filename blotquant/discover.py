@@ -295,9 +295,9 @@ def _weak_band(bright, x_ref, x, pitch, half, snr, *, separate=False):
     comb, whose tooth may sit on the reference band's tail) the band must also stand apart
     along its row: the row (mean over the band's rows) dips strictly between the two lanes
     to below 95 % of the band beyond the dip, and the band's half-maximum extent beyond the dip
-    (gaps narrower than 0.15 pitch closed) ends within 1.2 pitches; the centre is that extent's middle (comet-shaped bands peak off
-    their middle) when within a quarter pitch of ``x`` (else ``x``), and the band must be
-    there too.
+    (gaps narrower than 0.15 pitch closed) ends within 1.2 pitches; the centre is that
+    extent's middle (comet-shaped bands peak off their middle) when within a quarter pitch of
+    ``x`` (else ``x``), and the band must be there too.
     """
     from scipy.signal import peak_widths
 
@@ -467,7 +467,9 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
         columns with strength), ``pitch_scores`` (the best comb per pitch tried, best first, and
         the ``margin`` of the winner), per-lane ``lanes`` (centre, width, kind, evidence,
         ``strength`` relative to a typical lane - for a weak lane its band relative to its
-        neighbour's -, ``ladder_bands``, ``pieces``: stretches a weak lane was cut into).
+        neighbour's -, ``ladder_bands``, ``pieces``: stretches a weak lane was cut into),
+        ``tophat_rows`` and ``band_height``, and with ladder lanes ``ladder_pass`` (the
+        columns left out, sample lanes found with and without them, which was used).
 
     Raises
     ------
@@ -477,8 +479,9 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
     Notes
     -----
     A white top-hat with a vertical line (about a lane pitch, and 2.5 band heights when the
-    bands are taller than that) isolates bands from the background; its column profile is the mean over the band rows, each row scaled to its own strength (the
-    gaps between lanes run through every band row). Separate lanes give one stretch each; lanes
+    bands are taller than that) isolates bands from the background; its column profile is the
+    mean over the band rows, each row scaled to its own strength (the gaps between lanes run
+    through every band row). Separate lanes give one stretch each; lanes
     whose bands touch give a plateau with narrow dips at their borders, so the profile is cut at
     dips that are deep relative to their shoulders, and each stretch is a lane-like column
     centred between its borders. The pitch is the one whose best chain of stretches spaced one
@@ -495,7 +498,10 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
     from the end lane's (a dilution series fading out). A weak stretch (below half a typical
     lane) is centred on its band's extent along the row beside its stronger neighbour, and a
     weak lane cut by noise dips into several stretches fills the room between its neighbours'
-    facing edges. Assumes nearly vertical lanes.
+    facing edges. Ladder lanes carry many band rows and so dominate the column profile (and the
+    pitch): when a lane is a marker by its bands, the lanes are looked for again with its
+    columns left out, and that layout (plus the ladders) is kept when it holds more sample
+    lanes. Assumes nearly vertical lanes.
 
     Examples
     --------
@@ -506,10 +512,61 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
     >>> len(kinds), kinds[3]
     (8, 'empty')
     """
-    from blotquant.lanes import Lanes
-
     arr = _as_array(image)
     opts = _options(method_kwargs)
+    lanes, kinds, params = _comb(arr, opts, rows=rows, colour=colour, core=core)
+    # ladder lanes carry many band rows, so they dominate the column profile and can hide weak
+    # sample lanes (and skew the pitch): look for the samples again without the ladder columns
+    ladders = [i for i, lane in enumerate(params["lanes"])
+               if lane["evidence"].startswith("ladder")]
+    if ladders:
+        spans = [(float(lanes.centers[i] - 0.5 * lanes.widths[i]),
+                  float(lanes.centers[i] + 0.5 * lanes.widths[i])) for i in ladders]
+        try:
+            lanes2, kinds2, params2 = _comb(arr, opts, rows=rows, colour=colour, core=core,
+                                            exclude=spans)
+        except LayoutError:
+            lanes2 = None
+        if lanes2 is not None:
+            keep = [j for j, c in enumerate(lanes2.centers)
+                    if all(abs(c - lanes.centers[i]) > 0.5 * params2["pitch"] for i in ladders)]
+            n1 = sum(1 for kd in kinds if kd == "sample")
+            n2 = sum(1 for j in keep if kinds2[j] == "sample")
+            params["ladder_pass"] = {"excluded": [[round(a, 1), round(b, 1)] for a, b in spans],
+                                     "samples_first": n1, "samples_without_ladders": n2,
+                                     "used": n2 > n1}
+            if n2 > n1:
+                lanes, kinds, params = _merge_ladders(lanes, params, ladders, lanes2, kinds2,
+                                                      params2, keep)
+    logger.debug("detect_lanes: %s", params)
+    return lanes, kinds, params
+
+
+def _merge_ladders(lanes, params, ladders, lanes2, kinds2, params2, keep):
+    """The lanes found without the ladder columns plus the ladder lanes, left to right."""
+    from blotquant.lanes import Lanes
+
+    rows = [(float(lanes2.centers[j]), float(lanes2.widths[j]), kinds2[j], params2["lanes"][j])
+            for j in keep]
+    rows += [(float(lanes.centers[i]), float(lanes.widths[i]), "marker", params["lanes"][i])
+             for i in ladders]
+    rows.sort(key=lambda r: r[0])
+    out = dict(params2)
+    out["ladder_pass"] = dict(params["ladder_pass"], first_pass_lanes=params["lanes"],
+                              first_pass_pitch=params["pitch"])
+    out["kinds"] = [r[2] for r in rows]
+    out["n_lanes"] = len(rows)
+    out["lanes"] = [dict(r[3], lane=n + 1) for n, r in enumerate(rows)]
+    merged = Lanes(centers=np.array([r[0] for r in rows]), widths=np.array([r[1] for r in rows]),
+                   slope=0.0, y_ref=lanes2.y_ref)
+    return merged, out["kinds"], out
+
+
+def _comb(arr, opts, *, rows=None, colour=None, core=None, exclude=()):
+    """:func:`detect_lanes` on a checked array; ``exclude`` lists column spans ``(a, b)`` in
+    px whose band evidence is ignored (ladder lanes)."""
+    from blotquant.lanes import Lanes
+
     h, w = arr.shape
     k = max(1, int(math.ceil(max(h, w) / float(opts["max_side"]))))
     small = _reduce(arr, k)
@@ -534,6 +591,8 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
     if np.isfinite(band_fwhm) and band_fwhm > length:
         length = min(2.5 * band_fwhm, 0.5 * sh)
     bright, dark = _tophats(small, length)
+    for a, b in exclude:
+        bright[:, int(max(0, math.floor(a / k))):int(min(sw, math.ceil(b / k) + 1))] = 0.0
     sm = ndi.gaussian_filter1d(bright, max(1.0, 2.0 / k), axis=0)
     if rows:
         wts = np.zeros(sh, bool)
@@ -751,6 +810,11 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
         if ratio >= float(opts["min_strength"]) and c != x:
             teeth[i], source[i] = c, "recentred"
             recentred[c] = (x, w_of[x], st_of[x])
+    # empty teeth stay evenly spaced between the lanes around them
+    anchors = [i for i, src in enumerate(source) if src != "gap"]
+    for a, b in zip(anchors[:-1], anchors[1:]):
+        for m in range(1, b - a):
+            teeth[a + m] = teeth[a] + (teeth[b] - teeth[a]) * m / (b - a)
     weak_lanes = {}
     for side in (-1, 1):
         end = 0 if side < 0 else len(teeth) - 1
@@ -763,6 +827,17 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
                 break
             if len(dk) and np.min(np.abs(dk - x)) < 0.5 * pitch:
                 break   # a dark marker column there
+            own = np.flatnonzero(np.abs(pk - x) < 0.3 * pitch)
+            if own.size:    # a stretch of its own the chain left out (a ladder off the pitch)
+                c = float(pk[own[np.argmax(strength[own])]])
+                if side < 0:
+                    teeth.insert(0, c)
+                    source.insert(0, "bright")
+                    marked = {i + 1: ev for i, ev in marked.items()}
+                else:
+                    teeth.append(c)
+                    source.append("bright")
+                continue
             ratio, c = _weak_band(bright, teeth[end], x, pitch, half_lane, float(opts["peak_snr"]),
                                   separate=True)
             if ratio < float(opts["min_strength"]):
@@ -845,7 +920,8 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
                   and np.isfinite(widths[j]) else w_typ for j in (i - 1, i + 1))
         left = centers[i - 1] + 0.5 * wl
         right = centers[i + 1] - 0.5 * wr
-        inside = int(np.sum((pk > centers[i - 1] + 0.25 * pitch) & (pk < centers[i + 1] - 0.25 * pitch)))
+        inside = int(np.sum((pk > centers[i - 1] + 0.25 * pitch)
+                            & (pk < centers[i + 1] - 0.25 * pitch)))
         if inside >= 2 and 0.5 * pitch <= right - left <= 1.5 * pitch \
                 and lane_strength[i] < 0.5:
             pieces[i] = inside
@@ -861,9 +937,27 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
     rnoise = float(np.median([_noise(p) for p in profiles])) if profiles else 1.0
     band_rows = [_row_peaks(p, rnoise)[0] for p in profiles]
     n_left = sum(1 for e in extra if e[2] < 0)
-    for i, src in enumerate(src_all):
+    for i in range(len(src_all)):
         if (i - n_left) in marked and 0 <= i - n_left < len(teeth):
-            src = src_all[i] = marked[i - n_left]
+            src_all[i] = marked[i - n_left]
+    # a gap tooth may be a weakly loaded lane whose band row hides in the column profile (the
+    # tails of touching neighbours fill its dips, or a much stronger lane sets the scale): its
+    # own band at the row where a neighbour's band peaks
+    signal = ("bright", "recentred", "faint", "weak")
+    has_signal = [src in signal for src in src_all]
+    for i, src in enumerate(src_all):
+        if src != "gap":
+            continue
+        nbrs = [j for j in (i - 1, i + 1, i - 2, i + 2)
+                if 0 <= j < len(src_all) and has_signal[j]][:2]
+        found = [_weak_band(bright, centers[j], centers[i], pitch, half[i],
+                            float(opts["peak_snr"])) for j in nbrs]
+        ratio, c = max(found, default=(0.0, centers[i]))
+        if ratio >= float(opts["min_strength"]):
+            src_all[i] = "weak"
+            lane_strength[i] = ratio
+            centers[i] = c
+    for i, src in enumerate(src_all):
         if src == "weak":
             kinds.append("sample")
             evidence.append("weak: a band in the neighbours' band row")
@@ -874,23 +968,6 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
             evidence.append(src)
             ladder_counts.append(0)
             continue
-        if src == "gap":
-            # a weakly loaded lane whose band row hides in the column profile (the tails of
-            # touching neighbours fill its dips, or a much stronger lane sets the scale): its
-            # own band at the row where a neighbour's band peaks
-            nbrs = [j for j in (i - 1, i + 1, i - 2, i + 2)
-                    if 0 <= j < len(src_all) and src_all[j] == "bright"][:2]
-            found = [_weak_band(bright, centers[j], centers[i], pitch, half[i],
-                                float(opts["peak_snr"])) for j in nbrs]
-            ratio, c = max(found, default=(0.0, centers[i]))
-            if ratio >= float(opts["min_strength"]):
-                src = src_all[i] = "weak"
-                lane_strength[i] = ratio
-                centers[i] = c
-                kinds.append("sample")
-                evidence.append("weak: a band in the neighbours' band row")
-                ladder_counts.append(0)
-                continue
         if src == "gap" or lane_strength[i] < float(opts["min_strength"]):
             kinds.append("empty")
             evidence.append("no signal on the pitch")
@@ -898,6 +975,9 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
             continue
         nbrs = [j for j in (i - 1, i + 1, i - 2, i + 2) if 0 <= j < len(src_all)
                 and src_all[j] == "bright" and j != i][:2]
+        if not nbrs:    # only weak lanes beside it (a ladder next to a dilution series)
+            nbrs = [j for j in (i - 1, i + 1, i - 2, i + 2) if 0 <= j < len(src_all)
+                    and src_all[j] in ("recentred", "weak", "faint")][:2]
         if nbrs:
             ref = np.max([ndi.maximum_filter1d(profiles[j], _odd(max(5, 0.15 * pitch)))
                           for j in nbrs], axis=0)
@@ -943,7 +1023,6 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
                       centers_px, widths_px, kinds, evidence, lane_strength, ladder_counts,
                       pieces))],
     }
-    logger.debug("detect_lanes: %s", params)
     return lanes, kinds, params
 
 
