@@ -940,13 +940,14 @@ def _comb(arr, opts, *, rows=None, colour=None, core=None, exclude=()):
     for i in range(len(src_all)):
         if (i - n_left) in marked and 0 <= i - n_left < len(teeth):
             src_all[i] = marked[i - n_left]
-    # a gap tooth may be a weakly loaded lane whose band row hides in the column profile (the
-    # tails of touching neighbours fill its dips, or a much stronger lane sets the scale): its
-    # own band at the row where a neighbour's band peaks
+    # a gap tooth (or a bump below min_strength) may be a weakly loaded lane whose band row
+    # hides in the column profile (the tails of touching neighbours fill its dips, or a much
+    # stronger lane sets the scale): its own band at the row where a neighbour's band peaks
     signal = ("bright", "recentred", "faint", "weak")
     has_signal = [src in signal for src in src_all]
     for i, src in enumerate(src_all):
-        if src != "gap":
+        if src != "gap" and not (src == "bright"
+                                 and lane_strength[i] < float(opts["min_strength"])):
             continue
         nbrs = [j for j in (i - 1, i + 1, i - 2, i + 2)
                 if 0 <= j < len(src_all) and has_signal[j]][:2]
