@@ -346,20 +346,25 @@ def _weak_band(bright, x_ref, x, pitch, half, snr, *, separate=False):
 def _band_height(small):
     """Typical band height (FWHM in rows) of the strongest band rows, or NaN when none stands out.
 
-    The row profile (75th percentile of each row) minus its grey opening with a line of a third
-    of the rows; its peaks reaching 30 % of the highest are the band rows.
+    Per block of columns, the row profile (75th percentile of each row) minus its grey opening
+    with a line of a third of the rows; its peaks reaching 30 % of the highest are band rows.
+    The median FWHM over all blocks' band rows.
     """
     from scipy.signal import peak_widths
 
-    sh = small.shape[0]
-    rp = ndi.gaussian_filter1d(np.percentile(small, 75, axis=1), 1.0)
-    rp = rp - ndi.grey_opening(rp, size=_odd(sh / 3))
-    if rp.max() <= 0:
-        return float("nan")
-    pk, _ = find_peaks(rp, prominence=max(6 * _noise(rp), 0.3 * float(rp.max())))
-    if not pk.size:
-        return float("nan")
-    return float(np.median(peak_widths(rp, pk, rel_height=0.5)[0]))
+    sh, sw = small.shape
+    heights = []
+    # in eight blocks of columns: a band row that descends or tilts across the membrane looks
+    # taller in a profile over all columns than any band is
+    for block in np.array_split(np.arange(sw), min(8, max(1, sw // 16))):
+        rp = ndi.gaussian_filter1d(np.percentile(small[:, block], 75, axis=1), 1.0)
+        rp = rp - ndi.grey_opening(rp, size=_odd(sh / 3))
+        if rp.max() <= 0:
+            continue
+        pk, _ = find_peaks(rp, prominence=max(6 * _noise(rp), 0.3 * float(rp.max())))
+        if pk.size:
+            heights.extend(peak_widths(rp, pk, rel_height=0.5)[0])
+    return float(np.median(heights)) if heights else float("nan")
 
 
 def _auto_band_rows(bright):
@@ -467,7 +472,7 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
         columns with strength), ``pitch_scores`` (the best comb per pitch tried, best first, and
         the ``margin`` of the winner), per-lane ``lanes`` (centre, width, kind, evidence,
         ``strength`` relative to a typical lane - for a weak lane its band relative to its
-        neighbour's -, ``ladder_bands``, ``pieces``: stretches a weak lane was cut into),
+        neighbour's -, ``ladder_bands``, ``pieces``: stretches the lane was joined from),
         ``tophat_rows`` and ``band_height``, and with ladder lanes ``ladder_pass`` (the
         columns left out, sample lanes found with and without them, which was used).
 
@@ -496,9 +501,12 @@ def detect_lanes(image, *, rows=None, colour=None, core=None, method_kwargs=None
     scale), else ``empty``. Beyond either end of the comb (no marker there) the comb goes on
     one pitch at a time while the next tooth holds such a band, standing apart along its row
     from the end lane's (a dilution series fading out). A weak stretch (below half a typical
-    lane) is centred on its band's extent along the row beside its stronger neighbour, and a
-    weak lane cut by noise dips into several stretches fills the room between its neighbours'
-    facing edges. Ladder lanes carry many band rows and so dominate the column profile (and the
+    lane) is centred on its band's extent along the row beside its stronger neighbour when that
+    is nearer to where the strong lanes' comb puts it, a weak lane cut by noise dips into
+    several stretches fills the room between its neighbours' facing edges, and a lane whose
+    band shows as two stretches (a comet: a dense head and a fainter tail) spans both when the
+    other is no lane's own, clearly nearer to it than to any other lane, and both fit in 1.2
+    pitches. Ladder lanes carry many band rows and so dominate the column profile (and the
     pitch): when a lane is a marker by its bands, the lanes are looked for again with its
     columns left out, and that layout (plus the ladders) is kept when it holds more sample
     lanes. Assumes nearly vertical lanes.
@@ -793,7 +801,8 @@ def _comb(arr, opts, *, rows=None, colour=None, core=None, exclude=()):
     # one pitch further while that tooth holds a band in its neighbour's band row
     half_lane = 0.25 * float(np.median(seg_w)) if seg_w.size else 0.15 * pitch
     # a weak stretch (below half a typical lane) is often a piece of its lane cut off by noise
-    # dips: centred on its band's extent along the row, beside its stronger neighbour
+    # dips: centred on its band's extent along the row beside its stronger neighbour, when
+    # that is nearer to where the strong lanes' comb puts it (a comet's extent is not)
     recentred = {}
     st_of = {float(x): float(st) for x, st in zip(pk, strength)}
     w_of = {float(x): float(wd) for x, wd in zip(pk, seg_w)}
@@ -807,7 +816,14 @@ def _comb(arr, opts, *, rows=None, colour=None, core=None, exclude=()):
         ref = max(nbrs, key=lambda j: st_of.get(teeth[j], 0.0))
         ratio, c = _weak_band(bright, teeth[ref], x, pitch, half_lane, float(opts["peak_snr"]),
                               separate=True)
-        if ratio >= float(opts["min_strength"]) and c != x:
+        # where the comb of the strong lanes puts this lane
+        strong = [t for t, sc in zip(teeth, source) if sc == "bright" and st_of.get(t, 0.0) >= 0.5]
+        if strong:
+            s0 = min(strong, key=lambda t: abs(t - x))
+            pred = s0 + pitch * round((x - s0) / pitch)
+        else:
+            pred = teeth[ref] + math.copysign(pitch, x - teeth[ref])
+        if ratio >= float(opts["min_strength"]) and abs(c - pred) < abs(x - pred):
             teeth[i], source[i] = c, "recentred"
             recentred[c] = (x, w_of[x], st_of[x])
     # empty teeth stay evenly spaced between the lanes around them
@@ -926,6 +942,23 @@ def _comb(arr, opts, *, rows=None, colour=None, core=None, exclude=()):
                 and lane_strength[i] < 0.5:
             pieces[i] = inside
             centers[i], widths[i] = 0.5 * (left + right), right - left
+    # a lane's band in two stretches (a comet: bright head, fainter tail, cut by a dip) spans
+    # both when the other stretch is no lane's own and nearer to it than to any other lane
+    used = [float(c) for c, src in zip(centers, src_all) if src == "bright"]
+    spare = [j for j, x in enumerate(pk) if min((abs(x - u) for u in used), default=1e9) > 1e-6]
+    for j in spare:
+        near = np.argsort(np.abs(centers - pk[j]))
+        i = int(near[0])
+        if src_all[i] != "bright" or pieces[i] or abs(pk[j] - centers[i]) > 0.6 * pitch \
+                or not np.isfinite(widths[i]):
+            continue
+        if near.size > 1 and abs(centers[near[1]] - pk[j]) < 1.3 * abs(centers[i] - pk[j]):
+            continue    # as near to another lane: whose piece it is is not clear
+        lo = min(centers[i] - 0.5 * widths[i], pk[j] - 0.5 * seg_w[j])
+        hi = max(centers[i] + 0.5 * widths[i], pk[j] + 0.5 * seg_w[j])
+        if hi - lo <= 1.2 * pitch:
+            pieces[i] = 2
+            centers[i], widths[i] = 0.5 * (lo + hi), hi - lo
     bw = widths[[s == "bright" for s in src_all]]
     med_w = float(np.nanmedian(bw)) if np.isfinite(bw).any() else 0.6 * pitch
     widths = np.clip(np.where(np.isfinite(widths), widths, med_w), 0.25 * pitch, pitch)

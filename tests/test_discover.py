@@ -268,3 +268,36 @@ def test_real_test4_ref_weak_lanes_are_samples():
     assert strip["kinds"] == ["sample"] * len(strip["kinds"]) and len(strip["kinds"]) >= 15
     truth = [lane["x"] for lane in ann["lanes"]]
     assert max(abs(x - t) for x, t in zip(strip["centers"], truth)) <= 5.0
+
+
+def _comet_strip(seed, tail, *, n=12, pitch=88.0, gap=8.0, descent=20.0, rows=80):
+    """Touching lanes of comet-shaped bands (dense at one end, falling linearly to ``tail`` at
+    the other) on a band row that descends ``descent`` px across the strip (like
+    wb-strips-chibidragon); returns the image and the true centres."""
+    from scipy.special import erf
+
+    rng = np.random.default_rng(seed)
+    x = np.arange(int(n * pitch + 20), dtype=float)[None, :]
+    y = np.arange(rows, dtype=float)[:, None]
+    centres = 10 + pitch * (np.arange(n) + 0.5)
+    band_rows = 25 + descent * np.arange(n) / (n - 1)
+    half = 0.5 * (pitch - gap)
+    img = np.full((rows, x.size), 100.0)
+    for c, r, d, a in zip(centres, band_rows, rng.choice([-1.0, 1.0], n), rng.uniform(60, 150, n)):
+        across = 0.5 * (erf((x - c + half) / (1.5 * 2**0.5)) - erf((x - c - half) / (1.5 * 2**0.5)))
+        comet = tail + (1 - tail) * (d * np.clip((x - c) / half, -1, 1) + 1) / 2
+        img += 3.0 * across + a * across * comet * np.exp(-0.5 * ((y - r) / 4.0) ** 2)
+    return img + rng.normal(0, 1.5, img.shape), centres
+
+
+@pytest.mark.parametrize("seed, tail", [(0, 0.3), (6, 0.15), (7, 0.3), (5, 0.3)])
+def test_comet_bands_on_a_descending_row(seed, tail):
+    # a band row descending 20 px across the strip is not a tall band (the band height is
+    # measured per block of columns: it read 19.7 px for bands of 9.4 px FWHM, and the longer
+    # top-hat moved lane 2 by 7 px), and a comet's weak stretch is not re-centred away from
+    # where the strong lanes' comb puts it (lanes moved 17-25 px)
+    img, truth = _comet_strip(seed, tail)
+    lanes, kinds, params = detect_lanes(img)
+    assert kinds == ["sample"] * truth.size
+    assert np.abs(lanes.centers - truth).max() <= 9.0
+    assert params["band_height"] < 12.0
