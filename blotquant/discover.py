@@ -779,6 +779,18 @@ def _comb(arr, opts, *, rows=None, colour=None, core=None, exclude=()):
              if 0.5 * pitch <= sg[1] <= 1.4 * pitch and c0 <= sg[0] < c1
              and sg[2] >= float(opts["min_strength"]) * typical]
     faint_lanes = {}
+
+    def extend(side, c, how):
+        """Add a tooth beyond the comb's ``side`` end (marker evidence follows its lane index)."""
+        nonlocal marked
+        if side < 0:
+            teeth.insert(0, c)
+            source.insert(0, how)
+            marked = {i + 1: ev for i, ev in marked.items()}
+        else:
+            teeth.append(c)
+            source.append(how)
+
     for side in (-1, 1):
         end = 0 if side < 0 else len(teeth) - 1
         if end in marked or any(e[2] == side for e in extra):
@@ -789,13 +801,7 @@ def _comb(arr, opts, *, rows=None, colour=None, core=None, exclude=()):
             continue
         sg = min(near, key=lambda t: abs(t[0] - x))
         faint_lanes[sg[0]] = sg
-        if side < 0:
-            teeth.insert(0, sg[0])
-            source.insert(0, "faint")
-            marked = {i + 1: ev for i, ev in marked.items()}
-        else:
-            teeth.append(sg[0])
-            source.append("faint")
+        extend(side, sg[0], "faint")
 
     # weak lanes beyond either end (a dilution series fading out, a lightly loaded last lane):
     # one pitch further while that tooth holds a band in its neighbour's band row
@@ -832,6 +838,8 @@ def _comb(arr, opts, *, rows=None, colour=None, core=None, exclude=()):
         for m in range(1, b - a):
             teeth[a + m] = teeth[a] + (teeth[b] - teeth[a]) * m / (b - a)
     weak_lanes = {}
+
+
     for side in (-1, 1):
         end = 0 if side < 0 else len(teeth) - 1
         if end in marked or any(e[2] == side for e in extra):
@@ -845,27 +853,14 @@ def _comb(arr, opts, *, rows=None, colour=None, core=None, exclude=()):
                 break   # a dark marker column there
             own = np.flatnonzero(np.abs(pk - x) < 0.3 * pitch)
             if own.size:    # a stretch of its own the chain left out (a ladder off the pitch)
-                c = float(pk[own[np.argmax(strength[own])]])
-                if side < 0:
-                    teeth.insert(0, c)
-                    source.insert(0, "bright")
-                    marked = {i + 1: ev for i, ev in marked.items()}
-                else:
-                    teeth.append(c)
-                    source.append("bright")
+                extend(side, float(pk[own[np.argmax(strength[own])]]), "bright")
                 continue
             ratio, c = _weak_band(bright, teeth[end], x, pitch, half_lane, float(opts["peak_snr"]),
                                   separate=True)
             if ratio < float(opts["min_strength"]):
                 break
             weak_lanes[c] = ratio
-            if side < 0:
-                teeth.insert(0, c)
-                source.insert(0, "weak")
-                marked = {i + 1: ev for i, ev in marked.items()}
-            else:
-                teeth.append(c)
-                source.append("weak")
+            extend(side, c, "weak")
 
     xs_all = list(teeth)
     src_all = list(source)
