@@ -108,7 +108,7 @@ _PLATEAU_EXCESS = 10.0
 _PLATEAU_MAX_FRACTION = 0.05
 
 
-def read_blot(path, *, page=None, polarity="auto", ceiling=None):
+def read_blot(path, *, page=None, polarity="auto", ceiling=None, find_marks=True):
     """Read a blot image as raw counts with bands bright.
 
     Parameters
@@ -126,6 +126,9 @@ def read_blot(path, *, page=None, polarity="auto", ceiling=None):
         :func:`blotquant.vendor.describe_pages`).
     polarity : {"auto", "light-bands", "dark-bands"}, optional
         How bands appear in the stored file; ``auto`` decides from the image and records why.
+    find_marks : bool, optional
+        Look for colour marks on a colour file (default). ``False`` skips the search, e.g. for a
+        picture only the ladder is read from; ``choices["marks"]`` then says so.
     ceiling : float, optional
         Detector ceiling in stored counts. Default: detected (dtype maximum or a lower hard
         plateau, see :func:`blot_from_array`).
@@ -175,7 +178,7 @@ def read_blot(path, *, page=None, polarity="auto", ceiling=None):
     hint_polarity = meta.pop("_polarity", None) if polarity == "auto" else None
     blot = blot_from_array(stored, polarity=hint_polarity[0] if hint_polarity else polarity,
                            ceiling=hint_ceiling[0] if hint_ceiling else ceiling,
-                           path=str(path), page=page, _meta=meta)
+                           path=str(path), page=page, _meta=meta, find_marks=find_marks)
     if hint_ceiling:
         blot.choices["ceiling"]["method"] = hint_ceiling[1]
     if hint_polarity:
@@ -185,7 +188,7 @@ def read_blot(path, *, page=None, polarity="auto", ceiling=None):
     return replace(blot, sha256=sha256_file(path))
 
 
-def blot_from_array(array, *, polarity="auto", ceiling=None, path="", page=0, _meta=None):
+def blot_from_array(array, *, polarity="auto", ceiling=None, path="", page=0, _meta=None, find_marks=True):
     """Make a :class:`BlotImage` from an in-memory array of stored pixel values.
 
     Parameters
@@ -201,6 +204,8 @@ def blot_from_array(array, *, polarity="auto", ceiling=None, path="", page=0, _m
         Source named in messages and kept on the result.
     page : int, optional
         Page recorded on the result.
+    find_marks : bool, optional
+        Look for colour marks on colour input (default); see :func:`read_blot`.
 
     Returns
     -------
@@ -289,7 +294,12 @@ def blot_from_array(array, *, polarity="auto", ceiling=None, path="", page=0, _m
     if valid is not None:
         saturated &= valid
     choices["saturated_pixels"] = int(saturated.sum())
-    marks = _colour_marks(arr, valid, pol, name, choices) if "colour" in choices else None
+    marks = None
+    if "colour" in choices:
+        if find_marks:
+            marks = _colour_marks(arr, valid, pol, name, choices)
+        else:
+            choices["marks"] = {"skipped": "not searched (find_marks=False)"}
     return BlotImage(data=data, saturated=saturated, ceiling=float(ceil), polarity=pol,
                      dtype=str(np.dtype(channel_dtype)), path=str(path), page=int(page),
                      choices=choices, mask=valid, marks=marks)

@@ -170,6 +170,7 @@ def _place_lanes(experiment, membrane, image_spec, blot):
 
     Returns ``(lanes, params, warnings)``; lanes are in the cropped array's coordinates.
     """
+    from blotquant.io import detection_copy
     from blotquant.lanes import find_lanes
 
     n_lanes = len(membrane.lanes)
@@ -182,11 +183,15 @@ def _place_lanes(experiment, membrane, image_spec, blot):
         rows = [(spec.rows[0] - y0, spec.rows[1] - y0) for spec in image_spec.targets.values()
                 if spec.rows is not None]
         kinds = ["marker" if lab == "ladder" else "empty" if lab == "-" else "sample" for lab in membrane.lanes]
+        # lanes are found on a copy with colour marks (ink, handwriting) painted over
+        det = detection_copy(blot)
         try:
-            lanes, params = find_lanes(blot.data, n_lanes, rows=rows or None, kinds=kinds)
+            lanes, params = find_lanes(det.data, n_lanes, rows=rows or None, kinds=kinds)
         except LayoutError as exc:
             raise LayoutError(f"{image_spec.file} (membrane {membrane.name}): {exc}") from exc
         params = {"source": "auto", **params}
+        if det is not blot:
+            params["detection_copy"] = det.choices.get("detection_copy")
         seen = (params.get("placement") or {}).get("lane_like_columns")
         if params.get("warning"):
             warnings_.append(f"{image_spec.file}: lanes: {params['warning']}")
@@ -221,7 +226,7 @@ def _target_window(image_spec, target, spec, blot, sample_lanes, calibration, mw
 
 def _measure_image(experiment, membrane, image_spec, *, read, region=None):
     from blotquant.bands import measure_bands
-    from blotquant.io import crop, detection_copy
+    from blotquant.io import crop
 
     path = Path(experiment.images_dir) / image_spec.file
     t0 = time.perf_counter()
@@ -230,12 +235,8 @@ def _measure_image(experiment, membrane, image_spec, *, read, region=None):
     region = tuple(image_spec.region) if image_spec.region is not None else region
     if region is not None:
         blot = crop(blot, region)
-    # lanes are found on a copy with colour marks (ink, handwriting) painted over; every volume is
-    # integrated on blot.data, and a band whose window holds marks is flagged
-    det = detection_copy(blot)
-    lanes, lane_params, warnings_ = _place_lanes(experiment, membrane, image_spec, det)
-    if det is not blot:
-        lane_params["detection_copy"] = det.choices.get("detection_copy")
+    # volumes are integrated on blot.data; a band whose window holds colour marks is flagged
+    lanes, lane_params, warnings_ = _place_lanes(experiment, membrane, image_spec, blot)
 
     # Marker and empty lanes are never measured: their bands must not steer the band search.
     labels = list(membrane.lanes)
@@ -250,7 +251,9 @@ def _measure_image(experiment, membrane, image_spec, *, read, region=None):
         if image_spec.marker is not None:
             # the white-light marker picture shares the exposure's framing (checked by the config),
             # so the same crop and lanes apply; its own polarity is found from its own pixels
-            ladder_blot = read(image_spec.marker.file or image_spec.file, image_spec.marker.page, "auto")
+            # (colour marks are not searched: only the ladder lanes of this picture are read)
+            ladder_blot = read(image_spec.marker.file or image_spec.file, image_spec.marker.page, "auto",
+                               find_marks=False)
             if region is not None:
                 ladder_blot = crop(ladder_blot, region)
             marker_record = {"file": image_spec.marker.file or image_spec.file, "page": ladder_blot.page,
@@ -424,12 +427,12 @@ def run(experiment) -> Results:
 
     shared = {}  # images read once when several membranes (strips) share them
 
-    def read(file, page, polarity=None):
+    def read(file, page, polarity=None, find_marks=True):
         key = (file, page, polarity)
         if key in shared:
             return shared[key]
         blot = read_blot(Path(experiment.images_dir) / file, page=page,
-                         polarity=polarity or experiment.analysis.polarity)
+                         polarity=polarity or experiment.analysis.polarity, find_marks=find_marks)
         if key in shared_keys:
             shared[key] = blot
         return blot

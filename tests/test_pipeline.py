@@ -274,6 +274,7 @@ def test_ladder_read_from_a_white_light_marker_page(tmp_path):
     assert image["molecular_weight"]["marker_picture"]["page"] == 0
     assert image["molecular_weight"]["marker_picture"]["polarity"] == "dark-bands"
     assert image["molecular_weight"]["marker_picture"]["read"]["polarity"]["method"] == "auto"  # evidence recorded
+    assert image["molecular_weight"]["marker_picture"]["read"]["marks"] == {"skipped": "not searched (find_marks=False)"}
     assert (jak["band_row"] - truth.loc["Jak2"].loc[jak.index, "row"]).abs().max() < 2.0
     assert (jak["volume"] / truth.loc["Jak2"].loc[jak.index, "volume"] - 1).abs().max() < 0.03
     np.testing.assert_allclose(jak["mw_kda"], 130.0, rtol=0.05)
