@@ -28,7 +28,6 @@ geometry:
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 import warnings
@@ -38,6 +37,8 @@ import numpy as np
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's blotquant, not an installed copy
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from realdata import lane_rows, user_windows as user_rows  # noqa: E402  (the annotation helpers the tests use)
 
 ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
 SAMPLE_TOL, MARKER_TOL, BAND_TOL, BAND_SHARE, STRIP_IOU = 5.0, 8.0, 3.0, 0.95, 0.5
@@ -49,23 +50,6 @@ def cases(root=ROOT):
         doc = yaml.safe_load(ann.read_text(encoding="utf-8"))
         for entry in doc["images"]:
             yield f"{doc['set']}/{entry['path']}", root / doc["set"] / entry["path"], entry
-
-
-def user_rows(strip):
-    """Row windows a user would type: per band key, annotated rows ± 15 px, outward to 5 px."""
-    keys = {}
-    for lane in strip["lanes"]:
-        for key, band in (lane.get("bands") or {}).items():
-            keys.setdefault(key, []).append(band["y"])
-    return {key: (5 * math.floor((min(ys) - 15) / 5), 5 * math.ceil((max(ys) + 15) / 5))
-            for key, ys in keys.items()}
-
-
-def lane_rows(strip):
-    """Row at which each lane's centre is compared: its first band, else the strip's median."""
-    ys = np.array([next(iter(lane["bands"].values()))["y"] if lane.get("bands") else np.nan
-                   for lane in strip["lanes"]], dtype=float)
-    return np.where(np.isfinite(ys), ys, np.nanmedian(ys) if np.isfinite(ys).any() else 0.0)
 
 
 def _iou(a, b):

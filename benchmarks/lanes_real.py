@@ -14,7 +14,6 @@ band key, the range of the band centre rows across lanes ± 15 px, widened to mu
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from pathlib import Path
@@ -23,7 +22,11 @@ import numpy as np
 import tifffile
 import yaml
 
-from blotquant.lanes import find_lanes
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's blotquant, not an installed copy
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from realdata import lane_rows, user_windows as user_rows  # noqa: E402  (the annotation helpers the tests use)
+
+from blotquant.lanes import find_lanes  # noqa: E402
 
 SAMPLE_TOL, MARKER_TOL = 5.0, 8.0
 
@@ -35,26 +38,6 @@ def load_gray(path):
     if arr.ndim == 3 and arr.shape[-1] in (3, 4):
         arr = arr[..., :3].mean(axis=-1)
     return np.asarray(arr, dtype=float), dmax
-
-
-def lane_rows(strip):
-    """Band row of each lane (its first band, else the median of the strip's first bands)."""
-    ys = []
-    for lane in strip["lanes"]:
-        bands = lane.get("bands") or {}
-        ys.append(next(iter(bands.values()))["y"] if bands else np.nan)
-    ys = np.array(ys, dtype=float)
-    fill = np.nanmedian(ys) if np.isfinite(ys).any() else 0.0
-    return np.where(np.isfinite(ys), ys, fill)
-
-
-def user_rows(strip):
-    """Row windows a user would type: per band key, [min y - 15, max y + 15] widened to 5 px steps."""
-    keys = {}
-    for lane in strip["lanes"]:
-        for key, band in (lane.get("bands") or {}).items():
-            keys.setdefault(key, []).append(band["y"])
-    return [(5 * math.floor((min(ys) - 15) / 5), 5 * math.ceil((max(ys) + 15) / 5)) for ys in keys.values()]
 
 
 def cases(root):
@@ -79,7 +62,7 @@ def evaluate(path, entry, strip, use_rows=True, use_kinds=True, cache={}):
         img = dmax - img
     x0, y0, x1, y1 = (int(round(v)) for v in strip["box"])
     crop = img[y0 : y1 + 1, x0 : x1 + 1]
-    rows = [(t - y0, b - y0) for t, b in user_rows(strip)] if use_rows else None
+    rows = [(t - y0, b - y0) for t, b in user_rows(strip).values()] if use_rows else None
     t = time.perf_counter()
     kinds = [lane["kind"] for lane in strip["lanes"]] if use_kinds else None
     lanes, params = find_lanes(crop, len(strip["lanes"]), rows=rows, kinds=kinds)

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from realdata import user_window  # tests/ is on sys.path under pytest
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
 ANNOTATIONS = REAL / "annotations"
@@ -43,11 +44,6 @@ pytestmark = [
     pytest.mark.real,
     pytest.mark.skipif(not REAL.is_dir(), reason="real blots (../shared/data/real) not available"),
 ]
-
-
-def user_window(ys, pad=WINDOW_PAD):
-    """Row window a user would type around annotated rows ``ys``: ± ``pad``, multiples of 5."""
-    return (int(5 * math.floor((min(ys) - pad) / 5.0)), int(5 * math.ceil((max(ys) + pad) / 5.0)))
 
 
 def annotated_images():
@@ -99,7 +95,7 @@ def band_cases(set_name, im, path):
         for key in keys:
             ys = np.array([(ln.get("bands") or {}).get(key, {}).get("y", np.nan) for ln in lanes],
                           dtype=float)
-            top, bottom = user_window(ys[np.isfinite(ys)])
+            top, bottom = user_window(ys[np.isfinite(ys)], pad=WINDOW_PAD)
             top, bottom = max(top, y0), min(bottom, y1 - 1)
             yield {
                 "strip": s.get("name", str(s["box"])), "key": key,

@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import pytest
+from realdata import user_windows  # tests/ is on sys.path under pytest
 
 from blotquant.errors import LayoutError
 from blotquant.lanes import Lanes, find_lanes, lanes_from_centers, profile_columns
@@ -269,15 +270,6 @@ def _real_cases():
     return out
 
 
-def _user_rows(strip):
-    """Row windows a user would type: per band key, [min y - 15, max y + 15] widened to 5 px steps."""
-    keys = {}
-    for lane in strip["lanes"]:
-        for key, band in (lane.get("bands") or {}).items():
-            keys.setdefault(key, []).append(band["y"])
-    return [(5 * math.floor((min(ys) - 15) / 5), 5 * math.ceil((max(ys) + 15) / 5)) for ys in keys.values()]
-
-
 def _load_gray(path):
     import tifffile
 
@@ -296,7 +288,7 @@ def test_real_annotated_lane_centres(set_name, entry, strip):
     if entry["polarity"] == "dark-bands":
         img = dmax - img  # ceiling - stored
     x0, y0, x1, y1 = (int(round(v)) for v in strip["box"])
-    rows = [(top - y0, bottom - y0) for top, bottom in _user_rows(strip)]
+    rows = [(top - y0, bottom - y0) for top, bottom in user_windows(strip).values()]
     kinds = [lane["kind"] for lane in strip["lanes"]]  # what the config's lane list says
     lanes, params = find_lanes(img[y0 : y1 + 1, x0 : x1 + 1], len(strip["lanes"]), rows=rows, kinds=kinds)
     band_rows = []
@@ -324,7 +316,7 @@ def test_real_flank_of_a_sample_band_is_not_a_ladder_band():
                         if e["path"].endswith("April22.2013_B2AR_10wtop_16wbottom.tif"))
     img, _ = _load_gray(REAL / "zdf-rat-heart-adrenoceptors" / entry["path"])
     x0, y0, x1, y1 = (round(v) for v in strip["box"])
-    rows = [(top - y0, bottom - y0) for top, bottom in _user_rows(strip)]
+    rows = [(top - y0, bottom - y0) for top, bottom in user_windows(strip).values()]
     kinds = [lane["kind"] for lane in strip["lanes"]]
     _, params = find_lanes(img[y0 : y1 + 1, x0 : x1 + 1], len(kinds), rows=rows, kinds=kinds)
     (rec,) = params["placement"]["ladders"]
@@ -610,7 +602,7 @@ def test_real_chibidragon_comet_strip_lanes_1_to_11():
     logging.getLogger("blotquant").setLevel(logging.ERROR)  # the RGBA -> luminance note
     blot = read_blot(REAL / "wb-strips-chibidragon" / entry["path"])  # dark bands: inverted on reading
     (strip,) = entry["strips"]
-    rows = [(max(0, top), min(blot.data.shape[0] - 1, bottom)) for top, bottom in _user_rows(strip)]
+    rows = [(max(0, top), min(blot.data.shape[0] - 1, bottom)) for top, bottom in user_windows(strip).values()]
     lanes, params = find_lanes(blot.data, 12, rows=rows, kinds=["sample"] * 12)
     truth = np.array([lane["x"] for lane in strip["lanes"]])
     ys = np.array([lane["bands"]["main"]["y"] for lane in strip["lanes"]])
