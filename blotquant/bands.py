@@ -409,7 +409,6 @@ def _joint_fit(Y, shifts0, c0, s0, *, shift_tol=6.0, center_tol=4.0, sigma_range
     sh0 = np.asarray(shifts0, float)
     k = c0.size
     P = _poly_basis(n, degree)
-    m = k + P.shape[1]
     u = np.arange(n, dtype=float)[None, :, None]
     gauge = float(sh0.mean())
     wg = np.sqrt(float(n))  # weight of the mean-shift row
@@ -655,7 +654,7 @@ def _pair_evidence(Y, shifts, noise, cc, cs, j, sm_sd=2.0):
     from blotquant.background import _poly_basis
 
     L, n = Y.shape
-    c1, c2, s1, s2 = float(cc[j - 1]), float(cc[j]), float(cs[j - 1]), float(cs[j])
+    c1, c2 = float(cc[j - 1]), float(cc[j])
     P = _poly_basis(n, 2)
     nd = 0
     shares, ses = [], []

@@ -340,7 +340,7 @@ def _anova(g: _Groups) -> list[dict]:
     from scipy import stats
 
     n, means = g.n, g.means
-    N, k = n.sum(), g.k
+    k = g.k
     grand = float(np.concatenate(g.values).mean())
     ss_b = float((n * (means - grand) ** 2).sum())
     mse, df_w, ss_w = _pooled(g)

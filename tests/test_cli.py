@@ -1,6 +1,5 @@
 """The command line: one-line errors with exit 2, no partial output, no silent overwrite."""
 
-import shutil
 from pathlib import Path
 
 import pytest
