@@ -44,9 +44,11 @@ logger = logging.getLogger("blotquant")
 #: Columns of the table returned by :func:`measure_bands`, in order.
 BAND_COLUMNS = [
     "lane", "lane_x", "band_row", "band_top", "band_bottom", "x_left", "x_right", "volume",
-    "background", "overlap", "saturated", "n_pixels", "snr", "found", "note",
+    "volume_sd", "background", "overlap", "saturated", "n_pixels", "snr", "found", "note",
 ]
 
+#: a volume whose bootstrap sd exceeds this fraction of it is flagged as uncertain
+SOFT_VOLUME_CV = 0.10
 _STRONG_SNR = 10.0  # lanes above this locate their own band; below it the neighbours decide
 _FOUND_SNR = 3.0
 # the data-found support of a band ends at most this many fitted widths (sd) beyond its outermost
@@ -749,6 +751,246 @@ def _group_components(centers, sigmas, areas, evidence=None):
     return labels, decisions
 
 
+def _half_rows(own, c):
+    """First and last row of the run where ``own`` holds half its maximum, around row ``c``."""
+    n = own.size
+    k = int(np.clip(round(c), 0, n - 1))
+    top = float(own.max())
+    if not top > 0:
+        return int(np.floor(c - 2)), int(np.ceil(c + 2))
+    if own[k] < 0.5 * top:
+        k = int(np.argmax(own))
+    a = b = k
+    while a > 0 and own[a - 1] >= 0.5 * top:
+        a -= 1
+    while b < n - 1 and own[b + 1] >= 0.5 * top:
+        b += 1
+    return a, b
+
+
+def _model_bands(prof, shifts, strong, noise, flat, top, bottom, *, row0=0, **kw):
+    """:func:`_model_bands_in` on a context that ends where the profiles are at background.
+
+    The strips reach one window height beyond the window; the context used ends on each side
+    at the first valley of the lanes' aligned mean (smoothed, less a line under it) beyond half
+    a window out (at most one window), so that no band is cut by the context's edge. Rows of the results are
+    those of ``prof``.
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    L, n = prof.shape
+    st = np.flatnonzero(strong)
+    u = np.arange(n, dtype=float)
+    cons = np.mean([np.interp(u + shifts[i], u, prof[i]) for i in st], 0)
+    cons = gaussian_filter1d(cons - _lower_line(cons), 2.0)
+    h = max(bottom - top, 8)
+
+    def first_valley(start, stop, step):
+        """First local minimum of ``cons`` from ``start`` towards ``stop`` (else the lowest)."""
+        idx = np.arange(start, stop, step)
+        if idx.size < 3:
+            return int(np.clip(start, 0, n - 1))
+        seg = cons[idx]
+        for j in range(1, seg.size - 1):
+            if seg[j] <= seg[j - 1] and seg[j] < seg[j + 1]:
+                return int(idx[j])
+        return int(idx[np.argmin(seg)])
+
+    lo = first_valley(max(top - h // 2, 0), max(top - h, 0) - 1, -1)
+    hi = first_valley(min(bottom + h // 2, n - 1), min(bottom + h, n - 1) + 1, 1)
+    flat_c = [None if f is None else (f[0] - lo, f[1] - lo) for f in flat]
+    # the model sees counts less an offset, in units of the noise: a blot times k, or plus a
+    # constant, gives it the same numbers (its iterative fits and choices are then the same)
+    # (rounded to 1e-6 noise sd, so that they are the same to the last bit: the band count is a
+    # discrete choice, and on a blot that sits on the fence between two patterns the last bit
+    # could otherwise tip it)
+    off = float(np.median(prof[:, lo:hi + 1]))
+    sc = float(np.median(noise)) or 1.0
+    pn = np.round((prof[:, lo:hi + 1] - off) / sc, 6)
+    results, notes, record = _model_bands_in(pn, np.round(shifts, 6), strong,
+                                             np.round(noise / sc, 6), flat_c,
+                                             top - lo, bottom - lo, row0=row0 + lo, **kw)
+
+    def pad(v):  # a baseline, back in counts, over every row
+        out = np.empty(n)
+        out[lo:hi + 1] = v
+        out[:lo], out[hi + 1:] = v[0], v[-1]
+        return out * sc + off
+
+    def zpad(v):  # a band's fitted counts, over every row
+        out = np.zeros(n)
+        out[lo:hi + 1] = v
+        return out * sc
+
+    shifted = []
+    for fit, T, base, p, res, fixed in results:
+        fit = dict(fit, centers=fit["centers"] + lo, areas=fit["areas"] * sc)
+        res = dict(res, c=res["c"] + lo, a=res["a"] + lo, b=res["b"] + lo,
+                   search=(res["search"][0] + lo, res["search"][1] + lo), own=zpad(res["own"]),
+                   loc_others=zpad(res["loc_others"]), loc_base=pad(res["loc_base"]),
+                   base=pad(res["base"]), vol=res["vol"] * sc, vol_sd=res["vol_sd"] * sc,
+                   ovl=res["ovl"] * sc, bg=res["bg"] * sc + off * res["share_sum"])
+        shifted.append((fit, T, pad(base), p, res, fixed))
+    record["context"] = [int(lo + row0), int(hi + row0)]
+    return shifted, notes, record
+
+
+def _model_bands_in(prof, shifts, strong, noise, flat, top, bottom, *, row0=0, degree=2,
+                    max_bands=6, shift_tol=2.0):
+    """Every lane's target band from the joint band model (:mod:`blotquant.bandmodel`).
+
+    ``prof`` (L, n): raw row profiles of the context; ``shifts`` (L,): the lanes' alignment
+    (consensus frame); ``strong``: lanes that show their bands (they shape the pattern, and
+    their shift is refined within ``shift_tol`` rows; the others keep the shift their
+    neighbours predict); ``flat``: per strong lane, plateau rows of a clipped band (weight 0 in
+    every fit) or None; ``top``, ``bottom``: the user's window in profile rows.
+
+    The bands of the context are selected on a copy binned to ~4 rows per band sd (the same
+    model at a coarser pixel, exactly), then every lane is fitted at full resolution. The
+    target is the band whose peak lies inside the window in the most strong lanes; of several
+    such bands, the one whose mean row is nearest the window's centre (among those holding at
+    least a fifth of the largest one's area). Returns ``results`` (per lane, the tuple the table
+    is built from), ``notes`` and the record of the pattern.
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    from blotquant import bandmodel as bm
+
+    L, n = prof.shape
+    st = np.flatnonzero(strong)
+    W = np.ones((L, n))
+    for j, i in enumerate(st):
+        if flat[j] is not None:
+            W[i, max(flat[j][0], 0):min(flat[j][1], n - 1) + 1] = 0.0
+    # the band scale, for binning: half-maximum width of the aligned mean in the window
+    u = np.arange(n, dtype=float)
+    cons = np.mean([np.interp(u + shifts[i], u, prof[i] - _lower_line(prof[i])) for i in st], 0)
+    cs_ = gaussian_filter1d(cons, 1.0)
+    k0 = max(top, 0) + int(np.argmax(cs_[max(top, 0):bottom + 1]))
+    s_est = bm._start_sigma(np.maximum(cs_, 0.0), k0)
+    b = max(1, int(s_est // 4))
+    nb = n // b
+    if b > 1:
+        Yb = prof[st, :nb * b].reshape(st.size, nb, b).sum(2)
+        Wb = W[st, :nb * b].reshape(st.size, nb, b).min(2)
+    else:
+        Yb, Wb = prof[st], W[st]
+    pat_b, fit_b, steps, _, _, groups, decisions = bm.select_pattern(
+        Yb, shifts[st] / b, noise[st] * np.sqrt(b), window=(top // b, bottom // b),
+        weights=Wb if (Wb < 1).any() else None, degree=degree, max_bands=max_bands)
+    pattern = bm.Pattern(b * pat_b.centers + (b - 1) / 2.0, b * pat_b.sigmas, b * pat_b.taus,
+                         b * pat_b.lengths)
+    pk = pattern.peaks()
+    lane_rows = pk[:, None] + shifts[st][None, :]
+    frac = ((lane_rows >= top) & (lane_rows <= bottom)).mean(1)
+    # the target's peak lies in the window (in most lanes), and a band is narrower than the
+    # window drawn around it (+-1 sd inside it: a wider component is lane smear); without such
+    # a band the window holds nothing band-like: a nominal band at its centre, beside the
+    # bands found
+    band_sd_max = max((bottom - top) / 2.0, 2.0)
+    nominal = not ((frac >= 0.5) & (pattern.sds() <= band_sd_max)).any()
+    if nominal:
+        k_nom = int(np.searchsorted(pattern.centers, 0.5 * (top + bottom)))
+        s_nom = max(2.0, (bottom - top) / 16.0)
+        pattern = bm.Pattern(np.insert(pattern.centers, k_nom, 0.5 * (top + bottom)),
+                             np.insert(pattern.sigmas, k_nom, s_nom),
+                             np.insert(pattern.taus, k_nom, 0.0),
+                             np.insert(pattern.lengths, k_nom, 0.0))
+        pk = pattern.peaks()
+        lane_rows = pk[:, None] + shifts[st][None, :]
+        frac = np.zeros(pattern.size)
+        frac[k_nom] = 1.0
+        fit_b = {"fits": [{"areas": np.ones(pattern.size)}]}
+    area = np.mean([f["areas"] for f in fit_b["fits"]], 0)
+    sds = pattern.sds()
+    banded = (sds <= band_sd_max) | nominal
+    cand = np.flatnonzero((frac >= frac[banded].max() - 0.1) & banded)
+    cand = cand[area[cand] >= 0.2 * area[cand].max()] if area[cand].max() > 0 else cand
+    wc = 0.5 * (top + bottom)
+    t = int(cand[np.argmin(np.abs(lane_rows[cand].mean(1) - wc))])
+    # the target's pieces: bands the lanes do not tell apart from it (no valley between them,
+    # one share in every lane) are one band of a compound shape
+    if nominal:
+        groups, decisions = np.arange(pattern.size), []
+    # the target's pieces: its neighbours in row order that leave no valley beside it and
+    # whose peaks lie inside the window too. The user's window says what the band is: a
+    # component inside it without a valley is part of the band (a broad band whose shape
+    # changes from lane to lane comes in pieces whose shares change), one outside it is a
+    # neighbour even without a valley (the window was cut between them). (On real blots the
+    # lanes' shares and the criterion both call a broad band's pieces two bands: its shape
+    # changes from lane to lane; only the window tells.)
+    order = list(np.argsort(pk))
+    pos = order.index(t)
+    T = [t]
+    pair = {tuple(sorted(d["pair"])): d for d in decisions}
+    for step in (-1, 1):
+        j = pos
+        while 0 <= j + step < len(order):
+            d = pair.get(tuple(sorted((order[j], order[j + step]))))
+            # (a piece is of the band's own scale: a component over twice its width is smear)
+            if (nominal or d is None or d["valley"] or frac[order[j + step]] < 0.5
+                    or sds[order[j + step]] > 2.0 * sds[t]):
+                break
+            j += step
+            T.append(order[j])
+    T = np.array(sorted(T))
+    # each strong lane's shift refined on the binned copy (the same model, fewer rows)
+    lane_shift = np.asarray(shifts, float).copy()
+    if not nominal and shift_tol > 0:
+        ref = bm.joint_fit(Yb, pat_b, shifts[st] / b, noise=noise[st] * np.sqrt(b),
+                           degree=degree, weights=Wb if (Wb < 1).any() else None,
+                           shift_tol=shift_tol / b)
+        lane_shift[st] = [b * f["shift"] for f in ref["fits"]]
+    results, notes = [], []
+    for i in range(L):
+        f = bm.fit_lane(prof[i], pattern, lane_shift[i], degree=degree, weights=W[i],
+                        shift_tol=0.0)
+        v = bm.lane_volume(prof[i], f, T, weights=W[i])
+        comp = f["G"] * f["areas"][None, :]
+        own = comp[:, T].sum(1)
+        others = comp.sum(1) - own
+        base = v["baseline"]
+        a, bb = v["rows"]
+        c = float(pk[t] + f["shift"]) if T.size == 1 else float(np.argmax(own))
+        s = float(sds[t])
+        resid = prof[i] - base - comp.sum(1)
+        sd = max(float(np.std(resid[W[i] > 0])), float(noise[i]))
+        snr = v["volume"] / (sd * np.sqrt(bb - a + 1))
+        rms = float(np.sqrt(np.mean(gaussian_filter1d(resid, max(1.0, 0.5 * s))[a:bb + 1] ** 2))) \
+            / max(float(own.max()), 1e-300)
+        res = {"c": c, "s": s, "a": a, "b": bb, "vol": v["volume"], "vol_sd": v["volume_sd"],
+               "share_sum": float(v["share"].sum()),
+               "bg": v["background"], "ovl": v["overlap"], "snr": float(snr), "own": own,
+               "search": _half_rows(own, c), "base": base,
+               "support": "anchored" if v["anchored"] else "model", "misfit_rms": rms, "loc_base": base, "loc_others": others,
+               "nominal": nominal}
+        fit = {"centers": pattern.centers + f["shift"], "sigmas": pattern.sigmas,
+               "areas": f["areas"], "converged": True}
+        p = {"degree": int(degree), "shift_refined": bool(strong[i] and shift_tol > 0),
+             "refined_shift": float(lane_shift[i]),
+             "tails": [float(x) for x in pattern.taus],
+             "flat_tops": [float(x) for x in pattern.lengths]}
+        results.append((fit, T, base, p, res, not bool(strong[i])))
+        note = "" if strong[i] or nominal else "weak band: row and width taken from neighbouring lanes"
+        if T.size > 1 and i == 0:
+            pieces_note = (f"band counted as {T.size} touching pieces without a valley inside the "
+                           "window; if it is a doublet, cut the window between its members")
+        if T.size > 1:
+            note = (note + "; " if note else "") + pieces_note
+        notes.append(note)
+    record = {
+        "model": "joint band model (bandmodel): per-lane polynomial baseline + shared band "
+                 "shapes (box x Gaussian x exponential tail), band count by BIC",
+        "components": [dict(r, band=int(g)) for r, g in zip(pattern.as_records(row0), groups)],
+        "twins": jsonable(decisions),
+        "target": t, "target_components": [int(j) for j in T], "target_peak": float(pk[t] + row0),
+        "fraction_of_lanes_in_window": [float(x) for x in frac],
+        "bin": int(b), "selection": jsonable(steps), "n_strong_lanes": int(st.size),
+        "nominal": bool(nominal),
+    }
+    return results, notes, record
+
+
 def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None,
                   saturated=None, margin=None, half_width=3.0):
     """Find the target band of a row window in every lane and integrate its volume.
@@ -836,8 +1078,9 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         raise LayoutError(f"`method_kwargs` must be a mapping; got {method_kwargs!r}")
     check_options(background, kw)
 
-    if margin is None:
-        margin = max(15, int(round(0.25 * (bottom - top))))
+    if margin is None:  # the band model looks at the bands beside the window too
+        margin = max(20, int(bottom - top)) if method.name == "joint-model" else \
+            max(15, int(round(0.25 * (bottom - top))))
     y0, y1 = max(top - margin, 0), min(bottom + margin, h - 1)
     rows = np.arange(y0, y1 + 1)
     n = rows.size
@@ -927,266 +1170,6 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             pk = int(np.argmax(consensus[win])) + top - y0
             span = int(np.median([f[1] - f[0] for f in flat if f is not None])) // 2 + 1
             no_split = (pk - span, pk + span)
-    cc, cs, ca = _detect_components(consensus, no_split=no_split)
-    if cc.size == 0:  # nothing band-like in any lane: integrate a nominal band at the centre
-        cc = np.array([(top + bottom) / 2.0 - y0])
-        cs = np.array([max(2.0, (bottom - top) / 16.0)])
-        ca = np.array([1.0])
-        strong[:] = False
-    joint = None
-    st = np.flatnonzero(strong)
-    # clipped (flat-topped) lanes take part with their plateau rows weighted 0: the clipped top
-    # cannot shape the pattern (it split clipped simulator bands), but its flanks still say
-    # where the members are (UVITEC row5: lane 7 clipped)
-    jw = np.ones((st.size, n))
-    for j, f in enumerate(flat):
-        if f is not None:
-            jw[j, max(f[0], 0):min(f[1], n - 1) + 1] = 0.0
-    if cc.size and st.size >= 2:
-        # one band pattern for all lanes (shared rows and widths, per-lane shift and areas):
-        # resolves members of a doublet whose strengths change from lane to lane
-        joint = _joint_components(norm[st], shift[st] - smean, cc, cs, no_split=no_split,
-                                  inside=(top - y0, bottom - y0), weights=jw)
-        jc, js, ja = joint["centers"], joint["sigmas"], np.clip(joint["areas"], 0, None)
-        # taken only when it resolves a doublet that at least 2 lanes
-        # show with a dip between its members; pieces of one broad band stay as the consensus
-        # described them
-        # (only a pair with a new member counts: a pair the consensus already had may dip while
-        # the new component is a smear hump or a piece of a broad band)
-        matched = {int(np.argmin(np.abs(jc - c))) for c in cc}
-        n_dip = max((sum(_dips(jc[j - 1], jc[j], js[j - 1], js[j], p, q)
-                         for p, q in ja[:, [j - 1, j]]) for j in range(1, jc.size)
-                     if not {j - 1, j} <= matched), default=0)
-        if jc.size > cc.size and n_dip >= 2:
-            cc, cs, ca = jc, js, ja.mean(0)
-            shift[st] = joint["shifts"] + smean
-            consensus = np.mean([_shift(norm[i], shift[i] - smean) for i in st], 0)
-        else:
-            joint = None
-    stl = np.flatnonzero(strong)
-    nrel = noise / np.where(amp > 0, amp, 1.0)
-
-    def evidence(j):
-        ev = _pair_evidence(norm[stl], shift[stl] - smean, nrel[stl], cc, cs, j)
-        ev["one_band_excess"] = float(_one_band_fit(consensus, cc[j - 1], cc[j], cs[j - 1],
-                                                    cs[j]))
-        return ev
-
-    groups, twins = _group_components(cc, cs, ca, evidence)
-    if cc.size > 1 and np.bincount(groups).max() > 1:
-        # a skewed band: describe its shape closely (small pieces allowed), or the baseline
-        # bends to take up what a few Gaussians leave of its tail
-        cc2, cs2, ca2 = _detect_components(consensus, no_split=no_split, max_components=8,
-                                           min_area=0.02, min_sep=0.3)
-        if cc2.size >= cc.size:
-            cc, cs, ca = cc2, cs2, ca2
-            groups, twins = _group_components(cc, cs, ca, evidence)
-    # a band's rows over the lanes span its peak + shift - smean; the user's window is drawn
-    # around that span, so the target's span midpoint is the one nearest the window's centre
-    wc = (top + bottom) / 2.0 - y0
-    uu = np.arange(n, dtype=float)
-
-    gb = gaussian_basis(n, cc, cs) * ca
-    labels = np.unique(groups)
-    g_peak = np.array([float(uu[np.argmax(gb[:, groups == g].sum(1))]) for g in labels])
-    g_area = np.array([float(ca[groups == g].sum()) for g in labels])
-    mid_rows = g_peak + 0.5 * (shift.min() + shift.max()) - smean
-    inwin = (mid_rows >= top - y0) & (mid_rows <= bottom - y0)
-    # a band in the window competes with the window's bands, not with a strong one outside it
-    cand = np.flatnonzero(inwin & (g_area >= 0.2 * g_area[inwin].max())) if inwin.any() else \
-        np.empty(0, int)
-    if cand.size == 0:
-        cand = np.flatnonzero(g_area >= 0.2 * g_area.max())
-    tg = labels[int(cand[np.argmin(np.abs(mid_rows[cand] - wc))])]
-    T = np.flatnonzero(groups == tg)  # the target's components (one, or a skewed band's pieces)
-    t = int(T[np.argmax(ca[T])])  # its main component: the width scale of the band
-    if T.size == 1:
-        pk0 = float(cc[t])
-    else:  # the peak of the skewed band's summed components, on a fine grid
-        uf = np.linspace(cc[T].min() - 2 * cs[T].max(), cc[T].max() + 2 * cs[T].max(), 2001)
-        yf = (ca[T] / cs[T] * np.exp(-0.5 * ((uf[:, None] - cc[T]) / cs[T]) ** 2)).sum(1)
-        pk0 = float(uf[np.argmax(yf)])
-    consensus_params = {
-        "components": [{"row": float(c + y0), "sigma": float(s), "relative_area": float(a),
-                        "band": int(g)}
-                       for c, s, a, g in zip(cc, cs, ca / ca.max(), groups)],
-        "target": t, "target_components": [int(j) for j in T], "target_peak": pk0 + y0,
-        "n_strong_lanes": int(strong.sum()), "twins": jsonable(twins),
-    }
-
-    # 3. per-lane fits
-    def fit_lane(i, centre_shift, fix_target, scale_target=None):
-        c = cc + centre_shift
-        s = cs.copy()
-        if scale_target is not None:
-            s[T] = cs[T] * scale_target
-        keep = (c > -3 * s) & (c < n - 1 + 3 * s)
-        keep[T] = True
-        idx = np.flatnonzero(keep)
-        ti = np.flatnonzero(np.isin(idx, T))
-        if method.kind == "profile":
-            base, p = method.function(prof[i], centers=c[idx], sigmas=s[idx], fixed=fix_target,
-                                      **kw)
-            fit = p.pop("_fit")
-        else:
-            fit = fit_peaks(fitprof[i], c[idx], s[idx], degree=None, tied=True,
-                            fixed=fix_target)
-            base = fitprof[i] * 0 + (prof[i] - fitprof[i])
-            p = {"components": [{"center": float(a), "sigma": float(b), "area": float(v)}
-                                for a, b, v in zip(fit["centers"], fit["sigmas"], fit["areas"])],
-                 "converged": fit["converged"], "residual_sd": fit["residual_sd"]}
-        return fit, ti, base, p
-
-    anchored = method.name == "profile"
-    anchor_degree = int(kw.get("anchor_degree", 4))
-
-    def _split(y, Gt, Gn):
-        """Share of ``y`` (profile minus baseline) that is the target's, row by row.
-
-        The target's pieces and the neighbours are refitted (areas only, >= 0) to ``y``; a row's
-        counts go to the target in proportion of its fitted share there, so the model's shape
-        decides only how overlapping rows are divided, never how much is counted. Rows neither
-        model reaches go to the band whose centre is nearer (target pieces' span, neighbours).
-        """
-        A = np.hstack([Gt, Gn])
-        coef = np.linalg.lstsq(A, y, rcond=None)[0]
-        coef = np.clip(coef, 0.0, None)
-        own = Gt @ coef[:Gt.shape[1]]
-        oth = Gn @ coef[Gt.shape[1]:]
-        tot = own + oth
-        big = tot > 1e-3 * max(float(tot.max()), 1e-300)
-        w = np.where(big, own / np.where(big, tot, 1.0), 0.0)
-        return w, big
-
-    def _anchor(i, fit, ti, support, start, c, s, a, b):
-        """Baseline anchored on the rows outside every band, and the target's share per row.
-
-        Returns ``(baseline, a, b, w, how)``: ``baseline`` (None when no flank is left) is
-        fitted on the rows outside the target's support and outside the neighbours' rows
-        (their fitted components +- 3 sd), so neither a target nor a neighbour of the wrong
-        shape can bend it; ``w`` is the target's share of each row (see ``_split``).
-        """
-        y = prof[i]
-        nb_idx = np.setdiff1d(np.arange(fit["centers"].size), ti)
-        cen, sig = fit["centers"], fit["sigmas"]
-        Gt = gaussian_basis(n, cen[ti], sig[ti])
-        Gn = gaussian_basis(n, cen[nb_idx], sig[nb_idx])
-        uu_ = np.arange(n, dtype=float)
-        nb_rows = np.zeros(n, bool)
-        for j in nb_idx:
-            nb_rows |= np.abs(uu_ - cen[j]) <= 3.0 * sig[j]
-        t_lo, t_hi = float(np.min(cen[ti])), float(np.max(cen[ti]))
-        # rows no model reaches: the target's when nearer its pieces than any neighbour
-        d_t = np.maximum(np.maximum(t_lo - uu_, uu_ - t_hi), 0.0)
-        d_n = (np.abs(uu_[:, None] - cen[nb_idx][None, :]).min(1) if nb_idx.size
-               else np.full(n, np.inf))
-        near_t = d_t <= d_n
-        base_k, w, how = None, None, "model"
-        bk = start
-        # the data-found support ends at most _SUPPORT_CAP_SD fitted widths beyond the target's
-        # outermost pieces (a skewed band's tail piece, a flat band's wide Gaussian reach further):
-        # on a slope of smear the walk keeps "falling" past the band (hard seed 2 beta-actin
-        # lane 4: rows 574-645 for a band at 603, sd 6.5, +7.3 %)
-        cap = (int(np.clip(np.floor(np.min(cen[ti] - _SUPPORT_CAP_SD * sig[ti])), 0, n - 1)),
-               int(np.clip(np.ceil(np.max(cen[ti] + _SUPPORT_CAP_SD * sig[ti])), 0, n - 1)))
-        for _ in range(4):
-            w, big = _split(y - bk, Gt, Gn)
-            w = np.where(big, w, near_t.astype(float))
-            if support is not None:
-                ab = (int(np.clip(np.round(c + support[0]), 0, n - 1)),
-                      int(np.clip(np.round(c + support[1]), 0, n - 1)))
-                how = "lanes"
-            else:
-                ab = _band_support((y - bk) * w, c, s, noise[i])
-                how = "data"
-                if ab is None:  # too weak to show its own extent: the model's
-                    ab, how = (a, b), "model"
-                else:  # never further out than the band's model reaches (smear, not band)
-                    ab = (max(ab[0], cap[0]), min(ab[1], cap[1]))
-            excl = nb_rows & ~np.isin(np.arange(n), np.arange(ab[0], ab[1] + 1))
-            bl, bp = anchored_baseline(y, ab, exclude=excl, degree=anchor_degree)
-            if bl is None:  # a neighbour takes a whole flank: fit it with a line under it
-                # (its shape is the model's, so no curvature is taken from its rows)
-                bl, bp = anchored_baseline(y, ab, bands=Gn, degree=1)
-            if bl is None:
-                break
-            changed = ab != (a, b) or base_k is None
-            (a, b), base_k, bk = ab, bl, bl
-            if not changed or support is not None:
-                break
-        if base_k is not None:
-            w, big = _split(y - base_k, Gt, Gn)
-            w = np.where(big, w, near_t.astype(float))
-        return base_k, a, b, w, how
-
-    def integrate(i, fit, ti, base, support=None):
-        main = int(ti[int(np.flatnonzero(T == t)[0])])  # T and ti are both sorted
-        s = float(fit["sigmas"][main])
-        scale = s / float(cs[t])
-        own_fit = fit["components"][:, ti].sum(1)
-        if ti.size == 1:
-            c = float(fit["centers"][main])
-        else:  # a skewed band: its row is the peak of its fitted shape
-            k = int(np.argmax(own_fit))
-            c = float(k)
-            if 0 < k < n - 1:
-                y_0, y_1, y_2 = own_fit[k - 1], own_fit[k], own_fit[k + 1]
-                den = y_0 - 2 * y_1 + y_2
-                if den < 0:
-                    c += float(np.clip(0.5 * (y_0 - y_2) / den, -0.5, 0.5))
-        cen, sig = fit["centers"][ti], fit["sigmas"][ti]
-        a = int(np.clip(np.round(np.min(cen - half_width * sig)), 0, n - 1))
-        b = int(np.clip(np.round(np.max(cen + half_width * sig)), a, n - 1))
-        others = fit["components"].sum(1) - own_fit
-        how = "model"
-        # diagnostic for the run record: the band model's residual over the band (smoothed over
-        # half a band width), x the band's peak; a wrong shape need not show here, because the
-        # joint polynomial bends to hide it, so it does not decide anything
-        r_fit = gaussian_filter1d(prof[i] - base - fit["components"].sum(1), max(1.0, 0.5 * s))
-        rms = float(np.sqrt(np.mean(r_fit[a:b + 1] ** 2))) / max(float(own_fit.max()), 1e-300)
-        if anchored:
-            # the volume: raw counts minus a baseline anchored on the rows outside the band's own
-            # support (where the profile is back to background) minus the fitted neighbours; the
-            # Gaussian model only located the band and shapes the neighbours (areas refitted with
-            # the anchored baseline), so a flat-topped or tailing band cannot trade area with a
-            # polynomial bent under it
-            base_k = None
-            loc = (base, others)  # the band's row is found with the joint model (it locates)
-            loc_rows = (a, b)
-            for start in (base, _lower_line(prof[i] - others)):
-                # from the joint fit's baseline, else, when that leaves the band no flank (a
-                # wrong shape bent it), from a line under the profile
-                base_k, a2, b2, w, how = _anchor(i, fit, ti, support, start, c, s, a, b)
-                if base_k is not None:
-                    break
-            if base_k is not None:
-                a, b, base = a2, b2, base_k
-                others = (prof[i] - base) * (1.0 - w)
-            else:
-                how = "model, joint baseline"
-        else:
-            loc = (base, others)
-            loc_rows = (a, b)
-        rr = slice(a, b + 1)
-        total = float(prof[i][rr].sum())
-        bgsum = float(base[rr].sum())
-        ovl = float(others[rr].sum())
-        vol = total - bgsum - ovl
-        n_rows = b - a + 1
-        sd = max(fit["residual_sd"], noise[i])
-        snr = vol / (sd * np.sqrt(n_rows))
-        # which lanes are strong enough to locate their own band: judged with the joint model
-        # that locates it (the same lanes whatever baseline the volume takes)
-        lr = slice(loc_rows[0], loc_rows[1] + 1)
-        loc_snr = float((prof[i][lr] - loc[0][lr] - loc[1][lr]).sum()) / (
-            sd * np.sqrt(loc_rows[1] - loc_rows[0] + 1))
-        lo = int(np.floor(np.min(cen - 2 * sig))) if ti.size > 1 else int(np.floor(c - 2 * s))
-        hi = int(np.ceil(np.max(cen + 2 * sig))) if ti.size > 1 else int(np.ceil(c + 2 * s))
-        return {"c": c, "s": s, "scale": scale, "a": a, "b": b, "vol": vol, "bg": bgsum,
-                "ovl": ovl, "snr": float(snr), "others": others, "own": own_fit,
-                "search": (lo, hi), "base": base, "support": how, "misfit_rms": rms,
-                "loc_base": loc[0], "loc_others": loc[1], "loc_snr": loc_snr}
-
     def _target_peak(i, fit, ti, base, res):
         """Peak row of lane ``i``'s own target signal over the central half of the lane.
 
@@ -1218,41 +1201,305 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             b += 1
         return _profile_peak(own, rows_ok[a], rows_ok[b], float(np.clip(0.3 * s, 0.7, 2.0)))
 
-    results = []
-    for i in range(n_lanes):
-        fit, ti, base, p = fit_lane(i, shift[i] - smean, False)
-        results.append((fit, ti, base, p, integrate(i, fit, ti, base), False))
-    rows_t = np.array([r[4]["c"] for r in results])
-    snr = np.array([r[4]["loc_snr"] for r in results])
-    good = snr >= _STRONG_SNR
-    notes = [""] * n_lanes
-    if good.sum() >= 3:
-        curve = _local_rows(x_mid, rows_t, good)
-        scale_t = float(np.median([r[4]["scale"] for r, g in zip(results, good) if g]))
-    elif good.any():
-        curve = rows_t[good].mean() + (shift - shift[good].mean())
-        scale_t = float(np.median([r[4]["scale"] for r, g in zip(results, good) if g]))
+    if method.name == "joint-model":
+        results, notes, consensus_params = _model_bands(
+            prof, shift - smean, strong, noise, flat, top - y0, bottom - y0, row0=y0)
     else:
-        curve = pk0 + shift - smean
-        scale_t = 1.0
-    for i in range(n_lanes):
-        dev = rows_t[i] - curve[i]
-        if not good[i] or abs(dev) > 3.0:
-            fit, ti, base, p = fit_lane(i, curve[i] - pk0, True, scale_t)
-            res = integrate(i, fit, ti, base)
-            results[i] = (fit, ti, base, p, res, True)
-            notes[i] = ("weak band: row and width taken from neighbouring lanes" if not good[i]
-                        else f"band row {rows_t[i] + y0:.1f} off the lanes' smile by {dev:.1f} "
-                             "rows: row taken from neighbouring lanes")
-    if anchored:  # lanes too weak to show their band's extent take the strong lanes' extent
-        data = [r[4] for r in results if r[4]["support"] == "data"]
-        if len(data) > 0.5 * max(int(good.sum()), 1):  # most lanes needed the anchored baseline
-            ref = (float(np.median([d["a"] - d["c"] for d in data])),
-                   float(np.median([d["b"] - d["c"] for d in data])))
-            for i, (fit, ti, base, p, res, fixed) in enumerate(results):
-                if res["support"] != "data":
-                    results[i] = (fit, ti, base, p, integrate(i, fit, ti, base, support=ref),
-                                  fixed)
+        cc, cs, ca = _detect_components(consensus, no_split=no_split)
+        if cc.size == 0:  # nothing band-like in any lane: integrate a nominal band at the centre
+            cc = np.array([(top + bottom) / 2.0 - y0])
+            cs = np.array([max(2.0, (bottom - top) / 16.0)])
+            ca = np.array([1.0])
+            strong[:] = False
+        joint = None
+        st = np.flatnonzero(strong)
+        # clipped (flat-topped) lanes take part with their plateau rows weighted 0: the clipped top
+        # cannot shape the pattern (it split clipped simulator bands), but its flanks still say
+        # where the members are (UVITEC row5: lane 7 clipped)
+        jw = np.ones((st.size, n))
+        for j, f in enumerate(flat):
+            if f is not None:
+                jw[j, max(f[0], 0):min(f[1], n - 1) + 1] = 0.0
+        if cc.size and st.size >= 2:
+            # one band pattern for all lanes (shared rows and widths, per-lane shift and areas):
+            # resolves members of a doublet whose strengths change from lane to lane
+            joint = _joint_components(norm[st], shift[st] - smean, cc, cs, no_split=no_split,
+                                      inside=(top - y0, bottom - y0), weights=jw)
+            jc, js, ja = joint["centers"], joint["sigmas"], np.clip(joint["areas"], 0, None)
+            # taken only when it resolves a doublet that at least 2 lanes
+            # show with a dip between its members; pieces of one broad band stay as the consensus
+            # described them
+            # (only a pair with a new member counts: a pair the consensus already had may dip while
+            # the new component is a smear hump or a piece of a broad band)
+            matched = {int(np.argmin(np.abs(jc - c))) for c in cc}
+            n_dip = max((sum(_dips(jc[j - 1], jc[j], js[j - 1], js[j], p, q)
+                             for p, q in ja[:, [j - 1, j]]) for j in range(1, jc.size)
+                         if not {j - 1, j} <= matched), default=0)
+            if jc.size > cc.size and n_dip >= 2:
+                cc, cs, ca = jc, js, ja.mean(0)
+                shift[st] = joint["shifts"] + smean
+                consensus = np.mean([_shift(norm[i], shift[i] - smean) for i in st], 0)
+            else:
+                joint = None
+        stl = np.flatnonzero(strong)
+        nrel = noise / np.where(amp > 0, amp, 1.0)
+
+        def evidence(j):
+            ev = _pair_evidence(norm[stl], shift[stl] - smean, nrel[stl], cc, cs, j)
+            ev["one_band_excess"] = float(_one_band_fit(consensus, cc[j - 1], cc[j], cs[j - 1],
+                                                        cs[j]))
+            return ev
+
+        groups, twins = _group_components(cc, cs, ca, evidence)
+        if cc.size > 1 and np.bincount(groups).max() > 1:
+            # a skewed band: describe its shape closely (small pieces allowed), or the baseline
+            # bends to take up what a few Gaussians leave of its tail
+            cc2, cs2, ca2 = _detect_components(consensus, no_split=no_split, max_components=8,
+                                               min_area=0.02, min_sep=0.3)
+            if cc2.size >= cc.size:
+                cc, cs, ca = cc2, cs2, ca2
+                groups, twins = _group_components(cc, cs, ca, evidence)
+        # a band's rows over the lanes span its peak + shift - smean; the user's window is drawn
+        # around that span, so the target's span midpoint is the one nearest the window's centre
+        wc = (top + bottom) / 2.0 - y0
+        uu = np.arange(n, dtype=float)
+
+        gb = gaussian_basis(n, cc, cs) * ca
+        labels = np.unique(groups)
+        g_peak = np.array([float(uu[np.argmax(gb[:, groups == g].sum(1))]) for g in labels])
+        g_area = np.array([float(ca[groups == g].sum()) for g in labels])
+        mid_rows = g_peak + 0.5 * (shift.min() + shift.max()) - smean
+        inwin = (mid_rows >= top - y0) & (mid_rows <= bottom - y0)
+        # a band in the window competes with the window's bands, not with a strong one outside it
+        cand = np.flatnonzero(inwin & (g_area >= 0.2 * g_area[inwin].max())) if inwin.any() else \
+            np.empty(0, int)
+        if cand.size == 0:
+            cand = np.flatnonzero(g_area >= 0.2 * g_area.max())
+        tg = labels[int(cand[np.argmin(np.abs(mid_rows[cand] - wc))])]
+        T = np.flatnonzero(groups == tg)  # the target's components (one, or a skewed band's pieces)
+        t = int(T[np.argmax(ca[T])])  # its main component: the width scale of the band
+        if T.size == 1:
+            pk0 = float(cc[t])
+        else:  # the peak of the skewed band's summed components, on a fine grid
+            uf = np.linspace(cc[T].min() - 2 * cs[T].max(), cc[T].max() + 2 * cs[T].max(), 2001)
+            yf = (ca[T] / cs[T] * np.exp(-0.5 * ((uf[:, None] - cc[T]) / cs[T]) ** 2)).sum(1)
+            pk0 = float(uf[np.argmax(yf)])
+        consensus_params = {
+            "components": [{"row": float(c + y0), "sigma": float(s), "relative_area": float(a),
+                            "band": int(g)}
+                           for c, s, a, g in zip(cc, cs, ca / ca.max(), groups)],
+            "target": t, "target_components": [int(j) for j in T], "target_peak": pk0 + y0,
+            "n_strong_lanes": int(strong.sum()), "twins": jsonable(twins),
+        }
+
+        # 3. per-lane fits
+        def fit_lane(i, centre_shift, fix_target, scale_target=None):
+            c = cc + centre_shift
+            s = cs.copy()
+            if scale_target is not None:
+                s[T] = cs[T] * scale_target
+            keep = (c > -3 * s) & (c < n - 1 + 3 * s)
+            keep[T] = True
+            idx = np.flatnonzero(keep)
+            ti = np.flatnonzero(np.isin(idx, T))
+            if method.kind == "profile":
+                base, p = method.function(prof[i], centers=c[idx], sigmas=s[idx], fixed=fix_target,
+                                          **kw)
+                fit = p.pop("_fit")
+            else:
+                fit = fit_peaks(fitprof[i], c[idx], s[idx], degree=None, tied=True,
+                                fixed=fix_target)
+                base = fitprof[i] * 0 + (prof[i] - fitprof[i])
+                p = {"components": [{"center": float(a), "sigma": float(b), "area": float(v)}
+                                    for a, b, v in zip(fit["centers"], fit["sigmas"], fit["areas"])],
+                     "converged": fit["converged"], "residual_sd": fit["residual_sd"]}
+            return fit, ti, base, p
+
+        anchored = method.name == "profile"
+        anchor_degree = int(kw.get("anchor_degree", 4))
+
+        def _split(y, Gt, Gn):
+            """Share of ``y`` (profile minus baseline) that is the target's, row by row.
+
+            The target's pieces and the neighbours are refitted (areas only, >= 0) to ``y``; a row's
+            counts go to the target in proportion of its fitted share there, so the model's shape
+            decides only how overlapping rows are divided, never how much is counted. Rows neither
+            model reaches go to the band whose centre is nearer (target pieces' span, neighbours).
+            """
+            A = np.hstack([Gt, Gn])
+            coef = np.linalg.lstsq(A, y, rcond=None)[0]
+            coef = np.clip(coef, 0.0, None)
+            own = Gt @ coef[:Gt.shape[1]]
+            oth = Gn @ coef[Gt.shape[1]:]
+            tot = own + oth
+            big = tot > 1e-3 * max(float(tot.max()), 1e-300)
+            w = np.where(big, own / np.where(big, tot, 1.0), 0.0)
+            return w, big
+
+        def _anchor(i, fit, ti, support, start, c, s, a, b):
+            """Baseline anchored on the rows outside every band, and the target's share per row.
+
+            Returns ``(baseline, a, b, w, how)``: ``baseline`` (None when no flank is left) is
+            fitted on the rows outside the target's support and outside the neighbours' rows
+            (their fitted components +- 3 sd), so neither a target nor a neighbour of the wrong
+            shape can bend it; ``w`` is the target's share of each row (see ``_split``).
+            """
+            y = prof[i]
+            nb_idx = np.setdiff1d(np.arange(fit["centers"].size), ti)
+            cen, sig = fit["centers"], fit["sigmas"]
+            Gt = gaussian_basis(n, cen[ti], sig[ti])
+            Gn = gaussian_basis(n, cen[nb_idx], sig[nb_idx])
+            uu_ = np.arange(n, dtype=float)
+            nb_rows = np.zeros(n, bool)
+            for j in nb_idx:
+                nb_rows |= np.abs(uu_ - cen[j]) <= 3.0 * sig[j]
+            t_lo, t_hi = float(np.min(cen[ti])), float(np.max(cen[ti]))
+            # rows no model reaches: the target's when nearer its pieces than any neighbour
+            d_t = np.maximum(np.maximum(t_lo - uu_, uu_ - t_hi), 0.0)
+            d_n = (np.abs(uu_[:, None] - cen[nb_idx][None, :]).min(1) if nb_idx.size
+                   else np.full(n, np.inf))
+            near_t = d_t <= d_n
+            base_k, w, how = None, None, "model"
+            bk = start
+            # the data-found support ends at most _SUPPORT_CAP_SD fitted widths beyond the target's
+            # outermost pieces (a skewed band's tail piece, a flat band's wide Gaussian reach further):
+            # on a slope of smear the walk keeps "falling" past the band (hard seed 2 beta-actin
+            # lane 4: rows 574-645 for a band at 603, sd 6.5, +7.3 %)
+            cap = (int(np.clip(np.floor(np.min(cen[ti] - _SUPPORT_CAP_SD * sig[ti])), 0, n - 1)),
+                   int(np.clip(np.ceil(np.max(cen[ti] + _SUPPORT_CAP_SD * sig[ti])), 0, n - 1)))
+            for _ in range(4):
+                w, big = _split(y - bk, Gt, Gn)
+                w = np.where(big, w, near_t.astype(float))
+                if support is not None:
+                    ab = (int(np.clip(np.round(c + support[0]), 0, n - 1)),
+                          int(np.clip(np.round(c + support[1]), 0, n - 1)))
+                    how = "lanes"
+                else:
+                    ab = _band_support((y - bk) * w, c, s, noise[i])
+                    how = "data"
+                    if ab is None:  # too weak to show its own extent: the model's
+                        ab, how = (a, b), "model"
+                    else:  # never further out than the band's model reaches (smear, not band)
+                        ab = (max(ab[0], cap[0]), min(ab[1], cap[1]))
+                excl = nb_rows & ~np.isin(np.arange(n), np.arange(ab[0], ab[1] + 1))
+                bl, bp = anchored_baseline(y, ab, exclude=excl, degree=anchor_degree)
+                if bl is None:  # a neighbour takes a whole flank: fit it with a line under it
+                    # (its shape is the model's, so no curvature is taken from its rows)
+                    bl, bp = anchored_baseline(y, ab, bands=Gn, degree=1)
+                if bl is None:
+                    break
+                changed = ab != (a, b) or base_k is None
+                (a, b), base_k, bk = ab, bl, bl
+                if not changed or support is not None:
+                    break
+            if base_k is not None:
+                w, big = _split(y - base_k, Gt, Gn)
+                w = np.where(big, w, near_t.astype(float))
+            return base_k, a, b, w, how
+
+        def integrate(i, fit, ti, base, support=None):
+            main = int(ti[int(np.flatnonzero(T == t)[0])])  # T and ti are both sorted
+            s = float(fit["sigmas"][main])
+            scale = s / float(cs[t])
+            own_fit = fit["components"][:, ti].sum(1)
+            if ti.size == 1:
+                c = float(fit["centers"][main])
+            else:  # a skewed band: its row is the peak of its fitted shape
+                k = int(np.argmax(own_fit))
+                c = float(k)
+                if 0 < k < n - 1:
+                    y_0, y_1, y_2 = own_fit[k - 1], own_fit[k], own_fit[k + 1]
+                    den = y_0 - 2 * y_1 + y_2
+                    if den < 0:
+                        c += float(np.clip(0.5 * (y_0 - y_2) / den, -0.5, 0.5))
+            cen, sig = fit["centers"][ti], fit["sigmas"][ti]
+            a = int(np.clip(np.round(np.min(cen - half_width * sig)), 0, n - 1))
+            b = int(np.clip(np.round(np.max(cen + half_width * sig)), a, n - 1))
+            others = fit["components"].sum(1) - own_fit
+            how = "model"
+            # diagnostic for the run record: the band model's residual over the band (smoothed over
+            # half a band width), x the band's peak; a wrong shape need not show here, because the
+            # joint polynomial bends to hide it, so it does not decide anything
+            r_fit = gaussian_filter1d(prof[i] - base - fit["components"].sum(1), max(1.0, 0.5 * s))
+            rms = float(np.sqrt(np.mean(r_fit[a:b + 1] ** 2))) / max(float(own_fit.max()), 1e-300)
+            if anchored:
+                # the volume: raw counts minus a baseline anchored on the rows outside the band's own
+                # support (where the profile is back to background) minus the fitted neighbours; the
+                # Gaussian model only located the band and shapes the neighbours (areas refitted with
+                # the anchored baseline), so a flat-topped or tailing band cannot trade area with a
+                # polynomial bent under it
+                base_k = None
+                loc = (base, others)  # the band's row is found with the joint model (it locates)
+                loc_rows = (a, b)
+                for start in (base, _lower_line(prof[i] - others)):
+                    # from the joint fit's baseline, else, when that leaves the band no flank (a
+                    # wrong shape bent it), from a line under the profile
+                    base_k, a2, b2, w, how = _anchor(i, fit, ti, support, start, c, s, a, b)
+                    if base_k is not None:
+                        break
+                if base_k is not None:
+                    a, b, base = a2, b2, base_k
+                    others = (prof[i] - base) * (1.0 - w)
+                else:
+                    how = "model, joint baseline"
+            else:
+                loc = (base, others)
+                loc_rows = (a, b)
+            rr = slice(a, b + 1)
+            total = float(prof[i][rr].sum())
+            bgsum = float(base[rr].sum())
+            ovl = float(others[rr].sum())
+            vol = total - bgsum - ovl
+            n_rows = b - a + 1
+            sd = max(fit["residual_sd"], noise[i])
+            snr = vol / (sd * np.sqrt(n_rows))
+            # which lanes are strong enough to locate their own band: judged with the joint model
+            # that locates it (the same lanes whatever baseline the volume takes)
+            lr = slice(loc_rows[0], loc_rows[1] + 1)
+            loc_snr = float((prof[i][lr] - loc[0][lr] - loc[1][lr]).sum()) / (
+                sd * np.sqrt(loc_rows[1] - loc_rows[0] + 1))
+            lo = int(np.floor(np.min(cen - 2 * sig))) if ti.size > 1 else int(np.floor(c - 2 * s))
+            hi = int(np.ceil(np.max(cen + 2 * sig))) if ti.size > 1 else int(np.ceil(c + 2 * s))
+            return {"c": c, "s": s, "scale": scale, "a": a, "b": b, "vol": vol, "bg": bgsum,
+                    "ovl": ovl, "snr": float(snr), "others": others, "own": own_fit,
+                    "search": (lo, hi), "base": base, "support": how, "misfit_rms": rms,
+                    "loc_base": loc[0], "loc_others": loc[1], "loc_snr": loc_snr}
+
+        results = []
+        for i in range(n_lanes):
+            fit, ti, base, p = fit_lane(i, shift[i] - smean, False)
+            results.append((fit, ti, base, p, integrate(i, fit, ti, base), False))
+        rows_t = np.array([r[4]["c"] for r in results])
+        snr = np.array([r[4]["loc_snr"] for r in results])
+        good = snr >= _STRONG_SNR
+        notes = [""] * n_lanes
+        if good.sum() >= 3:
+            curve = _local_rows(x_mid, rows_t, good)
+            scale_t = float(np.median([r[4]["scale"] for r, g in zip(results, good) if g]))
+        elif good.any():
+            curve = rows_t[good].mean() + (shift - shift[good].mean())
+            scale_t = float(np.median([r[4]["scale"] for r, g in zip(results, good) if g]))
+        else:
+            curve = pk0 + shift - smean
+            scale_t = 1.0
+        for i in range(n_lanes):
+            dev = rows_t[i] - curve[i]
+            if not good[i] or abs(dev) > 3.0:
+                fit, ti, base, p = fit_lane(i, curve[i] - pk0, True, scale_t)
+                res = integrate(i, fit, ti, base)
+                results[i] = (fit, ti, base, p, res, True)
+                notes[i] = ("weak band: row and width taken from neighbouring lanes" if not good[i]
+                            else f"band row {rows_t[i] + y0:.1f} off the lanes' smile by {dev:.1f} "
+                                 "rows: row taken from neighbouring lanes")
+        if anchored:  # lanes too weak to show their band's extent take the strong lanes' extent
+            data = [r[4] for r in results if r[4]["support"] == "data"]
+            if len(data) > 0.5 * max(int(good.sum()), 1):  # most lanes needed the anchored baseline
+                ref = (float(np.median([d["a"] - d["c"] for d in data])),
+                       float(np.median([d["b"] - d["c"] for d in data])))
+                for i, (fit, ti, base, p, res, fixed) in enumerate(results):
+                    if res["support"] != "data":
+                        results[i] = (fit, ti, base, p, integrate(i, fit, ti, base, support=ref),
+                                      fixed)
 
     # 4. table
     out = []
@@ -1272,7 +1519,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         bgv = res["bg"]
         if bgpix is not None:
             bgv = float(bgpix[i][a:b + 1].sum())
-        found = res["snr"] >= _FOUND_SNR
+        found = res["snr"] >= _FOUND_SNR and not res.get("nominal", False)
         note = notes[i]
         if not found:
             note = "no band detected above noise: volume integrated at the expected row"
@@ -1280,6 +1527,10 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             note = (note + "; " if note else "") + f"{n_out[i]} strip pixels outside the image"
         if sat:
             note = (note + "; " if note else "") + "saturated pixels in the band"
+        vsd = float(res.get("vol_sd", float("nan")))
+        if found and np.isfinite(vsd) and vsd > SOFT_VOLUME_CV * abs(res["vol"]):
+            note = (note + "; " if note else "") + (
+                f"uncertain volume: bootstrap sd {100 * vsd / abs(res['vol']):.0f} % of the volume")
         if found and res["ovl"] > 0.05 * abs(res["vol"]):  # split from a touching neighbour
             note = (note + "; " if note else "") + (
                 f"touching band separated by the fit: {res['ovl']:.4g} counts "
@@ -1289,7 +1540,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             "lane": i + 1, "lane_x": lane_x, "band_row": float(band_row),
             "band_top": int(a + y0), "band_bottom": int(b + y0),
             "x_left": lane_x - width / 2.0, "x_right": lane_x + width / 2.0,
-            "volume": res["vol"], "background": bgv, "overlap": res["ovl"], "saturated": sat,
+            "volume": res["vol"], "volume_sd": vsd, "background": bgv, "overlap": res["ovl"], "saturated": sat,
             "n_pixels": int(inside[a:b + 1].sum()), "snr": res["snr"], "found": bool(found),
             "note": note,
         })

@@ -8,6 +8,8 @@ is missing, not positive or saturated, or whose target band is saturated, gets N
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -194,6 +196,10 @@ def _guesses(rec, what):
         out.append(f"{what} band row taken from neighbouring lanes (weak or off the smile)")
     if "colour-marked (ink) pixels" in rec["note"]:
         out.append(f"{what} lane has colour marks (ink) near the band: see bands.csv note and the overlay")
+    soft = re.search(r"uncertain volume: bootstrap sd (\d+) %", rec["note"])
+    if soft:
+        out.append(f"{what} volume uncertain: its bootstrap sd is {soft.group(1)} % of the volume "
+                   "(bands.csv volume_sd)")
     if abs(rec["split_excess"]) >= _SPLIT_EXCESS - 1e-12:
         out.append(f"{what} band split from a touching neighbour by the fit: "
                    f"{100 * rec['split_share']:.0f} % of its volume assigned to the neighbour, "

@@ -32,7 +32,7 @@ PAIRWISE_TESTS = ("lsd", "tukey", "games_howell", "dunn")  # all-pairs post-hoc 
 
 BANDS_COLUMNS = [
     "membrane", "image", "target", "lane", "sample", "group", "lane_x", "band_row", "volume",
-    "background", "saturated", "found", "band_top", "band_bottom", "x_left", "x_right",
+    "background", "saturated", "found", "volume_sd", "band_top", "band_bottom", "x_left", "x_right",
     "n_pixels", "snr", "mw_kda", "note",
 ]
 SUMMARY_COLUMNS = ["target", "group", "n", "mean", "sd", "sem", "median", "ci_low", "ci_high", "fold_change"]
