@@ -1,0 +1,181 @@
+"""The joint band model (blotquant.bandmodel) and the hard cases of measure_bands.
+
+Images are drawn here from closed forms (scipy's distributions, not the model's own shape code),
+with every band's true volume known exactly; lanes are given, so these tests measure band
+separation and integration alone. Every band's strength changes from lane to lane on its own, as
+a different protein beside the target does. The model is the opt-in background "joint-model";
+each hard case fails with the default "profile" method (its figures in the test's comment).
+"""
+
+import numpy as np
+import pytest
+from scipy.stats import exponnorm, norm
+
+from blotquant import bandmodel as bm
+from blotquant.bands import measure_bands
+from blotquant.lanes import Lanes
+
+N_LANES, PITCH, WIDTH = 8, 60, 40
+JM = "joint-model"  # opt-in while it is not yet robust enough to be the default (see below)
+
+
+def _rows(n, mu, sigma, area, tau=0.0):
+    """Exact pixel-row integrals of a Gaussian (or exponentially modified Gaussian) band."""
+    edges = np.arange(n + 1) - 0.5
+    if tau > 0:
+        cdf = exponnorm.cdf(edges, tau / sigma, loc=mu, scale=sigma)
+    else:
+        cdf = norm.cdf(edges, loc=mu, scale=sigma)
+    return area * np.diff(cdf)
+
+
+def _blot(bands_of, n=260, noise=4.0, seed=0, smear=0.0):
+    """``N_LANES`` lanes; ``bands_of(lane, rng)`` -> list of (row profile, is_target) per lane.
+
+    Background: a sloped baseline (+ a broad smear hump of ``smear`` x the target's peak per
+    lane). Returns image, lanes and the target's true volume per lane.
+    """
+    rng = np.random.default_rng(seed)
+    img = np.zeros((n, PITCH * N_LANES)) + 300.0 + 0.4 * np.arange(n)[:, None]
+    truth = []
+    for k in range(N_LANES):
+        prof = np.zeros(n)
+        vol = 0.0
+        for p, is_target in bands_of(k, rng):
+            prof += p
+            vol += p.sum() if is_target else 0.0
+        if smear:
+            hump = norm.pdf(np.arange(n), rng.uniform(0.3, 0.7) * n, rng.uniform(40, 70))
+            prof += smear * prof.max() * hump / hump.max()
+        x0 = PITCH * k + (PITCH - WIDTH) // 2
+        img[:, x0:x0 + WIDTH] += prof[:, None] / WIDTH
+        truth.append(vol)
+    img += rng.normal(0.0, noise, img.shape)
+    lanes = Lanes(centers=PITCH * np.arange(N_LANES) + (PITCH - WIDTH) // 2 + (WIDTH - 1) / 2.0,
+                  widths=np.full(N_LANES, float(WIDTH)))
+    return img, lanes, np.array(truth)
+
+
+def _errors(img, lanes, truth, window):
+    table, params = measure_bands(img, lanes, window, background=JM)
+    return table["volume"].to_numpy() / truth - 1.0, table, params
+
+
+def test_doublet_at_1_8_sd_with_independent_members():
+    # a neighbour 1.8 sd below the target (no valley between them), 0.3-1x its strength in each
+    # lane; the window is cut at the midpoint as a user draws it. The "profile" method: median
+    # -4.8 %, worst -5.9 %; within 3 % here, median within 1 %.
+    sd = 4.0
+
+    def bands(k, rng):
+        a = rng.uniform(2e5, 5e5)
+        return [(_rows(260, 120.0, sd, a), True),
+                (_rows(260, 120.0 + 1.8 * sd, sd, a * rng.uniform(0.3, 1.0)), False)]
+
+    img, lanes, truth = _blot(bands, seed=3)
+    err, table, params = _errors(img, lanes, truth, (100, 123))
+    assert np.median(np.abs(err)) < 0.01
+    assert np.abs(err).max() < 0.03
+    assert table["overlap"].gt(0).all()  # the neighbour's share was taken out, and said
+
+
+def test_neighbour_just_outside_the_window():
+    # a strong neighbour 3 sd above, its peak outside the window (cut at the valley): it is a band
+    # of the context, fitted and removed, never the target. The "profile" method (its context
+    # ends 15 rows beyond the window, cutting the neighbour): median +1.8 %, worst +2.1 %.
+    # Within 1.5 % here.
+    sd = 5.0
+
+    def bands(k, rng):
+        a = rng.uniform(2e5, 5e5)
+        return [(_rows(260, 130.0, sd, a), True),
+                (_rows(260, 130.0 - 3.0 * sd, sd, a * rng.uniform(0.6, 1.2)), False)]
+
+    img, lanes, truth = _blot(bands, seed=4)
+    err, table, params = _errors(img, lanes, truth, (123, 155))
+    assert np.abs(err).max() < 0.015
+    assert len(params["consensus"]["components"]) >= 2
+
+
+def test_tail_of_a_band_under_its_neighbour():
+    # a tailing band (exponentially modified Gaussian, tail 1.3 sd) with a narrow band 4.5 sd
+    # below it, in its tail, each with its own strength: the tail is the target's, the narrow band
+    # is not. The "profile" method gives the tail under the neighbour to the neighbour's
+    # Gaussian (median -3.7 %); within 2 % here.
+    def bands(k, rng):
+        a = rng.uniform(2e5, 5e5)
+        return [(_rows(260, 120.0, 3.0, a, tau=4.0), True),
+                (_rows(260, 138.0, 3.0, a * rng.uniform(0.4, 0.8)), False)]
+
+    img, lanes, truth = _blot(bands, seed=5)
+    err, table, params = _errors(img, lanes, truth, (105, 131))
+    assert np.abs(err).max() < 0.02
+
+
+def test_non_specific_band_beside_the_target_on_smear():
+    # a non-specific band 7 sd above the target, 0.2-0.7x and unrelated to it, on a broad smear
+    # hump (10 % of the peak) that changes from lane to lane: within 2.5 %, and every error
+    # within 3 of its reported volume_sd (the smear under the band is what the sd is about).
+    # The "profile" method: median +1.8 %, worst +3.4 %.
+    sd = 5.0
+
+    def bands(k, rng):
+        a = rng.uniform(2e5, 5e5)
+        return [(_rows(260, 140.0, sd, a), True),
+                (_rows(260, 140.0 - 7.0 * sd, sd, rng.uniform(0.2, 0.7) * 3.5e5), False)]
+
+    img, lanes, truth = _blot(bands, seed=6, smear=0.10)
+    err, table, params = _errors(img, lanes, truth, (120, 160))
+    assert np.abs(err).max() < 0.025
+    assert (np.abs(err) * truth < 3 * table["volume_sd"].to_numpy()).all()
+
+
+def test_volume_sd_covers_the_error_over_noise_repeats():
+    # the bootstrap sd is the spread a repeat of the same blot with new noise would give: over 12
+    # noise draws of one weak band per lane, the sd of each lane's volumes over the repeats and
+    # the median volume_sd reported agree within a factor 1.4 (median over the 8 lanes)
+    def bands(k, rng):
+        return [(_rows(260, 130.0, 4.0, 1.5e4 * (1 + 0.1 * k)), True)]
+
+    vols, sds = [], []
+    for seed in range(12):
+        img, lanes, truth = _blot(bands, seed=100 + seed, noise=6.0)
+        table, _ = measure_bands(img, lanes, (110, 150), background=JM)
+        vols.append(table["volume"].to_numpy())
+        sds.append(table["volume_sd"].to_numpy())
+    spread = np.std(np.array(vols), axis=0, ddof=1)
+    ratio = np.median(np.array(sds), axis=0) / spread
+    # (an sd from 12 repeats is itself uncertain by ~21 %: the lanes' median ratio is compared)
+    assert 1 / 1.4 < np.median(ratio) < 1.4, ratio
+
+
+def test_soft_volume_is_flagged():
+    # a band at 2-3x the noise of its own volume gets a large relative sd and a note saying so
+    def bands(k, rng):
+        return [(_rows(260, 130.0, 4.0, 2.5e3), True)]
+
+    img, lanes, truth = _blot(bands, seed=7, noise=6.0)
+    table, _ = measure_bands(img, lanes, (110, 150), background=JM)
+    rel = table["volume_sd"] / table["volume"].abs()
+    assert (rel > 0.10).any()
+    flagged = table["note"].str.contains("uncertain volume")
+    assert (flagged == (rel > 0.10) & table["found"]).all()
+
+
+@pytest.mark.parametrize("tau,length", [(0.0, 0.0), (6.0, 0.0), (-4.0, 0.0), (0.0, 12.0),
+                                        (3.0, 8.0)])
+def test_shape_basis_is_the_pixel_integral(tau, length):
+    # against numerical integration of box x Gaussian x exponential on a 1/50-row grid
+    n, c, s = 120, 60.3, 3.0
+    col = bm.shape_basis(n, [c], [s], [tau], [length])[:, 0]
+    fine = np.arange(-0.5, n - 0.5, 0.02) + 0.01
+    x = fine - c
+    if tau < 0:
+        x = -x
+    ta = max(abs(tau), 0.01 * s)  # the model's floors: a tail of 0.01 sd, a box of 0.25 row
+    L = max(length, 0.25)
+    # the density of box(L) * N(s) * Exp(ta): the EMG CDF difference over the box
+    f = (exponnorm.cdf(x + L / 2, ta / s, scale=s) - exponnorm.cdf(x - L / 2, ta / s, scale=s)) / L
+    ref = f.reshape(n, 50).sum(1) * 0.02
+    np.testing.assert_allclose(col, ref, atol=2e-5)
+    assert abs(col.sum() - 1.0) < 1e-4
