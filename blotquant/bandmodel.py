@@ -209,7 +209,7 @@ def _unpack(theta, lay):
 
 
 def fit_pattern(C, start, *, weights=None, degree=3, center_tol=None, shapes=True,
-                shared=False, max_nfev=60, sigma_range=(0.8, 40.0), max_tau=6.0,
+                shared=False, max_nfev=60, sigma_range=(0.8, 40.0), max_tau=3.0,
                 max_length=None):
     """Fit band shapes to the consensus profile ``C`` (rows of the consensus frame).
 
