@@ -48,7 +48,8 @@ __all__ = ["SimulatedBlot", "simulate_blot", "scenario", "dilution_series", "mak
 logger = logging.getLogger("blotquant")
 
 #: Scenario names accepted by :func:`scenario`.
-SCENARIOS = ("clean", "realistic", "hard", "saturated", "shapes")
+SCENARIOS = ("clean", "realistic", "hard", "saturated", "shapes", "rich-clean", "rich-realistic",
+             "rich-hard", "rich-dilution", "rich-saturated")
 
 #: Band shapes along the lane accepted by :func:`simulate_blot` (``"mixed"`` draws one per band).
 BAND_SHAPES = ("gaussian", "skewed", "flat", "mixed")
@@ -147,6 +148,40 @@ def _antiderivative_J(z):
     return z * ndtr(z) + np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
 
 
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(8)  # Gauss-Legendre on [-1, 1]
+_SG_CUT = 25.0  # super-Gaussian lanes are rendered out to where ln2 |2t/w|^p reaches this (e^-25)
+
+
+def _across_halfwidth(band_width, across="flat", across_p=4.0):
+    """Half the across-lane extent rendered for a band (beyond it the profile is < e^-25)."""
+    if across == "supergauss":
+        return 0.5 * band_width * (_SG_CUT / math.log(2.0)) ** (1.0 / across_p) + 1.0
+    return 0.5 * band_width + 6.0 * _EDGE_SIGMA + 1.0
+
+
+def _across_supergauss_pixel(t, width, p):
+    """Pixel integral over ``[t - 1/2, t + 1/2]`` of a super-Gaussian lane profile of area ``width``.
+
+    The profile is ``exp(-ln2 |2t/w|^p)`` (full width at half maximum ``w``, ``p = 2`` a
+    Gaussian, larger ``p`` flatter tops and steeper edges), scaled to area ``w`` so that a band
+    of amplitude ``volume / w`` holds ``volume``, as the flat-top profile does. Integrated per
+    pixel by 8-point Gauss-Legendre (exact to ~1e-12 for these smooth, >= 10 px wide profiles).
+    """
+    h = 0.5 * float(width)
+    a = math.log(2.0)
+    area = 2.0 * h * math.gamma(1.0 + 1.0 / p) / a ** (1.0 / p)
+    s = np.asarray(t, dtype=float)[..., None] + 0.5 * _GL_NODES
+    f = np.exp(-a * np.abs(s / h) ** p)
+    return (f @ (0.5 * _GL_WEIGHTS)) * (float(width) / area)
+
+
+def _across_profile(t, width, across="flat", across_p=4.0):
+    """Pixel integrals across the lane: flat top with erf edges, or a super-Gaussian."""
+    if across == "supergauss":
+        return _across_supergauss_pixel(t, width, float(across_p))
+    return _across_pixel(t, width)
+
+
 def _across_pixel(t, width, edge=_EDGE_SIGMA):
     """Pixel integral over ``[t - 1/2, t + 1/2]`` of the flat-top lane profile of area ``width``.
 
@@ -238,14 +273,14 @@ def _bbox(frame, shape, u0, u1, v0, v1):
 
 
 def _render_band(frame, shape, smile, *, mu, sigma, v_c, band_width, band_shape="gaussian",
-                 shape_param=0.0):
+                 shape_param=0.0, across="flat", across_p=4.0):
     """Unit-amplitude band: returns ``(r0, c0, values)`` with ``values.sum() ≈ band_width``.
 
     Each pixel holds the pixel integral, in the rotated frame, of the band profile along the lane
     (a Gaussian of sd ``sigma``, or the ``band_shape`` built on it, peak at ``mu + smile(v)``)
-    times the flat-top lane profile across it.
+    times the lane profile across it (flat top with erf edges, or a super-Gaussian).
     """
-    half = 0.5 * band_width + 6.0 * _EDGE_SIGMA + 1.0
+    half = _across_halfwidth(band_width, across, across_p)
     s_lo, s_hi = smile.range(v_c - half, v_c + half)
     pad_lo = pad_hi = _TRUNC_SIGMAS * sigma + 1.0
     if band_shape == "flat":
@@ -259,8 +294,82 @@ def _render_band(frame, shape, smile, *, mu, sigma, v_c, band_width, band_shape=
     yy, xx = np.mgrid[r0:r1, c0:c1].astype(float)
     u, v = frame.to_membrane(yy, xx)
     along = _along_shape(u - mu - smile(v), sigma, band_shape, shape_param)
-    values = along * _across_pixel(v - v_c, band_width)
+    values = along * _across_profile(v - v_c, band_width, across, across_p)
     return r0, c0, values
+
+
+def _render_tail(frame, shape, smile, *, mu, sigma, length, v_c, band_width, across="flat",
+                 across_p=4.0):
+    """Unit tail below a band: ``exp(-z / length)`` for ``z >= 0`` (``z`` = rows below the band's
+    peak ``mu + smile(v)``), smoothed by a Gaussian of sd ``sigma`` and pixel-integrated along
+    the lane, times the band's across-lane profile. Its start (before smoothing) is 1 per unit
+    of the across profile; returns ``(r0, c0, values)``."""
+    half = _across_halfwidth(band_width, across, across_p)
+    s_lo, s_hi = smile.range(v_c - half, v_c + half)
+    pad_lo = _TRUNC_SIGMAS * sigma + 1.0
+    pad_hi = _TRUNC_SIGMAS * sigma + 15.0 * length + 1.0  # e^-15 of its start
+    r0, r1, c0, c1 = _bbox(frame, shape, mu + s_lo - pad_lo, mu + s_hi + pad_hi, v_c - half,
+                           v_c + half)
+    if r1 <= r0 or c1 <= c0:
+        return r0, c0, np.zeros((0, 0))
+    yy, xx = np.mgrid[r0:r1, c0:c1].astype(float)
+    u, v = frame.to_membrane(yy, xx)
+    z = u - mu - smile(v)
+    # length * EMG density = exp(-s/L) H(s) convolved with N(0, sigma); pixel integral through
+    # the CDF, on the tail nearer each pixel
+    lower = _emg_cdf(z + 0.5, sigma, length) - _emg_cdf(z - 0.5, sigma, length)
+    upper = _emg_cdf(z - 0.5, sigma, length, True) - _emg_cdf(z + 0.5, sigma, length, True)
+    along = float(length) * np.where(z < 0.0, lower, upper)
+    values = along * _across_profile(v - v_c, band_width, across, across_p)
+    return r0, c0, values
+
+
+def _lognormal_factors(rng, cv, size):
+    """Mean-1 log-normal factors with coefficient of variation ``cv`` (``cv = 0``: ones)."""
+    z = rng.normal(size=size)
+    s2 = math.log1p(float(cv) ** 2)
+    return np.exp(math.sqrt(s2) * z - 0.5 * s2)
+
+
+def _streaks_field(shape, n, rng, amp_ref, lane_x_at, lane_widths):
+    """``n`` thin vertical streaks and ``n`` short horizontal scratches (background).
+
+    Streaks: 1-3 px wide, 30-100 % of the image height, amplitude 2-10 % of ``amp_ref``; every
+    other one (the 1st, 3rd, ...) inside a random lane, the others at uniformly random columns.
+    Scratches: 1-2 px tall, 20-200 px long (clipped to the image), same amplitudes, uniform
+    positions. Returns ``(field, info)``.
+    """
+    rows, cols = shape
+    field = np.zeros(shape)
+    info = []
+    n_lanes = len(lane_widths)
+    for k in range(int(n)):
+        w = int(rng.integers(1, 4))
+        length = max(int(round(float(rng.uniform(0.3, 1.0)) * rows)), 1)
+        r0 = int(rng.integers(0, rows - length + 1))
+        amp = float(rng.uniform(0.02, 0.10)) * amp_ref
+        lane = int(rng.integers(0, n_lanes)) if n_lanes else 0
+        off = float(rng.uniform(-0.4, 0.4))
+        x_any = float(rng.uniform(0.0, cols - w))
+        if k % 2 == 0 and n_lanes:
+            x = float(lane_x_at(r0 + 0.5 * length)[lane]) + off * float(lane_widths[lane])
+            where = f"lane {lane + 1}"
+        else:
+            x, where = x_any, "anywhere"
+        c0 = int(min(max(round(x - 0.5 * (w - 1)), 0), cols - w))
+        field[r0:r0 + length, c0:c0 + w] += amp
+        info.append({"kind": "streak", "row0": r0, "rows": length, "col0": c0, "cols": w,
+                     "amplitude": amp, "placed": where})
+    for _ in range(int(n)):
+        h = int(rng.integers(1, 3))
+        length = min(int(rng.integers(20, 201)), cols)
+        r0 = int(rng.integers(0, rows - h + 1))
+        c0 = int(rng.integers(0, cols - length + 1))
+        amp = float(rng.uniform(0.02, 0.10)) * amp_ref
+        field[r0:r0 + h, c0:c0 + length] += amp
+        info.append({"kind": "scratch", "row0": r0, "rows": h, "col0": c0, "cols": length,
+                     "amplitude": amp})
+    return field, info
 
 
 def _render_lane_haze(frame, shape, *, v_c, band_width, components):
@@ -331,6 +440,16 @@ def simulate_blot(
     band_shape="gaussian",
     skew=2.0,
     plateau=4.0,
+    mixed_shapes=("skewed", "flat"),
+    mixed_range=(0.5, 1.0),
+    nonspecific=(),
+    neighbour_cv=0.0,
+    tails=None,
+    streaks=0,
+    across="flat",
+    across_p=4.0,
+    window_style="generous",
+    clip_beside_saturated=False,
     seed=0,
 ):
     """Render a synthetic Western blot whose band volumes are known exactly.
@@ -387,7 +506,8 @@ def simulate_blot(
     saturate : iterable of (int, str), optional
         ``(lane, target)`` pairs whose volume is raised until the noise-free peak (band +
         background) is at least 1.4 x ceiling. Every other band must stay at or below 0.8 x
-        ceiling: random volumes are scaled down to fit, explicit ones raise ``ValueError``.
+        ceiling: random volumes are scaled down to fit, explicit ones raise ``ValueError``
+        (see ``clip_beside_saturated``).
     extra_bands : sequence of (int, float, float)
         ``(lane, row, volume)`` bands drawn in one lane only (e.g. ladder markers); listed in
         the truth with kind ``"marker"``.
@@ -415,15 +535,71 @@ def simulate_blot(
         Tail length (mean of the exponential) of skewed bands, in ``band_sigma`` units.
     plateau : float
         Plateau length of flat-topped bands, in ``band_sigma`` units.
+    mixed_shapes : sequence of {"gaussian", "skewed", "flat"}
+        The shapes ``"mixed"`` draws among, with equal odds (default: skewed or flat).
+    mixed_range : (float, float)
+        ``"mixed"`` draws the tail length in ``[lo, hi] x skew`` and the plateau in
+        ``[lo, hi] x plateau`` (default ``(0.5, 1)``).
+    nonspecific : sequence of (float, float, float)
+        ``(offset_px, relative_volume, lane_cv)``: a non-specific band ``offset_px`` rows from
+        every target band (negative: above), in every loaded lane, with the target's shape. Its
+        volume is ``relative_volume`` x the target's typical volume in that lane (the target's
+        mean volume per band-width pixel over the loaded lanes, times this lane's band width)
+        x a per-lane mean-1 log-normal factor of coefficient of variation ``lane_cv``: it does not
+        follow the target's own lane-to-lane volumes. Truth kind ``"nonspecific"``, target
+        ``"<target>~x<k>"``.
+    neighbour_cv : float
+        Per (lane, target, neighbour) mean-1 log-normal factor of this coefficient of variation on
+        the neighbours' relative volumes (0: every lane has the same share, as before).
+    tails : (float, float) or None
+        ``(fraction, length_sd)``: a trailing smear below every target and neighbour band (towards
+        larger rows), ``exp(-z / (length_sd * band_sigma))`` from the band's peak row ``z = 0``
+        downwards, starting at ``fraction`` x the band's own peak height (x a per-band factor
+        uniform in ``[0.7, 1.3]``), smoothed by the band's Gaussian (sd ``band_sigma``) and drawn
+        across the lane like the band. A tail is background: it never counts in ``volume``.
+    streaks : int
+        Number of thin vertical streaks (1-3 px wide, 30-100 % of the image height, amplitude
+        2-10 % of the typical band peak, every other one inside a lane) and of short horizontal
+        scratches (1-2 px tall, 20-200 px long, same amplitudes). Background.
+    across : {"flat", "supergauss"}
+        Band profile across the lane: ``"flat"``, a flat top with erf edges (sd 1 px), or
+        ``"supergauss"``, ``exp(-ln2 |2 t / w|^across_p)`` with ``w`` the band width (its full
+        width at half maximum). Both are scaled to area ``w``, so ``volume`` stays the sum of the
+        rendered pixels; a super-Gaussian with a small exponent reaches beyond the lane (at
+        ``across_p = 2``, ~16 % of the volume lies outside the lane at ``lane_fill = 0.85``).
+    across_p : float
+        Exponent of the super-Gaussian (2 = Gaussian; larger = flatter top, steeper edges).
+    window_style : {"generous", "valley"}
+        ``"generous"``: each target's window spans its rows in every lane ± (4 band-profile sd +
+        |smile| + tilt across the band width). ``"valley"``: the same, but on a side where
+        another band (a neighbour, a non-specific band, another target) lies inside that window
+        in some lane, the window is cut at the valley between the two: in every lane the row of
+        the minimum of the noise-free band signal (bands and tails; averaged over the middle half
+        of the band width, along the lane's centre line) between the target's peak and the other
+        band's peak, or the midpoint of the two peaks if the signal does not dip between them
+        (touching bands). The cut is the lanes' valley row nearest the target (the smallest
+        for a band below, the largest for one above, so no lane's window holds the other band's
+        peak), moved out only if needed to keep every lane's target peak at least one row
+        inside: with a strong smile or tilt one window cannot do both, and a close band's peak
+        then stays inside in some lanes. ``params["window_cuts"]`` records each cut.
+    clip_beside_saturated : bool
+        Exempt the neighbours and non-specific bands in the lane of a band in ``saturate`` from
+        the 0.8 x ceiling rule: on the shoulder of a band 1.4 x over the ceiling a close band
+        clips too (its truth ``saturated`` says so) instead of forcing every random volume down
+        or raising ``ValueError``. Targets keep the rule. Default ``False`` (the rule holds for
+        every band).
     seed : int
         Seed of every random draw; the same seed gives the same image bit for bit. Each nuisance
-        draws from its own child stream, so switching one off leaves the others unchanged.
+        draws from its own child stream, so switching one off leaves the others unchanged (the
+        nuisances above draw from children of ``SeedSequence([seed, 0xB10])``, so the images of
+        calls without them are those of earlier versions).
 
     Returns
     -------
     SimulatedBlot
         ``truth`` columns: ``lane`` (1-based), ``target`` (neighbours are ``"<target>~n<k>"``),
-        ``kind`` (``target`` | ``neighbour`` | ``marker``), ``volume`` (sum of the band's rendered
+        ``kind`` (``target`` | ``neighbour`` | ``nonspecific`` | ``marker``; non-specific bands
+        are ``"<target>~x<k>"``), ``volume`` (sum of the band's rendered
         pixels: counts above background, before noise and clipping), ``row`` (band centre row at
         the lane centre, after rotation and smile), ``lane_x`` (lane centre column at that row),
         ``sigma`` (sd along the lane, px), ``peak`` (noise-free maximum of band + background,
@@ -438,8 +614,10 @@ def simulate_blot(
     otherwise) and the pixel integral of a flat-topped profile with
     erf edges (sd 1 px) across it; no image is interpolated, so a rotated band keeps its
     volume. Unrotated, the rendering is the exact pixel integral. A band's footprint is the set
-    of pixels holding at least half of its own maximum. Background = baseline + gradient + smear;
-    dust is added after the peak checks, noise after that.
+    of pixels holding at least half of its own maximum. Background = baseline + gradient + smear
+    + streaks + tails; dust is added after the peak checks, noise after that.
+    ``params["band_heights"]`` lists every band's noise-free peak height above its background
+    (``[lane, target, height]``, truth order).
 
     Examples
     --------
@@ -484,6 +662,29 @@ def simulate_blot(
         raise ValueError(f"`band_shape` must be one of {', '.join(BAND_SHAPES)}; got {band_shape!r}")
     if not (skew > 0 and plateau > 0):
         raise ValueError(f"`skew` and `plateau` must be > 0; got {skew!r}, {plateau!r}")
+    mixed_shapes = tuple(str(m) for m in mixed_shapes)
+    if not mixed_shapes or any(m not in BAND_SHAPES[:3] for m in mixed_shapes):
+        raise ValueError(f"`mixed_shapes` must name shapes among {BAND_SHAPES[:3]}; got {mixed_shapes}")
+    mix_lo, mix_hi = (float(m) for m in mixed_range)
+    if not 0 < mix_lo <= mix_hi:
+        raise ValueError(f"`mixed_range` must be (lo, hi) with 0 < lo <= hi; got {mixed_range}")
+    nonspecific = [(float(o), float(r), float(c)) for o, r, c in nonspecific]
+    if any(r < 0 or c < 0 for _, r, c in nonspecific):
+        raise ValueError(f"`nonspecific` volumes and lane_cv must be >= 0; got {nonspecific}")
+    if neighbour_cv < 0:
+        raise ValueError(f"`neighbour_cv` must be >= 0; got {neighbour_cv!r}")
+    if tails is not None:
+        tail_fraction, tail_length = (float(t) for t in tails)
+        if tail_fraction < 0 or tail_length <= 0:
+            raise ValueError(f"`tails` must be (fraction >= 0, length_sd > 0); got {tails}")
+    if int(streaks) < 0:
+        raise ValueError(f"`streaks` must be >= 0; got {streaks!r}")
+    if across not in ("flat", "supergauss"):
+        raise ValueError(f"`across` must be 'flat' or 'supergauss'; got {across!r}")
+    if not float(across_p) > 0:
+        raise ValueError(f"`across_p` must be > 0; got {across_p!r}")
+    if window_style not in ("generous", "valley"):
+        raise ValueError(f"`window_style` must be 'generous' or 'valley'; got {window_style!r}")
     sat_pairs = sorted({(int(lane), str(t)) for lane, t in (saturate or ())})
     for lane, t in sat_pairs:
         if t not in target_names or not 1 <= lane <= n_lanes or lane in empty:
@@ -495,6 +696,10 @@ def simulate_blot(
     seq = np.random.SeedSequence(int(seed))
     rng_w, rng_vol, rng_grad, rng_smear, rng_dust, rng_noise = (
         np.random.default_rng(s) for s in seq.spawn(6)
+    )
+    # streams of the later nuisances: a second SeedSequence, so the six above stay as they were
+    rng_nbf, rng_ns, rng_tail, rng_streak = (
+        np.random.default_rng(s) for s in np.random.SeedSequence([int(seed), 0xB10]).spawn(4)
     )
 
     # ---- lane geometry in the membrane frame
@@ -560,24 +765,49 @@ def simulate_blot(
             )
             background[r0:r0 + haze.shape[0], c0:c0 + haze.shape[1]] += haze
 
+    # ---- streaks and scratches (background; own stream)
+    streak_info = []
+    if int(streaks) > 0:
+        sfield, streak_info = _streaks_field((rows, cols), int(streaks), rng_streak, typical_peak,
+                                             lanes.x_at, lanes.widths)
+        background += sfield
+
     # ---- band shapes (own child stream: the other draws do not change with the shape)
     shapes = {}
     if band_shape == "mixed":
         rng_shape = np.random.default_rng(seq.spawn(1)[0])
         for name in target_names:  # one protein, one gel: the shape is the target's
-            kind = "skewed" if rng_shape.random() < 0.5 else "flat"
+            kind = mixed_shapes[min(int(rng_shape.random() * len(mixed_shapes)),
+                                    len(mixed_shapes) - 1)]
             top = float(skew) if kind == "skewed" else float(plateau)
-            prm = float(rng_shape.uniform(0.5 * top, top))
+            prm = float(rng_shape.uniform(mix_lo * top, mix_hi * top))
             for i in loaded:  # lane to lane the tail or plateau varies by +-10 %
-                shapes[(i, name)] = (kind, prm * float(rng_shape.uniform(0.9, 1.1)))
+                lane_prm = prm * float(rng_shape.uniform(0.9, 1.1))
+                shapes[(i, name)] = (kind, lane_prm) if kind != "gaussian" else ("gaussian", 0.0)
     elif band_shape != "gaussian":
         for i in loaded:
             for name in target_names:
                 shapes[(i, name)] = (band_shape,
                                      float(skew) if band_shape == "skewed" else float(plateau))
 
+    # ---- per-lane factors of neighbours and non-specific bands, tail jitter (own streams)
+    n_nb, n_ns = len(neighbours), len(nonspecific)
+    nb_factor = (_lognormal_factors(rng_nbf, neighbour_cv, (n_lanes, n_targets, n_nb))
+                 if neighbour_cv > 0 and n_nb else np.ones((n_lanes, n_targets, n_nb)))
+    ns_factor = np.ones((n_lanes, n_targets, n_ns))
+    if n_ns:
+        z_ns = rng_ns.normal(size=(n_lanes, n_targets, n_ns))
+        for k, (_, _, cv) in enumerate(nonspecific):
+            s2 = math.log1p(cv * cv)
+            ns_factor[:, :, k] = np.exp(math.sqrt(s2) * z_ns[:, :, k] - 0.5 * s2)
+    tail_jitter = (rng_tail.uniform(0.7, 1.3, (n_lanes, n_targets, 1 + n_nb))
+                   if tails is not None else None)
+    # the target's typical volume per band-width pixel (mean over the loaded lanes)
+    per_width = (vol[loaded] / band_widths[loaded, None]).mean(axis=0) if loaded else np.zeros(n_targets)
+
     # ---- bands (unit renders; amplitude = volume / band width)
     bands = []
+    sat_lanes = {lane for lane, _ in sat_pairs}
     for i in loaded:
         for j, (name, row_t) in enumerate(zip(target_names, target_rows)):
             mu = (row_t - frame.cy) / frame.cos
@@ -585,11 +815,19 @@ def simulate_blot(
             # neighbours sit `off` sd of the band's whole profile away (band_sigma for a Gaussian)
             sd_band = _shape_sd(float(band_sigma), shp, prm)
             bands.append(dict(lane=i + 1, target=name, kind="target", mu=mu, rel=1.0, j=j,
-                              sat=(i + 1, name) in sat_pairs, shape=shp, param=prm))
+                              sat=(i + 1, name) in sat_pairs, shape=shp, param=prm,
+                              tail=0))
             for k, (off, rel) in enumerate(neighbours, start=1):
+                rel_k = float(rel) if neighbour_cv <= 0 else float(rel) * float(nb_factor[i, j, k - 1])
                 bands.append(dict(lane=i + 1, target=f"{name}~n{k}", kind="neighbour",
-                                  mu=mu + float(off) * sd_band, rel=float(rel), j=j,
-                                  sat=False, shape=shp, param=prm))
+                                  mu=mu + float(off) * sd_band, rel=rel_k, j=j,
+                                  sat=False, shape=shp, param=prm, tail=k,
+                                  exempt=clip_beside_saturated and (i + 1) in sat_lanes))
+            for k, (off, rel, _) in enumerate(nonspecific, start=1):
+                bands.append(dict(lane=i + 1, target=f"{name}~x{k}", kind="nonspecific",
+                                  mu=mu + off / frame.cos, rel=rel, j=j, sat=False, shape=shp,
+                                  param=prm, ns_amp=rel * float(per_width[j] * ns_factor[i, j, k - 1]),
+                                  exempt=clip_beside_saturated and (i + 1) in sat_lanes))
     for lane, row_m, v_m in extra_bands:
         lane = int(lane)
         if not 1 <= lane <= n_lanes:
@@ -602,7 +840,7 @@ def simulate_blot(
         b["r0"], b["c0"], b["unit"] = _render_band(
             frame, (rows, cols), smile, mu=b["mu"], sigma=float(band_sigma),
             v_c=v_centers[i], band_width=band_widths[i], band_shape=b["shape"],
-            shape_param=b["param"],
+            shape_param=b["param"], across=across, across_p=across_p,
         )
         b["slices"] = (slice(b["r0"], b["r0"] + b["unit"].shape[0]),
                        slice(b["c0"], b["c0"] + b["unit"].shape[1]))
@@ -610,6 +848,8 @@ def simulate_blot(
         b["umax"] = umax
         if b["kind"] == "marker":
             b["amp"] = b["fixed_volume"] / band_widths[i]
+        elif b["kind"] == "nonspecific":
+            b["amp"] = b["ns_amp"]
         else:
             b["amp"] = vol[i, b["j"]] * b["rel"] / band_widths[i]
         if b["sat"] and umax > 0:
@@ -618,6 +858,20 @@ def simulate_blot(
             b["amp"] = max(b["amp"], (_SAT_PEAK * ceiling * (1 + 1e-9) - bg[k]) / umax)
         b["scalable"] = random_volumes and b["kind"] != "marker" and not b["sat"]
         b["mask"] = b["unit"] >= _FOOTPRINT * umax if umax > 0 else np.zeros_like(b["unit"], bool)
+        b["tail_unit"] = None
+        if tails is not None and b.get("tail") is not None and umax > 0:
+            length = tail_length * float(band_sigma)
+            tr0, tc0, tunit = _render_tail(
+                frame, (rows, cols), smile, mu=b["mu"], sigma=float(band_sigma), length=length,
+                v_c=v_centers[i], band_width=band_widths[i], across=across, across_p=across_p)
+            if tunit.size:
+                along_peak = float(_along_shape(np.array(0.0), float(band_sigma), b["shape"],
+                                                b["param"]))
+                b["tail_jitter"] = float(tail_jitter[i, b["j"], b["tail"]])
+                b["tail_rel"] = tail_fraction * b["tail_jitter"] * along_peak  # x amp: start
+                b["tail_unit"] = tunit
+                b["tail_slices"] = (slice(tr0, tr0 + tunit.shape[0]),
+                                    slice(tc0, tc0 + tunit.shape[1]))
 
     # ---- keep unsaturated bands at or below 0.8 x ceiling
     scal = np.zeros((rows, cols))
@@ -625,7 +879,10 @@ def simulate_blot(
     footprint = np.zeros((rows, cols), bool)
     for b in bands:
         (fixed if not b["scalable"] else scal)[b["slices"]] += b["amp"] * b["unit"]
-        if not b["sat"]:
+        if b["tail_unit"] is not None:  # a tail scales with its band but is background
+            (fixed if not b["scalable"] else scal)[b["tail_slices"]] += (
+                b["amp"] * b["tail_rel"] * b["tail_unit"])
+        if not b["sat"] and not b.get("exempt", False):
             footprint[b["slices"]] |= b["mask"]
     limit = _MAX_PEAK * ceiling
     over = footprint & (fixed + scal > limit)
@@ -644,6 +901,18 @@ def simulate_blot(
                 b["amp"] *= volume_scale
         scal *= volume_scale
     clean = fixed + scal  # noise-free light-band signal without dust
+    tail_info = []
+    if tails is not None:  # tails are background: in the truth's `peak`, never in `volume`
+        bg_tails = background.copy()
+        for b in bands:
+            if b["tail_unit"] is not None:
+                start = b["amp"] * b["tail_rel"]
+                bg_tails[b["tail_slices"]] += start * b["tail_unit"]
+                tail_info.append({"lane": b["lane"], "target": b["target"], "jitter": b["tail_jitter"],
+                                  "start_counts": float(start),
+                                  "volume": float(start * b["tail_unit"].sum())})
+    else:
+        bg_tails = background
 
     # ---- dust: small bright specks, kept below 85 % of the ceiling
     dust_info = []
@@ -684,7 +953,7 @@ def simulate_blot(
         mu_i = b["mu"] + float(smile(v_i))
         row, lane_x = frame.to_image(mu_i, v_i)
         rendered = b["amp"] * b["unit"]
-        peak = float((rendered + background[b["slices"]]).max()) if rendered.size else float("nan")
+        peak = float((rendered + bg_tails[b["slices"]]).max()) if rendered.size else float("nan")
         records.append(dict(
             lane=b["lane"], target=b["target"], kind=b["kind"], volume=float(rendered.sum()),
             row=float(row), lane_x=float(lane_x), sigma=float(band_sigma), peak=peak,
@@ -707,6 +976,10 @@ def simulate_blot(
         top = int(math.floor(max(float(sel["row"].min()) - pad, 0.0)))
         bottom = int(math.ceil(min(float(sel["row"].max()) + pad, rows - 1.0)))
         windows[name] = (top, bottom)
+    window_cuts = {}
+    if window_style == "valley":
+        windows, window_cuts = _valley_windows(windows, truth, clean - background, lanes,
+                                               band_widths)
 
     params = jsonable(dict(
         shape=[rows, cols], n_lanes=n_lanes, lane_width=lane_width, lane_pitch=pitch,
@@ -720,6 +993,15 @@ def simulate_blot(
         neighbours=[list(n) for n in neighbours], saturate=[list(p) for p in sat_pairs],
         extra_bands=[list(e) for e in extra_bands], dtype=dtype, polarity=polarity,
         band_shape=band_shape, skew=skew, plateau=plateau,
+        mixed_shapes=list(mixed_shapes), mixed_range=[mix_lo, mix_hi],
+        band_shapes_drawn=[[i + 1, t, shp, prm] for (i, t), (shp, prm) in sorted(shapes.items())],
+        nonspecific=[list(n) for n in nonspecific],
+        nonspecific_factors=ns_factor, neighbour_cv=neighbour_cv, neighbour_factors=nb_factor,
+        tails=None if tails is None else [tail_fraction, tail_length], tail_bands=tail_info,
+        streaks=int(streaks), streak_marks=streak_info, across=across, across_p=across_p,
+        window_style=window_style, window_cuts=window_cuts,
+        clip_beside_saturated=bool(clip_beside_saturated),
+        band_heights=[[b["lane"], b["target"], float(b["amp"] * b["umax"])] for b in bands],
         ceiling=ceiling, empty_lanes=empty, seed=int(seed), edge_sigma_px=_EDGE_SIGMA,
         footprint_fraction=_FOOTPRINT, typical_peak=typical_peak,
         rotation_convention="y-cy = u cos(t) - v sin(t); x-cx = u sin(t) + v cos(t); "
@@ -727,6 +1009,60 @@ def simulate_blot(
     ))
     return SimulatedBlot(image=image, truth=truth, lanes=lanes, windows=windows,
                          polarity=polarity, ceiling=ceiling, params=params)
+
+
+def _lane_profiles(signal, lanes, band_widths):
+    """Per lane, the mean of ``signal`` over the middle half of the band width along the lane's
+    centre line, for every row: shape ``(n_lanes, rows)``."""
+    rows, cols = signal.shape
+    y = np.arange(rows)
+    out = np.empty((len(lanes.centers), rows))
+    for i in range(len(lanes.centers)):
+        xc = lanes.centers[i] + lanes.slope * (y - lanes.y_ref)
+        h = max(int(0.25 * float(band_widths[i])), 1)
+        cc = np.clip(np.rint(xc)[:, None].astype(int) + np.arange(-h, h + 1)[None, :], 0, cols - 1)
+        out[i] = signal[y[:, None], cc].mean(axis=1)
+    return out
+
+
+def _valley_windows(windows, truth, band_signal, lanes, band_widths):
+    """Cut each target's window at the valley towards every other band inside it (see
+    ``window_style`` in :func:`simulate_blot`); returns ``(windows, cuts)``."""
+    profiles = _lane_profiles(band_signal, lanes, band_widths)
+    scale = float(np.abs(band_signal).max()) or 1.0
+    out, cuts = {}, {}
+    for name, (top, bottom) in windows.items():
+        tg = truth[(truth["target"] == name) & (truth["kind"] == "target")].set_index("lane")["row"]
+        others = truth[(truth["target"] != name) & (truth["kind"] != "marker")]
+        new_top, new_bottom = top, bottom
+        cuts[name] = []
+        for other, band in others.groupby("target", sort=True):
+            orow = band.set_index("lane")["row"].reindex(tg.index).dropna()
+            if orow.empty or not ((orow >= top) & (orow <= bottom)).any():
+                continue
+            below = float((orow - tg.reindex(orow.index)).mean()) > 0
+            valleys, dips = [], []
+            for lane, o in orow.items():
+                t = float(tg[lane])
+                a, b = int(round(t)), int(round(o))
+                lo, hi = min(a, b), max(a, b)
+                prof = profiles[lane - 1, lo:hi + 1]
+                m = int(np.argmin(prof))
+                dip = bool(prof.size > 2 and 0 < m < prof.size - 1
+                           and prof[m] < min(prof[0], prof[-1]) - 1e-9 * scale)
+                valleys.append(float(lo + m) if dip else 0.5 * (t + float(o)))
+                dips.append(dip)
+            rows_t = tg.reindex(orow.index)
+            if below:
+                cut = max(int(math.floor(min(valleys))), int(math.ceil(float(rows_t.max()))) + 1)
+                new_bottom = min(new_bottom, cut)
+            else:
+                cut = min(int(math.ceil(max(valleys))), int(math.floor(float(rows_t.min()))) - 1)
+                new_top = max(new_top, cut)
+            cuts[name].append({"band": other, "side": "below" if below else "above",
+                               "valley_rows": valleys, "dipped": dips, "cut": cut})
+        out[name] = (int(new_top), int(new_bottom))
+    return out, cuts
 
 
 # --------------------------------------------------------------------------------------------
@@ -757,7 +1093,116 @@ def _scenario_params(name, rng, k):
                     dust=int(rng.integers(8, 21)), gain=k * u(2.0, 5.0),
                     read_noise=k * u(20.0, 50.0), band_sigma=u(5.0, 8.0), lane_fill=u(0.7, 0.9),
                     neighbours=((sign * u(1.8, 3.0), u(0.3, 1.0)),))
+    if name.startswith("rich-"):
+        return _rich_params(name, rng, k)
     raise ValueError(f"unknown scenario {name!r}; allowed: {', '.join(SCENARIOS)}")
+
+
+def _rich_params(name, rng, k):
+    """Draw the nuisances of a ``rich-*`` scenario (see :func:`scenario`)."""
+    u = rng.uniform
+
+    def sign():
+        return 1.0 if rng.random() < 0.5 else -1.0
+
+    if name == "rich-clean":
+        return dict(_scenario_params("clean", rng, k), window_style="valley")
+    if name == "rich-saturated":
+        return dict(_rich_params("rich-realistic", rng, k), clip_beside_saturated=True)
+    hard = name == "rich-hard"
+    if hard:
+        kw = dict(rotation_deg=u(-2.0, 2.0), smile_px=u(5.0, 20.0), width_jitter=0.10,
+                  baseline=k * u(1000, 5000), gradient=k * u(3000, 8000), smear=u(0.10, 0.25),
+                  dust=int(rng.integers(8, 21)), gain=k * u(2.0, 5.0),
+                  read_noise=k * u(20.0, 50.0), band_sigma=u(5.0, 8.0), lane_fill=u(0.7, 0.9))
+    else:
+        kw = dict(rotation_deg=u(-0.8, 0.8), smile_px=u(0.0, 6.0), width_jitter=0.05,
+                  baseline=k * u(800, 2500), gradient=k * u(500, 2500), smear=u(0.03, 0.10),
+                  dust=int(rng.integers(2, 7)), gain=k * u(0.5, 2.0),
+                  read_noise=k * u(5.0, 20.0), band_sigma=u(5.0, 7.0), lane_fill=u(0.8, 0.9))
+    # per target gaussian, tailing (0.5-2 sd) or flat-topped (plateau 1-4 sd), equal odds
+    kw.update(band_shape="mixed", mixed_shapes=("gaussian", "skewed", "flat"),
+              mixed_range=(0.25, 1.0), skew=2.0, plateau=4.0)
+    side = sign()
+    if hard:
+        neigh = [(side * u(1.8, 3.0), u(0.15, 1.0))]
+        if rng.random() < 0.5:
+            neigh.append((-side * u(3.0, 5.0), u(0.15, 1.0)))
+        kw["neighbour_cv"] = u(0.3, 0.6)
+    else:
+        neigh = [(side * u(1.8, 5.0), u(0.15, 1.0))]
+        kw["neighbour_cv"] = u(0.2, 0.5)
+    kw["neighbours"] = tuple(neigh)
+    sd = kw["band_sigma"]
+    n_ns = int(rng.integers(1, 3)) if hard else int(rng.random() < 0.5)
+    kw["nonspecific"] = tuple((sign() * u(6.0, 15.0) * sd, u(0.1, 0.6), u(0.3, 0.6))
+                              for _ in range(n_ns))
+    if rng.random() < (0.7 if hard else 0.5):
+        kw["tails"] = (u(0.05, 0.2), u(3.0, 10.0)) if hard else (u(0.03, 0.12), u(3.0, 8.0))
+    else:
+        kw["tails"] = None
+    kw["streaks"] = int(rng.integers(2, 7)) if hard else int(rng.integers(0, 4))
+    if rng.random() < 0.5:
+        kw.update(across="supergauss", across_p=u(2.0, 6.0))
+    else:
+        kw["across"] = "flat"
+    kw["window_style"] = "valley"
+    return kw
+
+
+def _rich_dilution_volumes(kw, ratio, overrides):
+    """Volumes of a 2-fold loading dilution for every target alike, the weakest lane's target
+    peak at ``ratio`` x the noise floor; lowers gain and read noise (unless overridden) when the
+    brightest lane would not fit below 0.8 x ceiling. Returns ``(volumes, kw, info)``."""
+    n_lanes = int(kw.get("n_lanes", 10))
+    names = [str(t) for t in kw.get("targets", _DEFAULT_TARGETS)]
+    dtype = kw.get("dtype", "uint16")
+    ceiling = kw.get("ceiling")
+    ceiling = _DTYPE_CEILING[dtype] if ceiling is None else float(ceiling)
+    steps = 0.5 ** np.arange(n_lanes)
+    # pass 1: the same blot (same seed: same shapes, widths, neighbour factors, tails) without
+    # background or noise, volumes 2^-i, to learn each band's peak per unit volume
+    probe = {**kw, "baseline": 0.0, "gradient": 0.0, "smear": 0.0, "dust": 0, "streaks": 0,
+             "gain": 0.0, "read_noise": 0.0, "dtype": "float32", "polarity": "light-bands",
+             "ceiling": ceiling, "saturate": None, "window_style": "generous",
+             "volumes": np.outer(steps, np.ones(len(names))) * 1e3}
+    sim1 = simulate_blot(**probe)
+    heights = {(int(lane), str(t)): float(h) for lane, t, h in sim1.params["band_heights"]}
+    empty = {int(e) for e in kw.get("empty_lanes", ())}
+    weakest = max(lane for lane in range(1, n_lanes + 1) if lane not in empty)
+    unit = np.array([heights[(weakest, t)] for t in names])  # weakest peak per 1e3 x 2^-i
+    img_max = float(np.max(sim1.image.astype(np.float64)))
+    gain, rn = float(kw["gain"]), float(kw["read_noise"])
+    bg_level = float(kw["baseline"]) + 0.5 * float(kw["gradient"])
+    floor = math.sqrt(gain * bg_level + rn * rn)
+    typical_peak = _TYPICAL_PEAK * ceiling
+    bg_bound = (float(kw["baseline"]) + float(kw["gradient"]) + 2.0 * float(kw["smear"]) * typical_peak
+                + 0.2 * typical_peak * (int(kw.get("streaks", 0)) > 0))
+    room = 0.95 * _MAX_PEAK * ceiling - bg_bound
+    # final volumes = c_j x probe volumes, c_j = ratio * floor / unit_j; every pixel of the probe
+    # image scales by at most max(c_j): keep max(c_j) * img_max <= room
+    floor_max = room / (ratio * img_max * float(np.max(1.0 / unit)))
+    info = dict(definition="sd of one background pixel at the mean background: "
+                           "sqrt(gain * (baseline + gradient / 2) + read_noise**2), counts",
+                drawn_floor=floor, ratio_asked=float(ratio), noise_scale=1.0)
+    if floor > floor_max:
+        s = floor_max / floor
+        free = [key for key in ("gain", "read_noise") if key not in overrides]
+        if free:
+            if "gain" in free:
+                kw["gain"] = gain * s * s
+            if "read_noise" in free:
+                kw["read_noise"] = rn * s
+            gain, rn = float(kw["gain"]), float(kw["read_noise"])
+            floor = math.sqrt(gain * bg_level + rn * rn)
+            info["noise_scale"] = s
+        if floor > floor_max:  # noise fixed by the caller: a lower weakest peak
+            ratio = ratio * floor_max / floor
+    c = ratio * floor / unit
+    vols = np.outer(steps, c) * 1e3
+    info.update(value=floor, weakest_peak_over_floor=float(ratio), factor=2.0,
+                weakest_lane=weakest)
+    return vols, kw, info
 
 
 def scenario(name, *, seed=0, **overrides):
@@ -765,7 +1210,8 @@ def scenario(name, *, seed=0, **overrides):
 
     Parameters
     ----------
-    name : {"clean", "realistic", "hard", "saturated", "shapes"}
+    name : {"clean", "realistic", "hard", "saturated", "shapes", "rich-clean", "rich-realistic", \
+            "rich-hard", "rich-dilution", "rich-saturated"}
         ``clean``: no rotation/smile/gradient/smear/dust/neighbours, baseline 800-1200, gain
         0.2-0.5, read noise 2-5. ``realistic``: rotation ±0.8°, smile 0-6 px, width jitter 5 %,
         baseline 800-2500, gradient 500-2500, smear 0.03-0.10, 2-6 dust specks, gain 0.5-2,
@@ -778,6 +1224,31 @@ def scenario(name, *, seed=0, **overrides):
         flat-topped one, plateau 2-4 sd, ±10 % lane to lane; the neighbour at 3-5 sd of the band's
         whole profile shares its shape). Counts are for a 65535 ceiling
         and scale with the ceiling of the ``dtype``/``ceiling`` overrides.
+
+        The ``rich-*`` scenarios add the nuisances a band model was not tuned on, and windows cut
+        at the valleys towards close bands (``window_style="valley"``):
+        ``rich-clean``: ``clean``, valley windows. ``rich-realistic``: the ``realistic`` ranges
+        above (rotation, smile, widths, baseline, gradient, smear, dust, gain, read noise, band
+        sd 5-7, lane fill 0.8-0.9); per target a Gaussian, tailing (tail 0.5-2 sd) or
+        flat-topped (plateau 1-4 sd) band with equal odds; one neighbour at ±1.8-5 sd of
+        0.15-1 x the band, lane-to-lane CV 0.2-0.5; with odds 1/2 one non-specific band at
+        ±6-15 band sd of 0.1-0.6 x the target's typical volume, lane CV 0.3-0.6; with odds 1/2
+        tails (fraction 0.03-0.12, length 3-8 sd); 0-3 streaks (and as many scratches); across
+        the lane flat or super-Gaussian (exponent 2-6) with equal odds; 8-bit with odds 1/4
+        (else 16-bit), light or dark bands with equal odds. ``rich-hard``: the ``hard`` ranges,
+        band sd 5-8, lane fill 0.7-0.9; one neighbour at ±1.8-3 sd of 0.15-1 x and with odds
+        1/2 a second on the other side at 3-5 sd, CV 0.3-0.6; 1-2 non-specific bands (as
+        above); tails with odds 0.7 (fraction 0.05-0.2, length 3-10 sd); 2-6 streaks; shapes,
+        lane profile, bit depth and polarity as ``rich-realistic``. ``rich-dilution``: the
+        ``rich-realistic`` nuisances (always 16-bit: 512-fold does not fit 8 bits) with a
+        2-fold loading dilution across the lanes for every target alike (lane 1 brightest,
+        target / beta-actin the same in every lane), the weakest lane's target peaks 3-5 x the
+        noise floor; if the brightest lane would not fit below 0.8 x ceiling, gain and read
+        noise are lowered (``params["noise_floor"]`` records the floor, its definition, the
+        ``noise_scale`` applied and the weakest peak heights). ``rich-saturated``:
+        ``rich-realistic`` plus 2-3 saturated (lane, target) bands, with
+        ``clip_beside_saturated=True``. The same seed draws the same nuisances in
+        ``rich-realistic``, ``rich-dilution`` and ``rich-saturated``.
     seed : int
         Draws the scenario parameters and seeds :func:`simulate_blot`.
     **overrides
@@ -798,11 +1269,24 @@ def scenario(name, *, seed=0, **overrides):
     if name not in SCENARIOS:
         raise ValueError(f"unknown scenario {name!r}; allowed: {', '.join(SCENARIOS)}")
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x5C3]))
-    dtype = overrides.get("dtype", "uint16")
+    drawn = {}
+    if name.startswith("rich-") and name != "rich-clean":
+        # 8-bit with odds 1/4 (a 2-fold series over 10 lanes does not fit 8 bits: 16-bit there)
+        # (a caller's ceiling above 255 keeps 16 bits too; the draw is made either way)
+        eight = rng.random() < 0.25 and name != "rich-dilution"
+        if overrides.get("ceiling") is not None and float(overrides["ceiling"]) > 255.0:
+            eight = False
+        drawn["dtype"] = "uint8" if eight else "uint16"
+        drawn["polarity"] = "dark-bands" if rng.random() < 0.5 else "light-bands"
+    dtype = overrides.get("dtype", drawn.get("dtype", "uint16"))
     ceiling = overrides.get("ceiling")
     ceiling = _DTYPE_CEILING.get(dtype, _REF_CEILING) if ceiling is None else float(ceiling)
     kw = _scenario_params(name, rng, ceiling / _REF_CEILING)
-    if name == "saturated" and "saturate" not in overrides:
+    kw.update(drawn)
+    dilution = None
+    if name == "rich-dilution":
+        dilution = float(rng.uniform(3.0, 5.0))
+    if name in ("saturated", "rich-saturated") and "saturate" not in overrides:
         n_lanes = int(overrides.get("n_lanes", 10))
         names = [str(t) for t in overrides.get("targets", _DEFAULT_TARGETS)]
         empty = {int(e) for e in overrides.get("empty_lanes", ())}
@@ -812,8 +1296,16 @@ def scenario(name, *, seed=0, **overrides):
         kw["saturate"] = tuple(pairs[int(p)] for p in sorted(pick))
     kw.update(overrides)
     kw["seed"] = int(seed)
+    extra = {}
+    if dilution is not None and "volumes" not in overrides:
+        kw["volumes"], kw, extra["noise_floor"] = _rich_dilution_volumes(kw, dilution, overrides)
     sim = simulate_blot(**kw)
-    return dataclasses.replace(sim, params={**sim.params, "scenario": name})
+    if "noise_floor" in extra:
+        nf = extra["noise_floor"]
+        heights = {(int(lane), str(t)): h for lane, t, h in sim.params["band_heights"]}
+        nf["weakest_peak_heights"] = {t: heights[(nf["weakest_lane"], str(t))]
+                                      for t in kw.get("targets", _DEFAULT_TARGETS)}
+    return dataclasses.replace(sim, params={**sim.params, "scenario": name, **jsonable(extra)})
 
 
 def dilution_series(*, n_lanes=10, top_volume=None, factor=2.0, seed=0, **kw):
