@@ -15,9 +15,9 @@ than the user's row window is modelled as
 
 Shapes are fitted to the consensus (the lanes aligned and averaged); areas and baselines are
 solved per lane, linearly (non-negative areas). The number of bands is chosen by the Bayesian
-information criterion over all lanes' rows, with the number of rows discounted for the
-residuals' correlation along the lane (AR(1) effective sample size): a band is added while it
-lowers the criterion, never because a threshold on its size was met.
+information criterion over all lanes' rows, the residuals scaled by the overdispersion of the
+best-fitting model (unmodelled smear cannot buy bands): a band is added while it lowers the
+criterion, never because a threshold on its size was met.
 
 A band's volume is taken from the data: the lane's counts minus its baseline, each row counted
 in the band's share of what the fitted bands put there (1 where the band stands alone), so the
@@ -333,24 +333,12 @@ def fit_lane(y, pattern, shift, *, degree=2, weights=None, shift_tol=0.0, refine
             "P": P}
 
 
-def effective_rows(r):
-    """AR(1) effective number of independent values of a residual series (at least 1)."""
-    r = np.asarray(r, float)
-    r = r - r.mean()
-    den = float(r @ r)
-    if r.size < 3 or den <= 0:
-        return float(max(r.size, 1))
-    rho = float(np.clip((r[1:] @ r[:-1]) / den, 0.0, 0.95))
-    return float(max(r.size * (1.0 - rho) / (1.0 + rho), 1.0))
-
-
 def joint_fit(Y, pattern, shifts, *, noise, degree=2, weights=None, shift_tol=0.0,
               refine=None, n_shape=None):
     """Every lane fitted with one pattern; the pooled goodness of fit for :func:`bic`.
 
     Each lane's residuals are scaled by its noise sd and pooled. Returns a dict: ``rss``
-    (pooled, noise units), ``n`` (rows), ``n_eff`` (the AR(1) effective number of independent
-    rows of those residuals), ``n_par`` (4 per band for centre, sigma, tail and flat top, one
+    (pooled, noise units), ``n`` (rows), ``n_par`` (4 per band for centre, sigma, tail and flat top, one
     area per band and lane, the baseline coefficients and a shift per lane) and ``fits`` (per
     lane, :func:`fit_lane`).
     """
@@ -367,9 +355,8 @@ def joint_fit(Y, pattern, shifts, *, noise, degree=2, weights=None, shift_tol=0.
             r = r[np.asarray(w) > 0]
         res.append(r)
     rr = np.concatenate(res)
-    n_eff = float(np.mean([effective_rows(r) / max(r.size, 1) for r in res]) * rr.size)
     k = pattern.size
-    return {"rss": float(rr @ rr), "n": int(rr.size), "n_eff": n_eff,
+    return {"rss": float(rr @ rr), "n": int(rr.size),
             "n_par": int((4 * k if n_shape is None else n_shape) + L * k + L * (degree + 1) + L),
             "fits": fits}
 
@@ -537,8 +524,8 @@ def select_pattern(Y, shifts, noise, *, window, weights=None, degree=2, max_band
     ``Y`` (L, n): the profiles of the lanes that show their bands (raw counts); ``shifts`` (L,)
     their alignment (a band at consensus row ``c`` lies at ``c + shifts[i]`` in lane ``i``);
     ``noise`` (L,) their noise sd; ``window`` ``(top, bottom)`` in profile rows; ``weights``
-    (L, n) 0 for rows not to fit (clipped). Starting from the consensus's highest peak in the
-    window, a band is added at the consensus residual's maximum, or the widest band near the
+    (L, n) 0 for rows not to fit (clipped). Starting from a band at every clear peak of the
+    consensus, a band is added at the consensus residual's maximum, or the widest band near the
     window is split in two, or the smallest band removed, or the bands given shapes of their
     own, whichever lowers the criterion most, while one does. Bands are at most
     ``sigma_range[1]`` sd wide (default: half the window). Returns the
@@ -578,7 +565,6 @@ def select_pattern(Y, shifts, noise, *, window, weights=None, degree=2, max_band
     if sigma_range is None:
         sigma_range = (0.8, max((bottom - top) / 2.0, 2.0))
     s_lo, s_hi = sigma_range
-    fits = {}
 
     def fit(p, shared=True, max_nfev=40):
         q, _ = fit_pattern(C, p, weights=cw, degree=degree + 1, shared=shared,
@@ -663,15 +649,15 @@ def select_pattern(Y, shifts, noise, *, window, weights=None, degree=2, max_band
         if not results:
             break
         # every model judged with the overdispersion of the best-fitting one
-        n_eff = dispersion(min(results + [(None, best, best_fit)], key=lambda t: t[2]["rss"])[2])
-        move, q, qf = min(results, key=lambda t: bic(t[2], n_eff))
+        c_hat = dispersion(min(results + [(None, best, best_fit)], key=lambda t: t[2]["rss"])[2])
+        move, q, qf = min(results, key=lambda t: bic(t[2], c_hat))
         own = sorted((r for r in results if r[0] == "own shapes"), key=lambda t: t[2]["rss"])
-        if own and bic(own[0][2], n_eff) < bic(best_fit, n_eff):
+        if own and bic(own[0][2], c_hat) < bic(best_fit, c_hat):
             # fewer bands first: the bands already there, each with its own shape, before one
             # more band (a greedy search otherwise adds pieces that a shared shape needed)
             move, q, qf = own[0]
-        b_new, b_old = bic(qf, n_eff), bic(best_fit, n_eff)
-        steps.append({"bands": q.size, "move": move, "rss": qf["rss"], "dispersion": n_eff,
+        b_new, b_old = bic(qf, c_hat), bic(best_fit, c_hat)
+        steps.append({"bands": q.size, "move": move, "rss": qf["rss"], "dispersion": c_hat,
                       "bic_change": b_new - b_old, "accepted": b_new < b_old})
         if not b_new < b_old:
             break
