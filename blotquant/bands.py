@@ -941,6 +941,8 @@ def _model_bands_in(prof, shifts, strong, noise, flat, top, bottom, *, row0=0, d
                            degree=degree, weights=Wb if (Wb < 1).any() else None,
                            shift_tol=shift_tol / b)
         lane_shift[st] = [b * f["shift"] for f in ref["fits"]]
+    pieces_note = (f"band counted as {T.size} touching pieces without a valley inside the "
+                   "window; if it is a doublet, cut the window between its members")
     results, notes = [], []
     for i in range(L):
         f = bm.fit_lane(prof[i], pattern, lane_shift[i], degree=degree, weights=W[i],
@@ -972,9 +974,6 @@ def _model_bands_in(prof, shifts, strong, noise, flat, top, bottom, *, row0=0, d
              "flat_tops": [float(x) for x in pattern.lengths]}
         results.append((fit, T, base, p, res, not bool(strong[i])))
         note = "" if strong[i] or nominal else "weak band: row and width taken from neighbouring lanes"
-        if T.size > 1 and i == 0:
-            pieces_note = (f"band counted as {T.size} touching pieces without a valley inside the "
-                           "window; if it is a doublet, cut the window between its members")
         if T.size > 1:
             note = (note + "; " if note else "") + pieces_note
         notes.append(note)

@@ -272,6 +272,17 @@ def _bbox(frame, shape, u0, u1, v0, v1):
     return r0, r1, c0, c1
 
 
+def _band_grid(frame, shape, u0, u1, v_c, half):
+    """Membrane coordinates ``(u, v)`` of the pixels whose box covers ``u0..u1`` x
+    ``v_c +- half``; returns ``(r0, c0, u, v)``, ``u = v = None`` when the box is empty."""
+    r0, r1, c0, c1 = _bbox(frame, shape, u0, u1, v_c - half, v_c + half)
+    if r1 <= r0 or c1 <= c0:
+        return r0, c0, None, None
+    yy, xx = np.mgrid[r0:r1, c0:c1].astype(float)
+    u, v = frame.to_membrane(yy, xx)
+    return r0, c0, u, v
+
+
 def _render_band(frame, shape, smile, *, mu, sigma, v_c, band_width, band_shape="gaussian",
                  shape_param=0.0, across="flat", across_p=4.0):
     """Unit-amplitude band: returns ``(r0, c0, values)`` with ``values.sum() ≈ band_width``.
@@ -287,12 +298,9 @@ def _render_band(frame, shape, smile, *, mu, sigma, v_c, band_width, band_shape=
         pad_lo = pad_hi = pad_hi + 0.5 * shape_param * sigma
     elif band_shape == "skewed":  # the tail falls to e^-8 of its start 8 tau below
         pad_hi = pad_hi + 12.0 * shape_param * sigma
-    r0, r1, c0, c1 = _bbox(frame, shape, mu + s_lo - pad_lo, mu + s_hi + pad_hi, v_c - half,
-                           v_c + half)
-    if r1 <= r0 or c1 <= c0:
+    r0, c0, u, v = _band_grid(frame, shape, mu + s_lo - pad_lo, mu + s_hi + pad_hi, v_c, half)
+    if u is None:
         return r0, c0, np.zeros((0, 0))
-    yy, xx = np.mgrid[r0:r1, c0:c1].astype(float)
-    u, v = frame.to_membrane(yy, xx)
     along = _along_shape(u - mu - smile(v), sigma, band_shape, shape_param)
     values = along * _across_profile(v - v_c, band_width, across, across_p)
     return r0, c0, values
@@ -308,12 +316,9 @@ def _render_tail(frame, shape, smile, *, mu, sigma, length, v_c, band_width, acr
     s_lo, s_hi = smile.range(v_c - half, v_c + half)
     pad_lo = _TRUNC_SIGMAS * sigma + 1.0
     pad_hi = _TRUNC_SIGMAS * sigma + 15.0 * length + 1.0  # e^-15 of its start
-    r0, r1, c0, c1 = _bbox(frame, shape, mu + s_lo - pad_lo, mu + s_hi + pad_hi, v_c - half,
-                           v_c + half)
-    if r1 <= r0 or c1 <= c0:
+    r0, c0, u, v = _band_grid(frame, shape, mu + s_lo - pad_lo, mu + s_hi + pad_hi, v_c, half)
+    if u is None:
         return r0, c0, np.zeros((0, 0))
-    yy, xx = np.mgrid[r0:r1, c0:c1].astype(float)
-    u, v = frame.to_membrane(yy, xx)
     z = u - mu - smile(v)
     # length * EMG density = exp(-s/L) H(s) convolved with N(0, sigma); pixel integral through
     # the CDF, on the tail nearer each pixel
