@@ -55,9 +55,9 @@ def light_bands(sim):
     return sim.ceiling - img if sim.polarity == "dark-bands" else img
 
 
-def run_image(name, seed, method):
-    """Per-lane records of one simulated image."""
-    sim = scenario(name, seed=seed, shape=SHAPE, n_lanes=N_LANES)
+def run_image(name, seed, method, **overrides):
+    """Per-lane records of one simulated image (``overrides``: :func:`scenario` keywords)."""
+    sim = scenario(name, seed=seed, shape=SHAPE, n_lanes=N_LANES, **overrides)
     img = light_bands(sim)
     sat = img >= sim.ceiling
     lanes, _ = find_lanes(img, N_LANES)
