@@ -400,8 +400,8 @@ def target_figure(per_sample, summary, target, *, groups, marks=None, ylabel=Non
     Returns
     -------
     matplotlib.figure.Figure
-        Not attached to pyplot (no global state); bars are ``fig.axes[0].containers[0]``, dots
-        the axes' collections, marks the axes' texts.
+        Not attached to pyplot (no global state); the bars are ``fig.axes[0]``'s BarContainer (with
+        its error bars), the dots its collections, the marks its texts.
 
     Notes
     -----
