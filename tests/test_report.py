@@ -293,3 +293,17 @@ def test_overlay_shows_every_saturated_and_marked_pixel_and_the_outlines():
     solid, dotted = (xs < 700).sum(), (xs > 700).sum()
     assert np.ptp(xs[xs < 700]) == pytest.approx(100, abs=2) and np.ptp(xs[xs > 700]) == pytest.approx(100, abs=2)
     assert 0.2 * solid < dotted < 0.7 * solid
+
+
+def test_stats_cli_csv_quotes_formula_group_names(tmp_path, capsys):
+    import io
+
+    from blotquant.cli import main
+
+    path = tmp_path / "d.csv"
+    pd.DataFrame({"g": ["=ctl"] * 3 + ["-1+2"] * 3, "v": [1.0, 1.1, 0.9, 2.0, 2.2, 2.1]}).to_csv(path, index=False)
+    assert main(["stats", str(path), "--group", "g", "--value", "v", "--format", "csv"]) == 0
+    back = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    lsd = back[back["test"] == "lsd"].iloc[0]
+    assert (lsd["group_a"], lsd["group_b"]) == ("'=ctl", "'-1+2")
+    assert lsd["diff"] == pytest.approx(1.1, abs=1e-12)  # mean 2.1 - mean 1.0, still a number
