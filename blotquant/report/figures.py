@@ -28,16 +28,6 @@ def display_copy(data, *, low=0.5, high=99.8):
     return np.clip((np.asarray(data, dtype=float) - lo) / (hi - lo), 0.0, 1.0)
 
 
-def _figure_bytes(fig) -> bytes:
-    buf = io.BytesIO()
-    # zlib level 3: overlays are mostly smooth image, where level 6 costs ~40 % more time for ~2 % smaller files
-    fig.savefig(buf, format="png", dpi=fig.dpi, pil_kwargs={"compress_level": 3})
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return buf.getvalue()
-
-
 def render_overlay(data, saturated, lanes, bands, *, title="", lane_labels=None, warnings=(), marks=None):
     """Draw lanes, counted band pixels and saturated pixels over a display copy of the image.
 
@@ -231,40 +221,32 @@ def render_plot(per_sample, summary, *, groups, letters=None):
     groups : list of str
         Group order.
     letters : dict, optional
-        ``{target: {group: letters}}`` compact letter display drawn above the bars.
+        ``{target: {group: text}}`` drawn above the bars (compact letters, or stars vs the control).
 
     Returns
     -------
     bytes
-        PNG image.
+        PNG image, one panel per target (drawn as :func:`target_figure` draws one).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     targets = list(dict.fromkeys(summary["target"]))
     n = max(1, len(targets))
-    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.6), dpi=100, squeeze=False)
-    rng = np.random.default_rng(0)  # jitter of the dots only
-    for ax, target in zip(axes[0], targets):
-        s = summary[summary["target"] == target].set_index("group").reindex(groups)
-        x = np.arange(len(groups))
-        ax.bar(x, s["mean"], yerr=s["sd"], capsize=4, color="0.8", edgecolor="0.2")
-        pts = per_sample[per_sample["target"] == target]
-        for i, g in enumerate(groups):
-            v = pts.loc[pts["group"] == g, "fold_change"].dropna().to_numpy()
-            ax.scatter(i + rng.uniform(-0.15, 0.15, len(v)), v, s=12, color="black", zorder=3)
-            if letters and target in letters and g in letters[target]:
-                top = np.nanmax([s.loc[g, "mean"] + np.nan_to_num(s.loc[g, "sd"]), *(v if len(v) else [0])])
-                ax.text(i, top * 1.05, letters[target][g], ha="center", va="bottom", fontsize=9)
-        ax.axhline(1.0, color="0.5", lw=0.6, ls=":")
-        ax.set_xticks(x, groups, rotation=30, ha="right", fontsize=8)
-        ax.set_title(target, fontsize=10)
+    labels = [str(g) for g in groups]
+    panel = 1.0 + 0.7 * len(groups)
+    ticks_in = 0.3 + (max(map(len, labels), default=0) * 8 * 0.55 / 72 * 0.5 if _rotate(labels) else 0.0)
+    height = 2.6 + ticks_in + 0.35
+    fig = Figure(figsize=(panel * n, height), dpi=100)
+    FigureCanvasAgg(fig)
+    for k, target in enumerate(targets):
+        ax = fig.add_axes(((k * panel + 0.65) / (panel * n), (ticks_in + 0.1) / height,
+                           (panel - 0.8) / (panel * n), 2.6 / height))
+        _draw_target(ax, per_sample, summary, target, groups=groups, marks=(letters or {}).get(target))
         ax.set_ylabel("fold change (mean ± SD)", fontsize=8)
-        ax.set_ylim(0, ax.get_ylim()[1] * 1.15)  # headroom for the letters
-    fig.tight_layout()
-    return _figure_bytes(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, pil_kwargs={"compress_level": 3})
+    return buf.getvalue()
 
 
 # --------------------------------------------------------------------------------------------
@@ -412,12 +394,9 @@ def target_figure(per_sample, summary, target, *, groups, marks=None, ylabel=Non
 
     from matplotlib.figure import Figure
 
-    marks = marks or {}
-    s = summary[summary["target"] == target].set_index("group").reindex(groups)
-    pts = per_sample[per_sample["target"] == target]
     labels = [str(g) for g in groups]
     longest = max(map(len, labels), default=0)
-    rotate = longest > 6 and len(groups) > 2
+    rotate = _rotate(labels)
     width = 1.2 + 0.75 * len(groups)
     legend_lines = _tw.wrap(legend, int(width * 16)) if legend else []
     # fixed margins in inches (no tight_layout: one draw less, same size on every run): tick labels
@@ -428,36 +407,54 @@ def target_figure(per_sample, summary, target, *, groups, marks=None, ylabel=Non
     height = bottom_in + plot_in + top_in
     fig = Figure(figsize=(width, height), dpi=150)
     ax = fig.add_axes((left_in / width, bottom_in / height, 1 - (left_in + right_in) / width, plot_in / height))
-    x = np.arange(len(groups))
-    mean, sd = s["mean"].to_numpy(float), s["sd"].to_numpy(float)
-    ax.bar(x, mean, width=0.6, yerr=sd, capsize=4, color="0.85", edgecolor="0.1", linewidth=0.8,
-           error_kw={"elinewidth": 0.8, "capthick": 0.8, "ecolor": "0.1"})
-    tops = []
-    for i, g in enumerate(groups):
-        v = pts.loc[pts["group"] == g, "fold_change"].to_numpy(dtype=float)
-        v = v[np.isfinite(v)]
-        dx = np.linspace(-0.16, 0.16, len(v)) if len(v) > 1 else np.zeros(len(v))
-        ax.scatter(i + dx, v, s=14, color="black", zorder=3, linewidths=0)
-        tops.append(np.nanmax([mean[i] + np.nan_to_num(sd[i]) if np.isfinite(mean[i]) else np.nan,
-                               *(v if len(v) else [np.nan])]) if (len(v) or np.isfinite(mean[i])) else np.nan)
-    ymax = np.nanmax(tops) if np.isfinite(tops).any() else 1.0
-    pad = 0.04 * ymax
-    for i, g in enumerate(groups):
-        if g in marks and np.isfinite(tops[i]):
-            ax.text(i, tops[i] + pad, marks[g], ha="center", va="bottom", fontsize=9)
-    ax.axhline(1.0, color="0.5", lw=0.6, ls=":", zorder=0)
-    ax.set_xticks(x, labels, rotation=30 if rotate else 0, ha="right" if rotate else "center",
-                  rotation_mode="anchor" if rotate else "default", fontsize=8)
-    ax.set_xlim(-0.6, len(groups) - 0.4)
-    ax.set_ylim(0, ymax * 1.18)
-    ax.tick_params(axis="y", labelsize=8)
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title(str(target), fontsize=10)
+    _draw_target(ax, per_sample, summary, target, groups=groups, marks=marks)
     ax.set_ylabel(ylabel or "fold change", fontsize=8)
     if legend_lines:
         fig.text(0.08 / width, 0.08 / height, "\n".join(legend_lines), fontsize=6, ha="left", va="bottom",
                  color="0.25", linespacing=1.3)
     return fig
+
+
+def _rotate(labels):
+    """Tick labels are rotated 30 degrees when long and more than two."""
+    return max(map(len, labels), default=0) > 6 and len(labels) > 2
+
+
+def _draw_target(ax, per_sample, summary, target, *, groups, marks=None):
+    """Bars (mean ± SD), dots (samples, spread evenly, no random jitter) and marks of one target."""
+    marks = marks or {}
+    s = summary[summary["target"] == target].set_index("group").reindex(groups)
+    pts = per_sample[per_sample["target"] == target]
+    labels = [str(g) for g in groups]
+    x = np.arange(len(groups))
+    mean, sd = s["mean"].to_numpy(float), s["sd"].to_numpy(float)
+    ax.bar(x, mean, width=0.6, yerr=sd, capsize=4, color="0.85", edgecolor="0.1", linewidth=0.8,
+           error_kw={"elinewidth": 0.8, "capthick": 0.8, "ecolor": "0.1"})
+    tops, lows = [], [0.0]
+    for i, g in enumerate(groups):
+        v = pts.loc[pts["group"] == g, "fold_change"].to_numpy(dtype=float)
+        v = v[np.isfinite(v)]
+        dx = np.linspace(-0.16, 0.16, len(v)) if len(v) > 1 else np.zeros(len(v))
+        ax.scatter(i + dx, v, s=14, color="black", zorder=3, linewidths=0)
+        reach = [*v, mean[i] + np.nan_to_num(sd[i])] if np.isfinite(mean[i]) else list(v)
+        tops.append(max(reach) if reach else np.nan)
+        lows += [*v, mean[i] - np.nan_to_num(sd[i])] if np.isfinite(mean[i]) else list(v)
+    finite = [t for t in tops if np.isfinite(t)]
+    ymax = max(finite + [1.0]) if finite else 1.0
+    ymin = min(lows)
+    pad = 0.04 * (ymax - ymin)
+    for i, g in enumerate(groups):
+        if g in marks and np.isfinite(tops[i]):
+            ax.text(i, tops[i] + pad, str(marks[g]), ha="center", va="bottom", fontsize=9)
+    ax.axhline(1.0, color="0.5", lw=0.6, ls=":", zorder=0)
+    rotate = _rotate(labels)
+    ax.set_xticks(x, labels, rotation=30 if rotate else 0, ha="right" if rotate else "center",
+                  rotation_mode="anchor" if rotate else "default", fontsize=8)
+    ax.set_xlim(-0.6, len(groups) - 0.4)
+    ax.set_ylim(ymin * 1.1 if ymin < 0 else 0.0, ymax + 0.18 * (ymax - ymin))
+    ax.tick_params(axis="y", labelsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title(str(target), fontsize=10)
 
 
 def figure_bytes(fig, fmt):
