@@ -355,7 +355,7 @@ def figure_caption(target, summary, *, loading_control, control, sig):
     parts = [f"{target} / {loading_control}, fold change vs the {control} mean of each membrane. "
              f"Bars: mean ± SD (standard deviation); dots: individual samples (n = {ns})."]
     if sig["omnibus"]:
-        parts.append(sig["omnibus"] + ".")
+        parts.append(sig["omnibus"][0].upper() + sig["omnibus"][1:] + ".")
     if sig["legend"]:
         parts.append(sig["legend"][0].upper() + sig["legend"][1:] + ".")
     return " ".join(parts)

@@ -20,12 +20,12 @@ h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;font-size:13px;margin:0.5em 0 1em}
 td,th{border:1px solid #ccc;padding:2px 6px;text-align:right;white-space:nowrap}th{background:#f3f3f3}
-td.text,th.text{text-align:left}
+td.text,th.text{text-align:left}td.text{white-space:normal}td.long{min-width:24em}
 .flags{background:#fff4f4;border:1px solid #e0b0b0;padding:0.5em 1em 0.5em 2em}
 .flags li{color:#900}.ok{color:#060}
 figure{margin:1em 0}figure img{max-width:100%;border:1px solid #ddd}
 figcaption{font-size:13px;color:#444;max-width:60em}
-.figs{display:flex;flex-wrap:wrap;gap:1em}.figs figure{flex:0 1 auto;max-width:100%}
+.figs{display:flex;flex-wrap:wrap;gap:1em}.figs figure{flex:0 1 360px;margin:0}.figs img{width:100%}
 nav a{margin-right:1em}
 """
 
@@ -62,7 +62,9 @@ def _table(df, csv_name, digits=4):
             x = v[i]
             if isinstance(x, np.floating):
                 x = float(x)
-            cells.append(f"<td class='{'num' if n else 'text'}'>{_esc(_cell(x, digits))}</td>")
+            text = _cell(x, digits)
+            cls = "num" if n else "text long" if len(text) > 40 else "text"
+            cells.append(f"<td class='{cls}'>{_esc(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (f"<div class='scroll'><table data-csv='{_esc(csv_name)}'><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table></div>")
