@@ -59,7 +59,8 @@ def render_overlay(data, saturated, lanes, bands, *, title="", lane_labels=None,
     Notes
     -----
     The picture is drawn with numpy and Pillow on a display copy (area-averaged to at most
-    1600 pixels a side, or enlarged by whole pixels when the image is narrower than 640), never
+    1600 pixels a side, or enlarged by whole pixels, up to 1600 a side, when the image is narrower than
+    640), never
     on the measured data. Every saturated or colour-marked pixel shows: a display pixel is red
     (magenta) when any pixel it covers is. Outlines are the counted pixels' edges, one display
     pixel wide, not anti-aliased.
@@ -79,7 +80,7 @@ def render_overlay(data, saturated, lanes, bands, *, title="", lane_labels=None,
     data = np.asarray(data)
     rows, cols = data.shape
     step = max(1, int(np.ceil(max(rows, cols) / _MAX_SIDE)))
-    up = max(1, int(np.ceil(_MIN_WIDTH / cols))) if step == 1 else 1
+    up = max(1, min(int(np.ceil(_MIN_WIDTH / cols)), _MAX_SIDE // max(rows, cols))) if step == 1 else 1
     h, w = -(-rows // step), -(-cols // step)
     if step > 1:  # area average: weak bands stay visible, noise is not aliased
         shown = cv2.resize(np.asarray(data, dtype=np.float64), (w, h), interpolation=cv2.INTER_AREA)
