@@ -4,7 +4,8 @@
 replicate membranes of the same nine samples). Everything per run (fold-change plot, per-target
 figures, run.json) is the same in both, so ``(t5 - t1) / 4`` is what one more image costs: its
 overlay, its CSV rows, its part of report.html. The process is pinned to one core (like
-``taskset -c 0``) unless ``--cores all``. Then one image's overlay alone, by step.
+``taskset -c 0``) unless ``--cores all``. Then the parts alone: one overlay, the run's fold-change
+plot, and one target's publication figure in each format (drawing included).
 
     python benchmarks/outputs_speed.py [--repeats 7] [--rows 3000] [--cols 4000] [--cores 0|all]
 
@@ -85,9 +86,21 @@ def main(argv=None):
         marginal = [(b - a) / 4 for a, b in zip(times[1], times[5])]
 
         res = results[1].images[0]
-        steps = {"render_overlay (one image)": lambda: figures.render_overlay(
-            res.blot.data, res.blot.saturated, res.lanes, res.bands, title="m1: blot1.tif",
-            lane_labels=res.lane_labels, warnings=res.choices["warnings"], marks=res.blot.marks)}
+        groups = ["A", "B", "C"]
+
+        def one_target_figure(fmt):
+            fig = figures.target_figure(results[1].per_sample, results[1].summary, "TNAP", groups=groups,
+                                        marks={"A": "a", "B": "b", "C": "ab"}, legend="Bars: mean ± SD.")
+            return figures.figure_bytes(fig, fmt)
+
+        steps = {
+            "render_overlay (one image)": lambda: figures.render_overlay(
+                res.blot.data, res.blot.saturated, res.lanes, res.bands, title="m1: blot1.tif",
+                lane_labels=res.lane_labels, warnings=res.choices["warnings"], marks=res.blot.marks),
+            "per run: fold_change.png": lambda: figures.render_plot(
+                results[1].per_sample, results[1].summary, groups=groups),
+            **{f"per target: figure .{fmt}": (lambda fmt=fmt: one_target_figure(fmt)) for fmt in ("png", "svg", "pdf")},
+        }
         step_times = {k: [] for k in steps}
         for _ in range(args.repeats):
             for k, f in steps.items():

@@ -495,10 +495,15 @@ def run(experiment) -> Results:
 def write_results(results: Results, out_dir, *, force=False, experiment_name="blotquant", argv=None):
     """Write every output file into ``out_dir`` atomically.
 
-    The files are assembled in a temporary folder beside ``out_dir`` and moved into place only
-    when all are written; an existing ``out_dir`` is refused unless ``force``. See
-    :func:`blotquant.report.outputs.write_results` for the files.
+    The files (rendered by :func:`blotquant.report.outputs.render_outputs`, which lists them) are
+    written into a temporary folder beside ``out_dir`` and moved into place only when all are
+    written; an existing ``out_dir`` is refused unless ``force``, before any work is done.
     """
-    from blotquant.report.outputs import write_results as _write_results
+    from blotquant.io import atomic_output_dir
+    from blotquant.report.outputs import render_outputs
 
-    return _write_results(results, out_dir, force=force, experiment_name=experiment_name, argv=argv)
+    out_dir = Path(out_dir)
+    with atomic_output_dir(out_dir, force=force) as tmp:
+        for name, content in render_outputs(results, experiment_name=experiment_name, argv=argv):
+            (Path(tmp) / name).write_bytes(content)
+    return out_dir

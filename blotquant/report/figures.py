@@ -1,4 +1,4 @@
-"""Overlay images that show exactly which pixels were counted, and the group plot."""
+"""Overlays that show exactly which pixels were counted, the group plot, and publication figures."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import textwrap
 
 import numpy as np
 
-__all__ = ["render_overlay", "render_plot", "display_copy"]
+__all__ = ["render_overlay", "render_plot", "display_copy", "target_figure", "figure_bytes", "significance_marks",
+           "figure_caption"]
 
 _MAX_SIDE = 1600  # overlays are downsampled for display only; numbers never come from them
 
