@@ -299,6 +299,7 @@ def significance_marks(stats, target, *, groups, control, alpha):
     >>> s["kind"], s["marks"]
     ('stars', {'A': '**', 'B': 'ns'})
     """
+    from blotquant.errors import BlotquantError
     from blotquant.stats import compact_letters, significance_stars
 
     out = {"kind": "none", "test": None, "marks": {}, "omnibus": "", "legend": ""}
@@ -306,6 +307,9 @@ def significance_marks(stats, target, *, groups, control, alpha):
         out["legend"] = "no tests (too few groups with values)"
         return out
     rows = stats[(stats["target"] == target) & stats["selection"].astype(str).str.startswith("configured")]
+    if not len(rows):
+        out["legend"] = "no tests for this target (see the flags)"
+        return out
     omni = rows[rows["test"].isin(_OMNIBUS)]
     if len(omni):
         r = omni.iloc[0]
@@ -321,7 +325,7 @@ def significance_marks(stats, target, *, groups, control, alpha):
         test = str(pair["test"].iloc[0])
         try:
             out["marks"] = compact_letters(pair[pair["test"] == test], present, alpha=alpha)
-        except Exception as exc:  # noqa: BLE001 - a comparison missing: no letters, the legend says why
+        except BlotquantError as exc:  # e.g. a comparison not computed: no letters, the legend says why
             out["legend"] = f"no letters ({exc})"
             return out
         out.update(kind="letters", test=test,
@@ -331,7 +335,10 @@ def significance_marks(stats, target, *, groups, control, alpha):
         marks = {}
         for r in dunnett.itertuples(index=False):
             p = float(r.p_value)
-            marks[r.group_b] = "ns" if not p < alpha else significance_stars(p)
+            if p != p or p >= alpha:  # not computed, or not significant
+                marks[r.group_b] = "" if p != p else "ns"
+            else:  # significant; above the stars' 0.05 only when alpha is larger
+                marks[r.group_b] = significance_stars(p) if p < 0.05 else f"p = {p:.2g}"
         out.update(kind="stars", test="dunnett", marks=marks,
                    legend=f"stars: {_TEST_NAMES['dunnett']} vs {control}, alpha = {alpha:g} "
                           "(* p < 0.05, ** p < 0.01, *** p < 0.001; ns: not significant)")
