@@ -118,7 +118,8 @@ def render_overlay(data, saturated, lanes, bands, *, title="", lane_labels=None,
     warn = [ln for text in warnings
             for ln in textwrap.wrap("WARNING: " + str(text), wrap, subsequent_indent="    ")]
     line = _FONT_PX + 5
-    top = 8 + (line + 2) * len(head) + (line + 4 if lane_labels is not None else 6)
+    labels, label_rows = _lane_labels(lane_labels, (lanes.x_at(-0.5) + 0.5) * scale - 0.5, small)
+    top = 8 + (line + 2) * len(head) + (line * label_rows + 4 if labels else 6)
     bottom = 8 + line * len(warn)
     canvas = np.full((top + h * up + bottom, width, 3), 255, dtype=np.uint8)
     canvas[top:top + h * up, left:left + w * up] = rgb
@@ -133,9 +134,10 @@ def render_overlay(data, saturated, lanes, bands, *, title="", lane_labels=None,
     xs = lanes.x_at(y_edges[:, None])  # (2, n_lanes)
     for i in range(len(lanes.centers)):
         _dashed(draw, xy(xs[0, i], y_edges[0]), xy(xs[1, i], y_edges[1]), on=6, off=4, fill=_CYAN)
-        if lane_labels is not None:
-            draw.text((xy(lanes.x_at(-0.5)[i], -0.5)[0], top - 4), str(lane_labels[i]), fill=_DARK_CYAN,
-                      font=small, anchor="mb")
+        if labels:
+            # staggered over label_rows lines when neighbouring labels would overlap
+            draw.text((xy(lanes.x_at(-0.5)[i], -0.5)[0], top - 4 - line * (i % label_rows)), labels[i],
+                      fill=_DARK_CYAN, font=small, anchor="mb")
     for rec in bands.itertuples(index=False):
         # pixel edges of the counted rows; a tilted membrane's band rows are sheared perpendicular
         # to the lanes (slope -lanes.slope across the lane), as measure_bands gathers them
@@ -171,6 +173,28 @@ _MIN_WIDTH = 640  # narrower images are enlarged by whole pixels so labels and o
 _FONT_PX = 13
 _RED, _YELLOW, _MAGENTA = (255, 0, 0), (255, 230, 0), (255, 0, 255)
 _CYAN, _DARK_CYAN, _GOLD = (0, 220, 220), (0, 120, 130), (160, 110, 0)
+
+
+def _lane_labels(lane_labels, centers, font):
+    """Labels to draw above the lanes and on how many staggered lines (1 or 2).
+
+    Labels wider than two lane pitches are shortened with an ellipsis; when neighbours would
+    still overlap on one line, every other label goes one line up.
+    """
+    if lane_labels is None or len(centers) == 0:
+        return [], 0
+    centers = np.asarray(centers, dtype=float)
+    pitch = float(np.min(np.diff(centers))) if len(centers) > 1 else np.inf
+    labels = []
+    for text in map(str, lane_labels):
+        if font.getlength(text) > 2 * pitch - 6:
+            while len(text) > 1 and font.getlength(text + "…") > 2 * pitch - 6:
+                text = text[:-1]
+            text += "…"
+        labels.append(text)
+    widths = [font.getlength(t) for t in labels]
+    overlap = any((widths[i] + widths[i + 1]) / 2 + 4 > centers[i + 1] - centers[i] for i in range(len(labels) - 1))
+    return labels, 2 if overlap else 1
 
 
 @functools.lru_cache(maxsize=8)
@@ -237,7 +261,7 @@ def render_plot(per_sample, summary, *, groups, letters=None):
     n = max(1, len(targets))
     labels = [str(g) for g in groups]
     panel = 1.0 + 0.7 * len(groups)
-    ticks_in = 0.3 + (max(map(len, labels), default=0) * 8 * 0.55 / 72 * 0.5 if _rotate(labels) else 0.0)
+    ticks_in = _ticks_height(labels)
     height = 2.6 + ticks_in + 0.35
     fig = Figure(figsize=(panel * n, height), dpi=100)
     FigureCanvasAgg(fig)
@@ -404,13 +428,11 @@ def target_figure(per_sample, summary, target, *, groups, marks=None, ylabel=Non
     from matplotlib.figure import Figure
 
     labels = [str(g) for g in groups]
-    longest = max(map(len, labels), default=0)
-    rotate = _rotate(labels)
     width = 1.2 + 0.75 * len(groups)
     legend_lines = _tw.wrap(legend, int(width * 16)) if legend else []
     # fixed margins in inches (no tight_layout: one draw less, same size on every run): tick labels
     # (rotated 30 degrees when long), then the legend lines
-    ticks_in = 0.25 + (longest * 8 * 0.55 / 72 * 0.5 if rotate else 0.0)
+    ticks_in = _ticks_height(labels)
     bottom_in = 0.12 + ticks_in + 0.11 * len(legend_lines)
     top_in, left_in, right_in, plot_in = 0.35, 0.85, 0.15, 2.2
     height = bottom_in + plot_in + top_in
@@ -422,6 +444,13 @@ def target_figure(per_sample, summary, target, *, groups, marks=None, ylabel=Non
         fig.text(0.08 / width, 0.08 / height, "\n".join(legend_lines), fontsize=6, ha="left", va="bottom",
                  color="0.25", linespacing=1.3)
     return fig
+
+
+def _ticks_height(labels):
+    """Inches below the axes taken by 8 pt tick labels (rotated 30 degrees when long)."""
+    longest = max(map(len, labels), default=0)
+    # a character of DejaVu Sans is ~0.62 em wide on average; sin(30 degrees) = 0.5
+    return 0.3 + (longest * 8 * 0.62 / 72 * 0.5 + 0.1 if _rotate(labels) else 0.0)
 
 
 def _rotate(labels):
