@@ -307,3 +307,15 @@ def test_stats_cli_csv_quotes_formula_group_names(tmp_path, capsys):
     lsd = back[back["test"] == "lsd"].iloc[0]
     assert (lsd["group_a"], lsd["group_b"]) == ("'=ctl", "'-1+2")
     assert lsd["diff"] == pytest.approx(1.1, abs=1e-12)  # mean 2.1 - mean 1.0, still a number
+
+
+def test_overlay_lane_labels_shortened_and_staggered_only_when_they_would_overlap():
+    from blotquant.report.figures import _FONT_PX, _font, _lane_labels
+
+    font = _font(_FONT_PX)
+    labels, rows = _lane_labels(["C1", "C2", "C3"], [50.0, 150.0, 250.0], font)
+    assert (labels, rows) == (["C1", "C2", "C3"], 1)
+    long = "<img src=x onerror=alert(2)>"
+    labels, rows = _lane_labels(["C1", long, "C3"], [50.0, 110.0, 170.0], font)
+    assert rows == 2 and labels[0] == "C1" and labels[1].endswith("…")
+    assert long.startswith(labels[1][:-1]) and font.getlength(labels[1]) <= 2 * 60 - 6
