@@ -495,54 +495,15 @@ def run(experiment) -> Results:
 def write_results(results: Results, out_dir, *, force=False, experiment_name="blotquant", argv=None):
     """Write every output file into ``out_dir`` atomically.
 
-    The files are assembled in a temporary folder beside ``out_dir`` and moved into place only
-    when all are written; an existing ``out_dir`` is refused unless ``force``.
+    The files (rendered by :func:`blotquant.report.outputs.render_outputs`, which lists them) are
+    written into a temporary folder beside ``out_dir`` and moved into place only when all are
+    written; an existing ``out_dir`` is refused unless ``force``, before any work is done.
     """
     from blotquant.io import atomic_output_dir
-    from blotquant.report import csv_text, render_html, render_overlay, render_plot
-    from blotquant.stats import compact_letters
+    from blotquant.report.outputs import render_outputs
 
     out_dir = Path(out_dir)
     with atomic_output_dir(out_dir, force=force) as tmp:
-        tmp = Path(tmp)
-        for name, table in (("bands.csv", results.bands), ("normalized.csv", results.normalized),
-                            ("summary.csv", results.summary), ("stats.csv", results.stats)):
-            (tmp / name).write_text(csv_text(table), encoding="utf-8")
-        figures = []
-        for res in results.images:
-            stem = Path(res.file).stem
-            png = render_overlay(res.blot.data, res.blot.saturated, res.lanes, res.bands,
-                                 title=f"{res.membrane}: {res.file}", lane_labels=res.lane_labels,
-                                 warnings=res.choices["warnings"], marks=res.blot.marks)
-            name = f"overlay_{res.membrane}_{stem}.png"
-            if (tmp / name).exists():  # the same file listed twice (e.g. two regions of one image)
-                name = f"overlay_{res.membrane}_{stem}_{len(figures) + 1}.png"
-            (tmp / name).write_bytes(png)
-            figures.append((name, f"{res.membrane}: {res.file}"))
-        groups = list(results.record["config"]["groups"])
-        letters = {}
-        st = results.stats
-        posthoc = st[st["selection"].str.startswith("configured") & st["test"].isin(PAIRWISE_TESTS)] \
-            if len(st) else st
-        for target, pairs in posthoc.groupby("target", sort=False) if len(posthoc) else []:
-            tested = [g for g in groups if g in set(pairs["group_a"]) | set(pairs["group_b"])]
-            try:
-                letters[target] = compact_letters(pairs, tested,
-                                                  alpha=results.record["statistics"]["configured"]["alpha"])
-            except BlotquantError as exc:  # e.g. a comparison not computed: no letters, say why
-                logger.info("%s: no compact letters (%s)", target, exc)
-        if len(results.summary):
-            (tmp / "fold_change.png").write_bytes(
-                render_plot(results.per_sample, results.summary, groups=groups, letters=letters))
-            figures.insert(0, ("fold_change.png", "fold change per group: mean ± SD, dots are samples, "
-                               "letters: groups sharing a letter do not differ"))
-        record = dict(results.record)
-        record["command"] = argv
-        record["outputs"] = sorted(p.name for p in tmp.iterdir()) + ["report.html", "run.json"]
-        (tmp / "report.html").write_text(
-            render_html(experiment_name=experiment_name, summary=results.summary, stats=results.stats,
-                        normalized=results.normalized, bands=results.bands, figures=figures,
-                        notes=results.notes), encoding="utf-8")
-        (tmp / "run.json").write_text(json.dumps(jsonable(record), indent=2, allow_nan=False) + "\n",
-                                      encoding="utf-8")
+        for name, content in render_outputs(results, experiment_name=experiment_name, argv=argv):
+            (Path(tmp) / name).write_bytes(content)
     return out_dir

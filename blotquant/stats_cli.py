@@ -130,7 +130,9 @@ def run(args: argparse.Namespace) -> int:
     table = run_tests(data, group=args.group, value=args.value, groups=groups,
                       control=args.control, tests=args.tests, alpha=args.alpha)
     if args.format == "csv":
-        text = table.to_csv(index=False, float_format="%.17g")
+        from blotquant.report.tables import csv_text
+
+        text = csv_text(table, float_format="%.17g")  # group names that look like formulas are quoted
     elif args.format == "json":
         text = _to_json(table) + "\n"
     else:
