@@ -88,8 +88,7 @@ def _lower_line(y, n_iter=6):
 
     keep = np.ones(y.size, bool)
     fit = line(keep)
-    for _ in range(n_iter):
-        fit = line(keep)
+    for it in range(n_iter):
         r = y - fit
         rk = r[keep]
         sd = 1.4826 * np.median(np.abs(rk - np.median(rk))) + 1e-300
@@ -97,6 +96,8 @@ def _lower_line(y, n_iter=6):
         if new.sum() < max(4, y.size // 5) or np.array_equal(new, keep):
             break
         keep = new
+        if it < n_iter - 1:  # the line the next round tests (the last round's is returned)
+            fit = line(keep)
     return fit
 
 
