@@ -1441,7 +1441,11 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                 base_k = None
                 loc = (base, others)  # the band's row is found with the joint model (it locates)
                 loc_rows = (a, b)
-                for start in (base, _lower_line(prof[i] - others)):
+                def starts():  # (the second is computed only when the first is not taken)
+                    yield base
+                    yield _lower_line(prof[i] - others)
+
+                for start in starts():
                     # from the joint fit's baseline, else, when that leaves the band no flank (a
                     # wrong shape bent it), from a line under the profile
                     base_k, a2, b2, w, how = _anchor(i, fit, ti, support, start, c, s, a, b)
