@@ -143,15 +143,36 @@ def _shift_rows(rows, shifts):
     shifts = np.asarray(shifts, dtype=float)
     if n < 2:
         return np.broadcast_to(rows, shifts.shape + (n,)).copy()
-    pos = np.arange(n, dtype=np.float32) + shifts[..., None].astype(np.float32)
-    np.clip(pos, 0, n - 1, out=pos)
-    i0 = np.minimum(pos.astype(np.intp), n - 2)
-    f = pos - i0
-    i0 += (np.arange(m) * n)[:, None]
     flat = rows.ravel()
-    a = flat[i0]
-    b = flat[i0 + 1]
-    return a + (b - a) * f
+    if rows.dtype != np.float64:
+        pos = np.arange(n, dtype=np.float32) + shifts[..., None].astype(np.float32)
+        np.clip(pos, 0, n - 1, out=pos)
+        i0 = np.minimum(pos.astype(np.intp), n - 2)
+        f = pos - i0
+        i0 += (np.arange(m) * n)[:, None]
+        a = flat[i0]
+        b = flat[i0 + 1]
+        return a + (b - a) * f
+    # float64 rows: one shift set at a time (e.g. one per trial angle), written in place, so the
+    # temporaries stay in cache; every element is a + (b - a) f as above, to the last bit
+    sets = shifts.reshape(-1, m)
+    out = np.empty((sets.shape[0], m, n))
+    cols = np.arange(n, dtype=np.float32)
+    base = (np.arange(m) * n)[:, None]
+    for j in range(sets.shape[0]):
+        pos = cols + sets[j][:, None].astype(np.float32)
+        np.clip(pos, 0, n - 1, out=pos)
+        i0 = pos.astype(np.intp)
+        np.minimum(i0, n - 2, out=i0)
+        f = pos - i0
+        i0 += base
+        a = np.take(flat, i0)
+        i0 += 1
+        o = out[j]
+        np.subtract(np.take(flat, i0), a, out=o)
+        o *= f
+        o += a
+    return out.reshape(shifts.shape + (n,))
 
 
 def _bin_mean(a, r):
