@@ -724,14 +724,15 @@ def _ladder_bands(img, x0, pitch, slope, y_ref, *, sigma=_LADDER_SIGMA, polariti
         maps[pol] = cmap
         hit = cmap > sigma
         runs = []  # (row, start col, stop col, peak contrast)
-        for y in range(n_r):
-            lab, n = ndi.label(hit[y])
-            for k, sl in enumerate(ndi.find_objects(lab), start=1):
-                a, b = sl[0].start, sl[0].stop
-                wd_px = (b - a) * cw
-                c = to_px(0.5 * (a + b - 1))
-                if 0.35 * pitch <= wd_px <= 1.3 * pitch and r_lo * pitch < c - x0 < r_hi * pitch:
-                    runs.append((y, a, b, float(cmap[y, a:b].max())))
+        # every row's runs at once (connected along the row only; labels in row-major order,
+        # so the runs come row by row, left to right, as labelling each row would give them)
+        lab, n = ndi.label(hit, structure=[[0, 0, 0], [1, 1, 1], [0, 0, 0]])
+        for sl in ndi.find_objects(lab):
+            y, a, b = sl[0].start, sl[1].start, sl[1].stop
+            wd_px = (b - a) * cw
+            c = to_px(0.5 * (a + b - 1))
+            if 0.35 * pitch <= wd_px <= 1.3 * pitch and r_lo * pitch < c - x0 < r_hi * pitch:
+                runs.append((y, a, b, float(cmap[y, a:b].max())))
         # overlapping runs in consecutive rows: one band
         bands = []
         for y, a, b, pk in runs:
