@@ -10,6 +10,10 @@ Prints, per step, the median / min / max over the repeats of:
   once the per-run work (imports, normalisation, statistics, run.json record) is paid;
 - writing the outputs of the one-image run (CSVs, overlay, plot, report).
 
+Beside the wall-clock median / min / max, the median CPU time of the process (``time.process_time``)
+is printed: on a shared machine the wall clock includes waiting for the core, the CPU time much
+less so (it still grows somewhat when other jobs compete for caches and memory bandwidth).
+
 By default the process pins itself to ONE core (``os.sched_setaffinity``, like ``taskset -c 0``)
 and sets ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS`` to 1 before numpy is
 imported, so the figures are one-core figures; ``--all-cores`` keeps every core (the thread
