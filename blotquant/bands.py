@@ -1391,7 +1391,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                         ab, how = (a, b), "model"
                     else:  # never further out than the band's model reaches (smear, not band)
                         ab = (max(ab[0], cap[0]), min(ab[1], cap[1]))
-                excl = nb_rows & ~np.isin(np.arange(n), np.arange(ab[0], ab[1] + 1))
+                excl = nb_rows & ~((uu_ >= ab[0]) & (uu_ <= ab[1]))  # (outside rows ab[0]..ab[1])
                 bl, bp = anchored_baseline(y, ab, exclude=excl, degree=anchor_degree)
                 if bl is None:  # a neighbour takes a whole flank: fit it with a line under it
                     # (its shape is the model's, so no curvature is taken from its rows)
