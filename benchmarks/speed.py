@@ -20,6 +20,10 @@ imported, so the figures are one-core figures; ``--all-cores`` keeps every core 
 variables stay 1). Target: marginal <= 0.5 s per image on one core.
 
     python benchmarks/speed.py [--repeats 7] [--rows 3000] [--cols 4000] [--all-cores] [--profile N]
+                               [--tree DIR]
+
+``--tree DIR`` times the ``blotquant`` package of another checkout (e.g. an older commit made with
+``git worktree add``) with this script, for before / after figures on the same machine.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from pathlib import Path  # noqa: E402
 import tifffile  # noqa: E402
 import yaml  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's blotquant, not an installed copy
+HERE = Path(__file__).resolve().parents[1]
 
 N_MANY = 5
 
@@ -72,17 +76,23 @@ def main(argv=None):
     ap.add_argument("--all-cores", action="store_true", help="do not pin the process to core 0")
     ap.add_argument("--profile", type=int, default=0, metavar="N",
                     help="instead of timing, cProfile N one-image runs and print the top functions")
+    ap.add_argument("--tree", type=Path, default=HERE,
+                    help="checkout whose blotquant is timed (default: this one, not an installed copy)")
     args = ap.parse_args(argv)
+    sys.path.insert(0, str(args.tree.resolve()))
 
     cores = "all"
     if not args.all_cores and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
         cores = f"1 (cpu {sorted(os.sched_getaffinity(0))[0]})"
 
+    import blotquant
     from blotquant.config import load_config
     from blotquant.io import read_blot
     from blotquant.pipeline import run, write_results
     from blotquant.simulate import simulate_blot
+
+    tree = Path(blotquant.__file__).resolve().parents[1]
 
     targets = {"TNAP": 0.2, "Runx2": 0.4, "Jak2": 0.6, "beta-actin": 0.8}
     targets = {k: int(v * args.rows) for k, v in targets.items()}
@@ -127,7 +137,7 @@ def main(argv=None):
                 wall[name].append(time.perf_counter() - w0)
                 cpu[name].append(time.process_time() - c0)
         print(f"image {args.rows} x {args.cols} uint16 (deflate TIFF), 10 lanes, 4 targets, "
-              f"{args.repeats} repeats, cores: {cores}, BLAS/OpenMP threads: 1")
+              f"{args.repeats} repeats, cores: {cores}, BLAS/OpenMP threads: 1, blotquant from {tree}")
         print(f"{'step':<34}{'median s':>10}{'min s':>10}{'max s':>10}{'CPU med s':>11}")
         for name in steps:
             vals = wall[name]
