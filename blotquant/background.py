@@ -348,10 +348,11 @@ def anchored_baseline(profile, support, *, bands=None, exclude=None, degree=4, m
         sd = 1.4826 * float(np.median(np.abs(rk - np.median(rk)))) + 1e-300
         new = out & (np.abs(r) <= max(4.0 * sd, 1e-12 * (np.abs(y).max() + 1.0)))
         if new.sum() < d + 1 + cols.size + 2 or np.array_equal(new, keep):
-            break
+            break  # (A and coef are the fit on the final rows and neighbours)
         keep = new
-    A = np.hstack([B[:, cols], P])
-    coef, *_ = np.linalg.lstsq(A[keep], y[keep], rcond=None)
+    else:  # the last round changed the rows or the neighbours: fit them once more
+        A = np.hstack([B[:, cols], P])
+        coef, *_ = np.linalg.lstsq(A[keep], y[keep], rcond=None)
     areas = np.zeros(m)
     areas[cols] = coef[:cols.size]
     base = P @ coef[cols.size:]
