@@ -401,9 +401,9 @@ def _joint_fit(Y, shifts0, c0, s0, *, shift_tol=6.0, center_tol=4.0, sigma_range
     Returns a dict: ``centers``, ``sigmas`` (shape (k,)), ``shifts`` (shape (L,)), ``areas``
     (shape (L, k)), ``rss`` (float), ``components`` (shape (L, n, k), each lane's fitted bands).
     """
-    from blotquant.background import _poly_basis
-
     from scipy.special import ndtr
+
+    from blotquant.background import _poly_basis
 
     Y = np.asarray(Y, float)
     L, n = Y.shape
