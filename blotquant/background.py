@@ -84,12 +84,25 @@ def gaussian_basis(n_rows, centers, sigmas):
     >>> round(float(b.sum()), 6)
     1.0
     """
+    return _edge_basis(_edge_z(n_rows, centers, sigmas))
+
+
+def _edge_z(n_rows, centers, sigmas):
+    """Standardised pixel edges, shape (n_rows + 1, k): ``(e - c) / s`` at ``e = -0.5 .. n_rows - 0.5``.
+
+    Row ``u`` spans edges ``u`` and ``u + 1``; ``u + 0.5`` and ``(u + 1) - 0.5`` are the same
+    number, so each edge is evaluated once instead of once for each row it bounds.
+    """
+    e = (np.arange(n_rows + 1, dtype=float) - 0.5)[:, None]
+    return (e - np.asarray(centers, dtype=float)[None, :]) / np.asarray(sigmas, dtype=float)[None, :]
+
+
+def _edge_basis(z):
+    """:func:`gaussian_basis` from :func:`_edge_z`: the normal's mass between consecutive edges."""
     from scipy.special import ndtr
 
-    u = np.arange(n_rows, dtype=float)[:, None]
-    c = np.asarray(centers, dtype=float)[None, :]
-    s = np.asarray(sigmas, dtype=float)[None, :]
-    return ndtr((u + 0.5 - c) / s) - ndtr((u - 0.5 - c) / s)
+    F = ndtr(z)
+    return F[1:] - F[:-1]
 
 
 def _poly_basis(n_rows, degree):
@@ -177,29 +190,28 @@ def fit_peaks(profile, centers, sigmas, *, degree=1, tied=False, fixed=False, ce
         key = theta.tobytes()
         if cache.get("key") != key:  # the Jacobian is asked at the point just evaluated
             c, s = unpack(theta)
-            A = np.hstack([gaussian_basis(n, c, s), P])
+            z = _edge_z(n, c, s)
+            A = np.hstack([_edge_basis(z), P])
             coef, *_ = np.linalg.lstsq(A, y, rcond=None)
-            cache.update(key=key, value=(A, coef))
+            cache.update(key=key, value=(A, coef, z))
         return cache["value"]
 
     def resid(theta):
-        A, coef = solve(theta)
+        A, coef, _ = solve(theta)
         return A @ coef - y
-
-    u = np.arange(n, dtype=float)[:, None]
 
     def jac(theta):
         # Kaufman's variable-projection Jacobian: the residual's derivative with the linear
         # coefficients held, projected off the span of the basis (exact at the optimum's
         # first order; saves the 2k extra residual evaluations of finite differences)
         c, s = unpack(theta)
-        A, coef = solve(theta)
-        zp = (u + 0.5 - c[None, :]) / s[None, :]
-        zm = (u - 0.5 - c[None, :]) / s[None, :]
-        pp, pm = np.exp(-0.5 * zp * zp), np.exp(-0.5 * zm * zm)
+        A, coef, z = solve(theta)
+        pe = np.exp(-0.5 * z * z)  # per edge: row u has zp = z[u + 1], zm = z[u]
+        zpe = z * pe
+        pp, pm = pe[1:], pe[:-1]
         norm = 1.0 / (np.sqrt(2.0 * np.pi) * s[None, :])
         dc = -(pp - pm) * norm * coef[None, :k]  # d(column j * coef_j) / d c_j
-        ds = -(zp * pp - zm * pm) * norm * coef[None, :k]  # ... / d s_j
+        ds = -(zpe[1:] - zpe[:-1]) * norm * coef[None, :k]  # ... / d s_j
         if tied:
             D = np.column_stack([dc.sum(1), (ds * s0[None, :]).sum(1)])
         else:
@@ -217,7 +229,7 @@ def fit_peaks(profile, centers, sigmas, *, degree=1, tied=False, fixed=False, ce
         theta = sol.x
         converged = bool(sol.status > 0)
         nfev = int(sol.nfev)
-    A, coef = solve(theta)
+    A, coef, _ = solve(theta)
     c, s = unpack(theta)
     comps = A[:, :k] * coef[:k]
     base = A[:, k:] @ coef[k:] if P.shape[1] else np.zeros(n)
@@ -336,10 +348,11 @@ def anchored_baseline(profile, support, *, bands=None, exclude=None, degree=4, m
         sd = 1.4826 * float(np.median(np.abs(rk - np.median(rk)))) + 1e-300
         new = out & (np.abs(r) <= max(4.0 * sd, 1e-12 * (np.abs(y).max() + 1.0)))
         if new.sum() < d + 1 + cols.size + 2 or np.array_equal(new, keep):
-            break
+            break  # (A and coef are the fit on the final rows and neighbours)
         keep = new
-    A = np.hstack([B[:, cols], P])
-    coef, *_ = np.linalg.lstsq(A[keep], y[keep], rcond=None)
+    else:  # the last round changed the rows or the neighbours: fit them once more
+        A = np.hstack([B[:, cols], P])
+        coef, *_ = np.linalg.lstsq(A[keep], y[keep], rcond=None)
     areas = np.zeros(m)
     areas[cols] = coef[:cols.size]
     base = P @ coef[cols.size:]

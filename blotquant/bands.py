@@ -88,8 +88,7 @@ def _lower_line(y, n_iter=6):
 
     keep = np.ones(y.size, bool)
     fit = line(keep)
-    for _ in range(n_iter):
-        fit = line(keep)
+    for it in range(n_iter):
         r = y - fit
         rk = r[keep]
         sd = 1.4826 * np.median(np.abs(rk - np.median(rk))) + 1e-300
@@ -97,6 +96,8 @@ def _lower_line(y, n_iter=6):
         if new.sum() < max(4, y.size // 5) or np.array_equal(new, keep):
             break
         keep = new
+        if it < n_iter - 1:  # the line the next round tests (the last round's is returned)
+            fit = line(keep)
     return fit
 
 
@@ -400,18 +401,26 @@ def _joint_fit(Y, shifts0, c0, s0, *, shift_tol=6.0, center_tol=4.0, sigma_range
     Returns a dict: ``centers``, ``sigmas`` (shape (k,)), ``shifts`` (shape (L,)), ``areas``
     (shape (L, k)), ``rss`` (float), ``components`` (shape (L, n, k), each lane's fitted bands).
     """
+    from scipy.special import ndtr
+
     from blotquant.background import _poly_basis
 
     Y = np.asarray(Y, float)
     L, n = Y.shape
     W = np.ones((L, n)) if weights is None else np.asarray(weights, float)
+    unweighted = bool((W == 1.0).all())  # (x * 1.0 is x: the products below are skipped)
     Yw = Y * W
     c0 = np.asarray(c0, float)
     s0 = np.asarray(s0, float)
     sh0 = np.asarray(shifts0, float)
     k = c0.size
     P = _poly_basis(n, degree)
-    u = np.arange(n, dtype=float)[None, :, None]
+    # the n + 1 pixel edges: row u spans [u - 0.5, u + 0.5], and u + 0.5 = (u + 1) - 0.5 exactly,
+    # so the cumulative normal is evaluated once per edge, not twice per row
+    edges = (np.arange(n + 1, dtype=float) - 0.5)[None, :, None]
+    # (made by concatenate and copied with order "K": the products below are summed in the
+    # memory layout of the concatenation of bands and polynomial, so to the last bit as before)
+    A_base = np.concatenate([np.zeros((L, n, k)), np.broadcast_to(P, (L, n, P.shape[1]))], axis=2)
     gauge = float(sh0.mean())
     wg = np.sqrt(float(n))  # weight of the mean-shift row
     cache = {}
@@ -424,39 +433,41 @@ def _joint_fit(Y, shifts0, c0, s0, *, shift_tol=6.0, center_tol=4.0, sigma_range
         if cache.get("key") != key:
             c, s, sh = unpack(theta)
             cl = c[None, None, :] + sh[:, None, None]  # (L, 1, k)
-            from scipy.special import ndtr
-
-            G = ndtr((u + 0.5 - cl) / s) - ndtr((u - 0.5 - cl) / s)  # (L, n, k)
-            A = np.concatenate([G, np.broadcast_to(P, (L, n, P.shape[1]))], axis=2)
-            Q, R = np.linalg.qr(A * W[:, :, None])
+            z = (edges - cl) / s  # (L, n + 1, k)
+            F = ndtr(z)
+            A = A_base.copy(order="K")  # [bands (L, n, k) | baseline polynomial]
+            np.subtract(F[:, 1:], F[:, :-1], out=A[:, :, :k])
+            Q, R = np.linalg.qr(A if unweighted else A * W[:, :, None])
             b = np.einsum("lnm,ln->lm", Q, Yw)[..., None]
             try:
                 coef = np.linalg.solve(R, b)[..., 0]
             except np.linalg.LinAlgError:  # a component moved off every weighted row of a lane
                 coef = (np.linalg.pinv(R) @ b)[..., 0]
-            cache.update(key=key, value=(A, Q, coef, cl))
+            cache.update(key=key, value=(A, Q, coef, z))
         return cache["value"]
 
     def resid(theta):
         A, _, coef, _ = solve(theta)
-        r = ((np.einsum("lnm,lm->ln", A, coef) - Y) * W).ravel()
+        r = np.einsum("lnm,lm->ln", A, coef) - Y
+        r = (r if unweighted else r * W).ravel()
         return np.append(r, wg * (theta[2 * k:].mean() - gauge))
 
     def jac(theta):
         c, s, sh = unpack(theta)
-        _, Q, coef, cl = solve(theta)
-        zp = (u + 0.5 - cl) / s
-        zm = (u - 0.5 - cl) / s
-        pp, pm = np.exp(-0.5 * zp * zp), np.exp(-0.5 * zm * zm)
+        _, Q, coef, z = solve(theta)
+        pe = np.exp(-0.5 * z * z)  # per edge; row u: zp = z[u + 1], zm = z[u]
+        zpe = z * pe
+        pp, pm = pe[:, 1:], pe[:, :-1]
         norm = 1.0 / (np.sqrt(2.0 * np.pi) * s)
         a = coef[:, None, :k]
         dc = -(pp - pm) * norm * a  # (L, n, k)
-        ds = -(zp * pp - zm * pm) * norm * a
+        ds = -(zpe[:, 1:] - zpe[:, :-1]) * norm * a
         D = np.zeros((L, n, 2 * k + L))
         D[:, :, :k] = dc
         D[:, :, k:2 * k] = ds
         D[np.arange(L), :, 2 * k + np.arange(L)] = dc.sum(2)
-        D = D * W[:, :, None]
+        if not unweighted:
+            D = D * W[:, :, None]
         D = D - Q @ (np.swapaxes(Q, 1, 2) @ D)
         J = D.reshape(L * n, 2 * k + L)
         g = np.zeros((1, 2 * k + L))
@@ -1380,7 +1391,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                         ab, how = (a, b), "model"
                     else:  # never further out than the band's model reaches (smear, not band)
                         ab = (max(ab[0], cap[0]), min(ab[1], cap[1]))
-                excl = nb_rows & ~np.isin(np.arange(n), np.arange(ab[0], ab[1] + 1))
+                excl = nb_rows & ~((uu_ >= ab[0]) & (uu_ <= ab[1]))  # (outside rows ab[0]..ab[1])
                 bl, bp = anchored_baseline(y, ab, exclude=excl, degree=anchor_degree)
                 if bl is None:  # a neighbour takes a whole flank: fit it with a line under it
                     # (its shape is the model's, so no curvature is taken from its rows)
@@ -1430,7 +1441,11 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                 base_k = None
                 loc = (base, others)  # the band's row is found with the joint model (it locates)
                 loc_rows = (a, b)
-                for start in (base, _lower_line(prof[i] - others)):
+                def starts():  # (the second is computed only when the first is not taken)
+                    yield base
+                    yield _lower_line(prof[i] - others)
+
+                for start in starts():
                     # from the joint fit's baseline, else, when that leaves the band no flank (a
                     # wrong shape bent it), from a line under the profile
                     base_k, a2, b2, w, how = _anchor(i, fit, ti, support, start, c, s, a, b)

@@ -250,7 +250,11 @@ def blot_from_array(array, *, polarity="auto", ceiling=None, path="", page=0, _m
     grey, valid = _to_grey(arr, name, choices)
     if grey.size == 0:
         raise ImageError(f"{name}: image is empty (shape {arr.shape})")
-    values = grey[valid] if valid is not None else grey.ravel()
+    # the statistics below (ceiling, floor, polarity, saturation) read the stored integers when
+    # grey is exactly them: the same numbers from 2-4x fewer bytes than the float64 copy
+    exact = _stored_grey_ints(arr, grey)
+    src = grey if exact is None else exact
+    values = src[valid] if valid is not None else src.ravel()
     # integer pixels are always finite: skip a 12-megapixel mask-and-copy
     finite = values if np.dtype(channel_dtype).kind in "uib" else values[np.isfinite(values)]
     if finite.size == 0:
@@ -265,7 +269,7 @@ def blot_from_array(array, *, polarity="auto", ceiling=None, path="", page=0, _m
     choices["ceiling"] = ceil_ev
 
     if polarity == "auto":
-        pol, pol_ev = _decide_polarity(grey, valid, finite)
+        pol, pol_ev = _decide_polarity(src, valid, finite)
     else:
         pol, pol_ev = polarity, {"method": "given"}
     pol_ev["polarity"] = pol
@@ -285,15 +289,15 @@ def blot_from_array(array, *, polarity="auto", ceiling=None, path="", page=0, _m
 
     if pol == "light-bands":
         data = grey  # _to_grey always returns a fresh float64 array, never the caller's
-        saturated = grey >= ceil
+        saturated = _compare(src, ">=", ceil)
     else:
         data = ceil - grey
         floor, floor_ev = _detect_floor(finite, np.dtype(channel_dtype), colour=choices.get("colour") is not None)
         choices["floor"] = floor_ev
-        saturated = grey <= floor
+        saturated = _compare(src, "<=", floor)
     if valid is not None:
         saturated &= valid
-    choices["saturated_pixels"] = int(saturated.sum())
+    choices["saturated_pixels"] = int(np.count_nonzero(saturated))
     marks = None
     if "colour" in choices:
         if find_marks:
@@ -732,6 +736,28 @@ def _read_pil(path, page):
     return arr, meta
 
 
+def _compare(values, op, limit):
+    """``values >= limit`` or ``values <= limit``; integer values against an integral limit in
+    their range are compared in their own dtype (no float64 conversion of every pixel)."""
+    limit = float(limit)
+    if values.dtype.kind in "ui" and values.dtype.itemsize <= 4 and limit.is_integer():
+        info = np.iinfo(values.dtype)
+        if info.min <= limit <= info.max:
+            limit = values.dtype.type(int(limit))
+    return values >= limit if op == ">=" else values <= limit
+
+
+def _stored_grey_ints(arr, grey):
+    """``arr`` itself (2-D) when ``grey`` is its exact float64 copy: integers of at most 32 bits
+    (every such value is exact in float64, and rounds to float32 as the float64 copy does); else
+    None (colour, floats, 64-bit integers)."""
+    if arr.ndim == 3 and arr.shape[0] == 1:
+        arr = arr[0]
+    if arr.ndim == 2 and arr.dtype.kind in "ui" and arr.dtype.itemsize <= 4 and arr.shape == grey.shape:
+        return arr
+    return None
+
+
 def _to_grey(arr, name, choices):
     """Return (grey float64 2-D, valid mask or None); records colour handling in choices."""
     if arr.ndim == 2:
@@ -794,7 +820,9 @@ def _detect_ceiling(values, dtype, *, colour=False):
     n = values.size
     vmax = float(values.max())
     min_pixels = max(_PLATEAU_MIN_PIXELS, int(np.ceil(_PLATEAU_MIN_FRACTION * n)))
-    ev = {"max_value": vmax, "pixels_at_max": int((values == vmax).sum()),
+    # (compared in the values' own dtype when vmax is exact in it, i.e. one of them: same count)
+    at = values.dtype.type(vmax) if values.dtype.kind == "f" or values.dtype.itemsize <= 4 else vmax
+    ev = {"max_value": vmax, "pixels_at_max": int(np.count_nonzero(values == at)),
           "plateau_min_pixels": min_pixels}
     if dtype.kind in "ui":
         dmax = float(np.iinfo(dtype).max)
@@ -844,20 +872,44 @@ def _detect_floor(values, dtype, *, colour=False):
     return 0.0, {"method": "zero (no pile-up at the darkest value)", "floor": 0.0, "darkest_value": vmin}
 
 
-def _decide_polarity(grey, valid, finite):
-    """Return (polarity, evidence) from a top-hat asymmetry test and the background level."""
+def _area_reduce_by_bands(ints, factor):
+    """``cv2.resize(ints.astype(float32), (w // factor, h // factor), INTER_AREA)`` for ``h`` a
+    multiple of ``factor``, made a band of rows at a time: each output row is averaged from its
+    own ``factor`` input rows, so the result is the same to the last bit, without a full-size
+    float32 copy of the image."""
     import cv2
 
-    img = grey.astype(np.float32)
-    if not np.isfinite(img).all():
-        img = np.nan_to_num(img, nan=float(np.median(finite)), posinf=float(finite.max()),
-                            neginf=float(finite.min()))
-    factor = int(np.ceil(max(img.shape) / _POLARITY_MAX_SIDE))
-    if factor > 1:  # a decision only: an area-averaged copy is as telling and 4-9x cheaper
-        img = cv2.resize(img, (img.shape[1] // factor, img.shape[0] // factor), interpolation=cv2.INTER_AREA)
-        if valid is not None:
-            valid = cv2.resize(valid.astype(np.uint8), (img.shape[1], img.shape[0]),
-                               interpolation=cv2.INTER_NEAREST).astype(bool)
+    h, w = ints.shape
+    out = np.empty((h // factor, w // factor), np.float32)
+    band = factor * max(1, 256 // factor)
+    for y in range(0, h, band):
+        part = ints[y:y + band].astype(np.float32)
+        out[y // factor:(y + part.shape[0]) // factor] = cv2.resize(
+            part, (w // factor, part.shape[0] // factor), interpolation=cv2.INTER_AREA)
+    return out
+
+
+def _decide_polarity(grey, valid, finite):
+    """Return (polarity, evidence) from a top-hat asymmetry test and the background level.
+
+    ``grey`` is the float64 grey image or the stored integers it was made from (the float32
+    copy below is the same either way)."""
+    import cv2
+
+    factor = int(np.ceil(max(grey.shape) / _POLARITY_MAX_SIDE))
+    # a decision only: an area-averaged copy (factor > 1) is as telling and 4-9x cheaper
+    if factor > 1 and grey.dtype.kind in "ui" and grey.shape[0] % factor == 0:
+        img = _area_reduce_by_bands(grey, factor)
+    else:
+        img = grey.astype(np.float32)
+        if grey.dtype.kind == "f" and not np.isfinite(img).all():
+            img = np.nan_to_num(img, nan=float(np.median(finite)), posinf=float(finite.max()),
+                                neginf=float(finite.min()))
+        if factor > 1:
+            img = cv2.resize(img, (img.shape[1] // factor, img.shape[0] // factor), interpolation=cv2.INTER_AREA)
+    if factor > 1 and valid is not None:
+        valid = cv2.resize(valid.astype(np.uint8), (img.shape[1], img.shape[0]),
+                           interpolation=cv2.INTER_NEAREST).astype(bool)
     kernel = np.ones((_TOPHAT_ROWS, 1), np.uint8)
     white = cv2.morphologyEx(img, cv2.MORPH_TOPHAT, kernel)
     black = cv2.morphologyEx(img, cv2.MORPH_BLACKHAT, kernel)

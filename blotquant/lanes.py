@@ -143,15 +143,36 @@ def _shift_rows(rows, shifts):
     shifts = np.asarray(shifts, dtype=float)
     if n < 2:
         return np.broadcast_to(rows, shifts.shape + (n,)).copy()
-    pos = np.arange(n, dtype=np.float32) + shifts[..., None].astype(np.float32)
-    np.clip(pos, 0, n - 1, out=pos)
-    i0 = np.minimum(pos.astype(np.intp), n - 2)
-    f = pos - i0
-    i0 += (np.arange(m) * n)[:, None]
     flat = rows.ravel()
-    a = flat[i0]
-    b = flat[i0 + 1]
-    return a + (b - a) * f
+    if rows.dtype != np.float64:
+        pos = np.arange(n, dtype=np.float32) + shifts[..., None].astype(np.float32)
+        np.clip(pos, 0, n - 1, out=pos)
+        i0 = np.minimum(pos.astype(np.intp), n - 2)
+        f = pos - i0
+        i0 += (np.arange(m) * n)[:, None]
+        a = flat[i0]
+        b = flat[i0 + 1]
+        return a + (b - a) * f
+    # float64 rows: one shift set at a time (e.g. one per trial angle), written in place, so the
+    # temporaries stay in cache; every element is a + (b - a) f as above, to the last bit
+    sets = shifts.reshape(-1, m)
+    out = np.empty((sets.shape[0], m, n))
+    cols = np.arange(n, dtype=np.float32)
+    base = (np.arange(m) * n)[:, None]
+    for j in range(sets.shape[0]):
+        pos = cols + sets[j][:, None].astype(np.float32)
+        np.clip(pos, 0, n - 1, out=pos)
+        i0 = pos.astype(np.intp)
+        np.minimum(i0, n - 2, out=i0)
+        f = pos - i0
+        i0 += base
+        a = np.take(flat, i0)
+        i0 += 1
+        o = out[j]
+        np.subtract(np.take(flat, i0), a, out=o)
+        o *= f
+        o += a
+    return out.reshape(shifts.shape + (n,))
 
 
 def _bin_mean(a, r):
@@ -703,14 +724,15 @@ def _ladder_bands(img, x0, pitch, slope, y_ref, *, sigma=_LADDER_SIGMA, polariti
         maps[pol] = cmap
         hit = cmap > sigma
         runs = []  # (row, start col, stop col, peak contrast)
-        for y in range(n_r):
-            lab, n = ndi.label(hit[y])
-            for k, sl in enumerate(ndi.find_objects(lab), start=1):
-                a, b = sl[0].start, sl[0].stop
-                wd_px = (b - a) * cw
-                c = to_px(0.5 * (a + b - 1))
-                if 0.35 * pitch <= wd_px <= 1.3 * pitch and r_lo * pitch < c - x0 < r_hi * pitch:
-                    runs.append((y, a, b, float(cmap[y, a:b].max())))
+        # every row's runs at once (connected along the row only; labels in row-major order,
+        # so the runs come row by row, left to right, as labelling each row would give them)
+        lab, n = ndi.label(hit, structure=[[0, 0, 0], [1, 1, 1], [0, 0, 0]])
+        for sl in ndi.find_objects(lab):
+            y, a, b = sl[0].start, sl[1].start, sl[1].stop
+            wd_px = (b - a) * cw
+            c = to_px(0.5 * (a + b - 1))
+            if 0.35 * pitch <= wd_px <= 1.3 * pitch and r_lo * pitch < c - x0 < r_hi * pitch:
+                runs.append((y, a, b, float(cmap[y, a:b].max())))
         # overlapping runs in consecutive rows: one band
         bands = []
         for y, a, b, pk in runs:
