@@ -2,5 +2,5 @@
 
 from blotquant.cli import main
 
-if __name__ == "__main__":  # not when a spawned worker process imports this module as __mp_main__
+if __name__ == "__main__":  # not when a worker process started by spawn imports it as __mp_main__
     raise SystemExit(main())

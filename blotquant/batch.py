@@ -379,7 +379,8 @@ def _spill_blot(blot, folder):
 
 
 def _unspill_blot(blot):
-    arrays = {f.name: np.load(getattr(blot, f.name).path, allow_pickle=False)
+    # mapped copy-on-write: the pages stay file-backed (evictable) and the file is never changed
+    arrays = {f.name: np.load(getattr(blot, f.name).path, mmap_mode="c", allow_pickle=False)
               for f in fields(blot) if isinstance(getattr(blot, f.name), _Spilled)}
     return replace(blot, **arrays) if arrays else blot
 

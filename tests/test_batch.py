@@ -287,3 +287,27 @@ def test_worker_spill_round_trip_is_exact():
     assert back.data.dtype == blot.data.dtype and back.data.tobytes() == blot.data.tobytes()
     np.testing.assert_array_equal(back.saturated, blot.saturated)
     assert back.sha256 == blot.sha256 and back.choices == blot.choices
+
+
+def test_python_dash_m_runs_a_batch_on_worker_processes(batch, tmp_path):
+    """The real command in a fresh process (forkserver started from it, blotquant preloaded there)
+    writes what one process writes, and nothing on a stderr that is not a terminal."""
+    import os
+    import subprocess
+    import sys
+
+    folder, _ = batch
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    outs = {}
+    for jobs in ("1", "2"):
+        outs[jobs] = tmp_path / f"o{jobs}"
+        done = subprocess.run([sys.executable, "-m", "blotquant", "run", str(folder / "alpha.yaml"),
+                               str(folder / "beta.yaml"), "--out", str(outs[jobs]), "--jobs", jobs],
+                              cwd=root, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == ""  # stderr is not a terminal: no progress bar
+        assert done.stdout.strip().splitlines()[-1] == "blotquant: 2 of 2 experiments written"
+    for name in ("alpha", "beta"):
+        for csv in CSVS:
+            assert (outs["1"] / name / csv).read_bytes() == (outs["2"] / name / csv).read_bytes()
