@@ -34,9 +34,3 @@ from blotquant import (  # noqa: E402,F401
     background, bands, config, io, lanes, marks, mw, normalize, pipeline, report, stats, strips, vendor,
 )
 
-
-def init(threads):
-    """Pool initializer: OpenCV's own thread pool gets ``threads`` threads (cores / workers)."""
-    import cv2
-
-    cv2.setNumThreads(int(threads))

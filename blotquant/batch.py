@@ -61,9 +61,10 @@ from collections import deque
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-import numpy as np
-
 from blotquant.errors import BlotquantError
+
+# numpy and the pipeline are imported inside the functions: a worker started by spawn imports this
+# module first and must reach blotquant._worker (which sets the BLAS thread count) before numpy
 
 __all__ = ["Job", "Written", "Failed", "PlanError", "find_configs", "is_batch", "plan", "run_batch",
            "usable_cores"]
@@ -295,14 +296,21 @@ def _open_executor(stack, *, n_jobs, scheduler, n_tasks):
     workers = min(n_jobs, n_tasks)
     if workers <= 1:
         return _InlineExecutor(), 1, None
-    from blotquant import _worker
-
     spill = Path(tempfile.mkdtemp(prefix="blotquant-batch-"))
     stack.callback(shutil.rmtree, spill, ignore_errors=True)  # runs after the pool has stopped
-    executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(), initializer=_worker.init,
+    executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(), initializer=_init_worker,
                                       initargs=(max(1, usable_cores() // workers),))
     stack.callback(executor.shutdown, wait=True, cancel_futures=True)
     return executor, workers, spill
+
+
+def _init_worker(threads):
+    """Pool initializer: blotquant's worker imports (already done where the forkserver preloaded
+    them), and OpenCV's own thread pool cut to ``threads`` (cores / workers)."""
+    from blotquant import _worker  # noqa: F401 - sets the BLAS threads before numpy loads (spawn)
+    import cv2
+
+    cv2.setNumThreads(int(threads))
 
 
 def _dask_client(address):
@@ -368,6 +376,8 @@ class _Spilled:
 
 
 def _spill_blot(blot, folder):
+    import numpy as np
+
     arrays = {}
     for f in fields(blot):
         value = getattr(blot, f.name)
@@ -379,6 +389,8 @@ def _spill_blot(blot, folder):
 
 
 def _unspill_blot(blot):
+    import numpy as np
+
     # mapped copy-on-write: the pages stay file-backed (evictable) and the file is never changed
     arrays = {f.name: np.load(getattr(blot, f.name).path, mmap_mode="c", allow_pickle=False)
               for f in fields(blot) if isinstance(getattr(blot, f.name), _Spilled)}
@@ -420,6 +432,8 @@ def _whole(job):
 
 def _image_line(job, res):
     """The log line of a measured image: file, bands found, seconds."""
+    import numpy as np
+
     found = int(np.asarray(res.bands["found"], dtype=bool).sum()) if "found" in res.bands else len(res.bands)
     return (f"{job.experiment.experiment}: {res.file} (membrane {res.membrane}): {found} of "
             f"{len(res.bands)} bands found in {res.choices['seconds']:.2f} s")
