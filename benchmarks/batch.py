@@ -98,6 +98,43 @@ def _time_run(folder, out, jobs):
     return seconds
 
 
+def _spin(n):
+    """Pure-Python CPU work (no memory traffic to speak of)."""
+    t0 = time.perf_counter()
+    total = 0
+    for i in range(n):
+        total += i * i
+    return time.perf_counter() - t0
+
+
+def _stream(n):
+    """Memory-bound numpy work on a 12-megapixel float64 array, like a blot's."""
+    import numpy as np
+
+    t0 = time.perf_counter()
+    a = np.full((3000, 4000), 0.5)
+    for _ in range(n):
+        a = np.sqrt(a * 1.0001 + 0.5)
+    return time.perf_counter() - t0
+
+
+def _machine_ceiling():
+    """Throughput of 2 processes over 1 right now, for pure CPU and memory-bound work: the most
+    any 2-worker run can gain on this machine at this moment (2.0 on two idle, independent cores)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    out = {}
+    for fn, n in ((_spin, 8_000_000), (_stream, 15)):
+        one = fn(n)
+        with ProcessPoolExecutor(2) as pool:
+            pool.submit(int, 0).result()  # workers started before timing
+            t0 = time.perf_counter()
+            list(pool.map(fn, [n, n]))
+            two = time.perf_counter() - t0
+        out[fn.__name__.strip("_")] = 2 * one / two
+    return out
+
+
 def _same_outputs(a, b):
     """True when two output trees hold the same CSV bytes (run.json differs only in timing)."""
     for csv in sorted(a.rglob("*.csv")):
@@ -140,6 +177,9 @@ def main(argv=None):
                     times[(layout, jobs)].append(seconds)
                     print(f"  repeat {r + 1} {layout:<8} --jobs {jobs}: {seconds:6.1f} s", flush=True)
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        ceiling = _machine_ceiling()
+        print("machine ceiling now, throughput of 2 processes / 1: "
+              + ", ".join(f"{k} x{v:.2f}" for k, v in ceiling.items()))
         for layout in layouts:
             outs = [root / f"out-{layout}-{jobs}" for jobs in args.jobs]
             same = all(_same_outputs(outs[0], o) for o in outs[1:])

@@ -23,13 +23,16 @@ Where the work runs
     *forkserver* (spawn where there is none). ``fork`` is cheaper still but copies a process that
     already runs threads (OpenBLAS, OpenCV, tqdm's monitor) into one that has only one, which
     can deadlock (Python 3.12 warns about it, 3.14 no longer uses it by default); the forkserver
-    imports blotquant once (:mod:`blotquant._worker`, ~1 s) and forks each worker from that clean
+    imports blotquant once (:mod:`blotquant._worker`, 1-2 s) and forks each worker from that clean
     process in milliseconds, with one BLAS and one OpenCV thread per worker (a worker per core).
-    An experiment whose images make up one task is measured *and written* by one worker, so
-    nothing travels between processes. For an experiment of several images each worker saves
-    the image's pixel arrays in a temporary ``.npy`` file instead of returning them (passing a
-    12-megapixel float64 image through the pool's pipe costs ~0.7 s; the file ~0.05 s); the
-    experiment is then written by a worker (or, when it is the only experiment, by this process).
+    In a batch of several experiments, one whose images make up one task is measured *and
+    written* by one worker, so nothing travels between processes. For an experiment of several
+    images each worker saves the image's pixel arrays (needed for the overlays) in a temporary
+    ``.npy`` file instead of returning them (passing a 12-megapixel float64 image through the
+    pool's pipe costs ~0.7 s; the file ~0.05 s); the experiment is then written by a worker, or
+    by this process when it is the only experiment (then nothing else could run meanwhile).
+    Temporary files go to the system's temporary folder (``TMPDIR``) and are removed when the
+    experiment is written.
 ``scheduler=ADDRESS``
     The same functions on a Dask cluster (``pip install 'blotquant[dask]'``), through
     ``Client(ADDRESS).get_executor()``. Workers must see the images and the results folders at
@@ -296,12 +299,32 @@ def _open_executor(stack, *, n_jobs, scheduler, n_tasks):
     workers = min(n_jobs, n_tasks)
     if workers <= 1:
         return _InlineExecutor(), 1, None
-    spill = Path(tempfile.mkdtemp(prefix="blotquant-batch-"))
-    stack.callback(shutil.rmtree, spill, ignore_errors=True)  # runs after the pool has stopped
+    spill = Path(tempfile.mkdtemp(prefix="blotquant-batch-", dir=_spill_root()))
+    for folder in {spill, _fallback(spill)}:  # removed after the pool has stopped
+        stack.callback(shutil.rmtree, folder, ignore_errors=True)
     executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(), initializer=_init_worker,
                                       initargs=(max(1, usable_cores() // workers),))
     stack.callback(executor.shutdown, wait=True, cancel_futures=True)
     return executor, workers, spill
+
+
+def _spill_root():
+    """Where workers leave pixel arrays for the writer: ``TMPDIR`` if the user set it, else the
+    RAM-backed ``/dev/shm`` where there is one, else the system's temporary folder. Gigabytes of
+    arrays written to a disk-backed folder are throttled to the disk's speed as the kernel flushes
+    them, although they live for seconds; in RAM they take what a run in one process holds in
+    memory anyway. A worker that finds the folder full falls back to the temporary folder."""
+    if not os.environ.get("TMPDIR") and os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        return "/dev/shm"
+    return None
+
+
+def _fallback(folder):
+    """Where :func:`_save_array` writes when ``folder`` (the spill folder, or an experiment's
+    folder in it) is full: the same names under the system's temporary folder."""
+    folder = Path(folder)
+    root = folder if folder.name.startswith("blotquant-batch-") else folder.parent
+    return Path(tempfile.gettempdir()) / root.name / folder.relative_to(root)
 
 
 def _init_worker(threads):
@@ -382,10 +405,28 @@ def _spill_blot(blot, folder):
     for f in fields(blot):
         value = getattr(blot, f.name)
         if isinstance(value, np.ndarray) and value.nbytes >= _SPILL_BYTES:
-            path = Path(folder) / f"{uuid.uuid4().hex}-{f.name}.npy"
-            np.save(path, value, allow_pickle=False)
-            arrays[f.name] = _Spilled(str(path))
+            arrays[f.name] = _Spilled(_save_array(value, Path(folder), f"{uuid.uuid4().hex}-{f.name}.npy"))
     return replace(blot, **arrays)
+
+
+def _save_array(value, folder, name):
+    """``np.save`` into ``folder``, or into :func:`_fallback` if ``folder`` is full (a small
+    ``/dev/shm``, as in many containers); returns the path."""
+    import numpy as np
+
+    path = folder / name
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(path, value, allow_pickle=False)
+    except OSError:
+        with contextlib.suppress(OSError):
+            path.unlink()  # a partial file
+        if _fallback(folder) == folder:
+            raise
+        path = _fallback(folder) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, value, allow_pickle=False)
+    return str(path)
 
 
 def _unspill_blot(blot):
@@ -404,7 +445,6 @@ def _measure(experiment, task, spill):
     result = measure_task(experiment, task)
     if spill is None:
         return result
-    Path(spill).mkdir(parents=True, exist_ok=True)
     return replace(result, images=tuple(replace(res, blot=_spill_blot(res.blot, spill)) for res in result.images))
 
 
@@ -571,7 +611,8 @@ class _Runner:
         st.outcome = outcome
         st.measured.clear()
         if self.spill is not None:
-            shutil.rmtree(self.spill / str(ei), ignore_errors=True)
+            for folder in {self.spill / str(ei), _fallback(self.spill / str(ei))}:
+                shutil.rmtree(folder, ignore_errors=True)
         self.bars.written.update(1)
         if self.on_done is not None:
             self.on_done(outcome)

@@ -311,3 +311,20 @@ def test_python_dash_m_runs_a_batch_on_worker_processes(batch, tmp_path):
     for name in ("alpha", "beta"):
         for csv in CSVS:
             assert (outs["1"] / name / csv).read_bytes() == (outs["2"] / name / csv).read_bytes()
+
+
+def test_a_full_spill_folder_falls_back_to_the_temporary_folder(tmp_path):
+    """A small /dev/shm (containers) must not fail a run: the array goes to the temporary folder."""
+    import shutil
+
+    from blotquant.batch import _fallback, _save_array
+
+    root = tmp_path / "blotquant-batch-test"
+    root.write_text("a file where the folder should be: saving there fails")
+    value = np.arange(12.0).reshape(3, 4)
+    path = Path(_save_array(value, root / "0", "x.npy"))
+    try:
+        assert path == _fallback(root / "0") / "x.npy" and path.parent.parent.name == root.name
+        assert np.load(path).tobytes() == value.tobytes()
+    finally:
+        shutil.rmtree(_fallback(root), ignore_errors=True)
