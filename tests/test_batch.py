@@ -328,3 +328,24 @@ def test_a_full_spill_folder_falls_back_to_the_temporary_folder(tmp_path):
         assert np.load(path).tobytes() == value.tobytes()
     finally:
         shutil.rmtree(_fallback(root), ignore_errors=True)
+
+
+def test_an_unexpected_error_in_one_experiment_is_exit_1_and_the_others_are_written(batch, tmp_path, capsys,
+                                                                                     monkeypatch):
+    """A bug (not a user mistake) in one experiment: one line naming it, the others finish, exit 1."""
+    import blotquant.pipeline as pipeline
+
+    folder, _ = batch
+    real = pipeline.write_results
+
+    def flaky(results, out_dir, **kwargs):
+        if kwargs.get("experiment_name") == "beta":
+            raise RuntimeError("disk full")
+        return real(results, out_dir, **kwargs)
+
+    monkeypatch.setattr(pipeline, "write_results", flaky)  # --jobs 1: writing happens in this process
+    out = tmp_path / "out"
+    assert main(["run", str(folder / "alpha.yaml"), str(folder / "beta.yaml"), "--out", str(out), "--jobs", "1"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "beta.yaml" in err[0] and "unexpected RuntimeError" in err[0] and "disk full" in err[0]
+    assert sorted(p.name for p in out.iterdir()) == ["alpha"]
