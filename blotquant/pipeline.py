@@ -23,7 +23,8 @@ from blotquant import __version__
 from blotquant._util import jsonable
 from blotquant.errors import BlotquantError, LayoutError
 
-__all__ = ["Results", "ImageResult", "run", "write_results", "BANDS_COLUMNS", "SUMMARY_COLUMNS"]
+__all__ = ["Results", "ImageResult", "ImageTask", "TaskResult", "run", "image_tasks", "measure_task",
+           "assemble", "write_results", "BANDS_COLUMNS", "SUMMARY_COLUMNS"]
 
 logger = logging.getLogger("blotquant")
 
@@ -65,6 +66,41 @@ class Results:
     notes: list = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ImageTask:
+    """The unit of work of a run: one image file (page) and every membrane image measured on it.
+
+    The file is read once; membranes sharing it without a `region` get its strips; each entry is
+    measured on its crop. Tasks are independent of each other, so they may run in any process.
+
+    Attributes
+    ----------
+    file : str
+        Image file, relative to the experiment's images folder.
+    page : int or None
+        Page as given in the config.
+    entries : tuple of (int, int)
+        ``(membrane index, image index)`` of every config entry using this file and page, in
+        config order.
+    strips : tuple of int
+        Membrane indices whose strips are found on this image, top to bottom (empty: none).
+    """
+
+    file: str
+    page: int | None
+    entries: tuple
+    strips: tuple = ()
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """What :func:`measure_task` found: one :class:`ImageResult` per entry of the task."""
+
+    task: ImageTask
+    images: tuple  # ImageResult per task.entries, same order
+    strip_record: dict | None = None
+
+
 def _versions():
     import importlib.metadata as md
 
@@ -97,42 +133,37 @@ def _lane_geometry(experiment, membrane, blot, n_lanes):
     return lanes_from_centers(centers, float(spec.width))
 
 
-def _shared_image_strips(experiment, read):
-    """Regions for membranes that share one image without a `region`: its strips, top to bottom.
+def _task_strips(experiment, task, read):
+    """Regions of the membranes that share ``task``'s image without a `region`: its strips, top
+    to bottom, assigned in config order.
 
-    Returns ``{(membrane index, image index): box}`` and a record of what was found per file.
+    Returns ``{(membrane index, image index): box}`` and the record of what was found (None when
+    the image is not shared by several membranes).
     """
     from blotquant.strips import find_strips
 
-    uses = {}
-    for mi, membrane in enumerate(experiment.membranes):
-        for ii, spec in enumerate(membrane.images):
-            if spec.region is None:
-                uses.setdefault((spec.file, spec.page), []).append((mi, ii))
-    regions, record = {}, {}
-    for (file, page), entries in uses.items():
-        members = sorted({mi for mi, _ in entries})
-        if len(members) < 2:
-            continue
-        blot = read(file, page)
-        try:
-            strips, params = find_strips(blot, n_strips=len(members))
-        except LayoutError as exc:
-            raise LayoutError(
-                f"{file}: {len(members)} membranes share this image without `region`, but {exc}; "
-                "give each membrane's image a `region: [x0, y0, x1, y1]`"
-            ) from exc
-        for strip, mi in zip(strips, members):  # config order = top to bottom
-            for m, ii in entries:
-                if m == mi:
-                    regions[(m, ii)] = tuple(int(v) for v in strip.box)
-        record[file] = {
-            "membranes": [experiment.membranes[mi].name for mi in members],
-            "boxes": [list(map(int, st.box)) for st in strips],
-            "params": params,
-        }
-        logger.info("%s: %d strips assigned top to bottom to membranes %s", file, len(strips),
-                    ", ".join(record[file]["membranes"]))
+    if not task.strips:
+        return {}, None
+    blot = read(task.file, task.page)
+    try:
+        strips, params = find_strips(blot, n_strips=len(task.strips))
+    except LayoutError as exc:
+        raise LayoutError(
+            f"{task.file}: {len(task.strips)} membranes share this image without `region`, but {exc}; "
+            "give each membrane's image a `region: [x0, y0, x1, y1]`"
+        ) from exc
+    regions = {}
+    for strip, mi in zip(strips, task.strips):  # config order = top to bottom
+        for m, ii in task.entries:
+            if m == mi and experiment.membranes[m].images[ii].region is None:
+                regions[(m, ii)] = tuple(int(v) for v in strip.box)
+    record = {
+        "membranes": [experiment.membranes[mi].name for mi in task.strips],
+        "boxes": [list(map(int, st.box)) for st in strips],
+        "params": params,
+    }
+    logger.info("%s: %d strips assigned top to bottom to membranes %s", task.file, len(strips),
+                ", ".join(record["membranes"]))
     return regions, record
 
 
@@ -403,29 +434,33 @@ def _group_stats(experiment, per_sample):
     return summary, stats, notes
 
 
-def run(experiment) -> Results:
-    """Quantify an experiment: every image, every target, normalised and tested.
+def image_tasks(experiment) -> list[ImageTask]:
+    """Split an experiment into its units of work: one :class:`ImageTask` per image file and page.
 
-    Parameters
-    ----------
-    experiment : Experiment
-        A validated config from :func:`blotquant.config.load_config`.
-
-    Returns
-    -------
-    Results
-        ``bands`` (one row per quantified lane × target, image coordinates), ``normalized``,
-        ``per_sample`` (fold change averaged over membranes per sample), ``summary``, ``stats``,
-        per-image results for the overlays, and ``record`` (what goes into run.json).
+    Entries sharing a file and page are one task, so the file is read once and its strips (for
+    membranes sharing it without `region`) are found once. Tasks come in the order their files
+    first appear in the config.
     """
-    from blotquant.normalize import normalize
-    from blotquant.normalize import per_sample as _per_sample
+    uses = {}
+    for mi, membrane in enumerate(experiment.membranes):
+        for ii, spec in enumerate(membrane.images):
+            uses.setdefault((spec.file, spec.page), []).append((mi, ii))
+    tasks = []
+    for (file, page), entries in uses.items():
+        members = sorted({mi for mi, ii in entries if experiment.membranes[mi].images[ii].region is None})
+        tasks.append(ImageTask(file, page, tuple(entries), tuple(members) if len(members) > 1 else ()))
+    return tasks
 
-    started = _dt.datetime.now(_dt.timezone.utc)
-    t0 = time.perf_counter()
+
+def measure_task(experiment, task) -> TaskResult:
+    """Read ``task``'s image once, find its strips if shared, and measure every entry on it.
+
+    A pure function of its arguments (reads only the image files): safe to run in a worker
+    process. Raises the first entry's error, in config order.
+    """
     from blotquant.io import read_blot
 
-    shared = {}  # images read once when several membranes (strips) share them
+    shared = {}  # the image, read once when several entries (membranes, strips) use it
 
     def read(file, page, polarity=None, find_marks=True):
         key = (file, page, polarity)
@@ -433,24 +468,86 @@ def run(experiment) -> Results:
             return shared[key]
         blot = read_blot(Path(experiment.images_dir) / file, page=page,
                          polarity=polarity or experiment.analysis.polarity, find_marks=find_marks)
-        if key in shared_keys:
+        if polarity is None and len(task.entries) > 1:  # not a marker picture: the exposure itself
             shared[key] = blot
         return blot
 
-    counts = {}
-    for membrane in experiment.membranes:
-        for spec in membrane.images:
-            counts[(spec.file, spec.page, None)] = counts.get((spec.file, spec.page, None), 0) + 1
-    shared_keys = {k for k, n in counts.items() if n > 1}
-    strip_regions, strip_record = _shared_image_strips(experiment, read)
+    regions, strip_record = _task_strips(experiment, task, read)
+    images = []
+    for mi, ii in task.entries:
+        membrane = experiment.membranes[mi]
+        images.append(_measure_image(experiment, membrane, membrane.images[ii], read=read,
+                                     region=regions.get((mi, ii))))
+    return TaskResult(task, tuple(images), strip_record)
 
-    images, band_tables = [], []
-    for mi, membrane in enumerate(experiment.membranes):
-        for ii, image_spec in enumerate(membrane.images):
-            res = _measure_image(experiment, membrane, image_spec, read=read,
-                                 region=strip_regions.get((mi, ii)))
-            images.append(res)
-            band_tables.append(_to_image_coords(res.bands, res.blot.origin))
+
+def run(experiment, *, executor=None) -> Results:
+    """Quantify an experiment: every image, every target, normalised and tested.
+
+    Parameters
+    ----------
+    experiment : Experiment
+        A validated config from :func:`blotquant.config.load_config`.
+    executor : concurrent.futures.Executor, optional
+        Measure the images (:func:`measure_task`, one call per image file) on this executor,
+        e.g. a ``ProcessPoolExecutor`` or a Dask client's ``get_executor()``. Default: one after
+        the other in this process. The results are the same either way.
+
+    Returns
+    -------
+    Results
+        ``bands`` (one row per quantified lane × target, image coordinates), ``normalized``,
+        ``per_sample`` (fold change averaged over membranes per sample), ``summary``, ``stats``,
+        per-image results for the overlays, and ``record`` (what goes into run.json).
+
+    Notes
+    -----
+    With an executor every image's pixels travel back to this process (they are needed for the
+    overlays); ``blotquant run --jobs N`` (:mod:`blotquant.batch`) avoids that cost.
+    """
+    started = _dt.datetime.now(_dt.timezone.utc)
+    t0 = time.perf_counter()
+    tasks = image_tasks(experiment)
+    if executor is None:
+        measured = [measure_task(experiment, task) for task in tasks]
+    else:
+        futures = [executor.submit(measure_task, experiment, task) for task in tasks]
+        try:
+            measured = [f.result() for f in futures]  # the first failing image, in config order, raises
+        finally:
+            for f in futures:
+                f.cancel()
+    return assemble(experiment, measured, started=started, seconds=time.perf_counter() - t0)
+
+
+def assemble(experiment, measured, *, started=None, seconds=None) -> Results:
+    """Tables, statistics and the run record from the measured images of an experiment.
+
+    Parameters
+    ----------
+    experiment : Experiment
+    measured : sequence of TaskResult
+        One per task of :func:`image_tasks` (any order).
+    started : datetime, optional
+        When the run started (UTC; run.json's ``started_utc``). Default: now.
+    seconds : float, optional
+        Time spent measuring so far; the time taken here is added (run.json's ``seconds``).
+    """
+    from blotquant.normalize import normalize
+    from blotquant.normalize import per_sample as _per_sample
+
+    t0 = time.perf_counter()
+    started = started or _dt.datetime.now(_dt.timezone.utc)
+    by_entry = {entry: res for tr in measured for entry, res in zip(tr.task.entries, tr.images)}
+    images = [by_entry[entry] for entry in sorted(by_entry)]  # config order
+    # strips in the order their image is first used without `region` (keys: file names)
+    strip_record = {}
+    for tr in sorted((tr for tr in measured if tr.strip_record is not None),
+                     key=lambda tr: min(e for e in tr.task.entries
+                                        if experiment.membranes[e[0]].images[e[1]].region is None)):
+        strip_record[tr.task.file] = tr.strip_record
+
+    band_tables = [_to_image_coords(res.bands, res.blot.origin) for res in images]
     bands = pd.concat(band_tables, ignore_index=True)
     extra = [c for c in bands.columns if c not in BANDS_COLUMNS]
     bands = bands[[c for c in BANDS_COLUMNS if c in bands.columns] + extra]
@@ -473,7 +570,7 @@ def run(experiment) -> Results:
     record = {
         "blotquant": __version__,
         "started_utc": started.isoformat(timespec="seconds"),
-        "seconds": round(time.perf_counter() - t0, 4),
+        "seconds": round((seconds or 0.0) + time.perf_counter() - t0, 4),
         "versions": _versions(),
         "config_file": str(getattr(experiment, "source", "")),
         "config": experiment.to_dict(),
