@@ -25,14 +25,14 @@ Where the work runs
     can deadlock (Python 3.12 warns about it, 3.14 no longer uses it by default); the forkserver
     imports blotquant once (:mod:`blotquant._worker`, 1-2 s) and forks each worker from that clean
     process in milliseconds, with one BLAS and one OpenCV thread per worker (a worker per core).
-    In a batch of several experiments, one whose images make up one task is measured *and
-    written* by one worker, so nothing travels between processes. For an experiment of several
-    images each worker saves the image's pixel arrays (needed for the overlays) in a temporary
-    ``.npy`` file instead of returning them (passing a 12-megapixel float64 image through the
-    pool's pipe costs ~0.7 s; the file ~0.05 s); the experiment is then written by a worker, or
-    by this process when it is the only experiment (then nothing else could run meanwhile).
-    Temporary files go to the system's temporary folder (``TMPDIR``) and are removed when the
-    experiment is written.
+    The worker that measures an image also draws its overlay and returns the PNG in place of the
+    pixel arrays (a 12-megapixel float64 image through the pool's pipe costs ~0.7 s, its overlay
+    ~0.1 s to draw, in parallel), so what travels back is small and the writer's serial share is
+    the tables, the figures and the report. In a batch of several experiments, one whose images
+    make up one task is measured *and written* by one worker; an experiment of several images is
+    written by a worker, or by this process when it is the only experiment (then nothing else
+    could run meanwhile). ``jobs=1`` draws the overlays the same way, so the bytes are the same
+    and no image's pixels are held until its experiment is written.
 ``scheduler=ADDRESS``
     The same functions on a Dask cluster (``pip install 'blotquant[dask]'``), through
     ``Client(ADDRESS).get_executor()``. Workers must see the images and the results folders at
@@ -55,13 +55,10 @@ import contextlib
 import datetime as _dt
 import logging
 import os
-import shutil
-import tempfile
 import time
-import uuid
 import warnings
 from collections import deque
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from blotquant.errors import BlotquantError
@@ -75,7 +72,6 @@ __all__ = ["Job", "Written", "Failed", "PlanError", "find_configs", "is_batch", 
 logger = logging.getLogger("blotquant")
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
-_SPILL_BYTES = 1 << 20  # pixel arrays at least this large travel between processes as .npy files
 _DASK_TIMEOUT_S = 5
 
 
@@ -252,9 +248,9 @@ def run_batch(jobs, *, n_jobs=None, scheduler=None, progress=None, on_done=None)
     states = [_State(job, image_tasks(job.experiment)) for job in jobs]
     n_tasks = sum(len(st.tasks) for st in states)
     with contextlib.ExitStack() as stack:
-        executor, workers, spill = _open_executor(stack, n_jobs=n_jobs, scheduler=scheduler, n_tasks=n_tasks)
+        executor, workers = _open_executor(stack, n_jobs=n_jobs, scheduler=scheduler, n_tasks=n_tasks)
         bars = _Bars(stack, states, progress)
-        runner = _Runner(states, executor, workers=workers, spill=spill, bars=bars, on_done=on_done,
+        runner = _Runner(states, executor, workers=workers, bars=bars, on_done=on_done,
                          remote=not isinstance(executor, _InlineExecutor))
         runner.run()
     return [st.outcome for st in states]
@@ -285,46 +281,24 @@ def _mp_context():
 
 
 def _open_executor(stack, *, n_jobs, scheduler, n_tasks):
-    """(executor, number of workers, spill folder or None); closed by ``stack``."""
+    """(executor, number of workers); closed by ``stack``."""
     if scheduler is not None:
         client = _dask_client(scheduler)
         stack.callback(client.close)
         workers = max(1, sum(client.nthreads().values()))
         executor = client.get_executor(pure=False)  # every call runs: no deduplication by arguments
         stack.callback(executor.shutdown, wait=False)
-        return executor, workers, None  # Dask moves the arrays between its workers itself
+        return executor, workers
     n_jobs = usable_cores() if n_jobs is None else int(n_jobs)
     if n_jobs < 1:
         raise BlotquantError(f"--jobs must be at least 1; got {n_jobs}")
     workers = min(n_jobs, n_tasks)
     if workers <= 1:
-        return _InlineExecutor(), 1, None
-    spill = Path(tempfile.mkdtemp(prefix="blotquant-batch-", dir=_spill_root()))
-    for folder in {spill, _fallback(spill)}:  # removed after the pool has stopped
-        stack.callback(shutil.rmtree, folder, ignore_errors=True)
+        return _InlineExecutor(), 1
     executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(), initializer=_init_worker,
                                       initargs=(max(1, usable_cores() // workers),))
     stack.callback(executor.shutdown, wait=True, cancel_futures=True)
-    return executor, workers, spill
-
-
-def _spill_root():
-    """Where workers leave pixel arrays for the writer: ``TMPDIR`` if the user set it, else the
-    RAM-backed ``/dev/shm`` where there is one, else the system's temporary folder. Gigabytes of
-    arrays written to a disk-backed folder are throttled to the disk's speed as the kernel flushes
-    them, although they live for seconds; in RAM they take what a run in one process holds in
-    memory anyway. A worker that finds the folder full falls back to the temporary folder."""
-    if not os.environ.get("TMPDIR") and os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
-        return "/dev/shm"
-    return None
-
-
-def _fallback(folder):
-    """Where :func:`_save_array` writes when ``folder`` (the spill folder, or an experiment's
-    folder in it) is full: the same names under the system's temporary folder."""
-    folder = Path(folder)
-    root = folder if folder.name.startswith("blotquant-batch-") else folder.parent
-    return Path(tempfile.gettempdir()) / root.name / folder.relative_to(root)
+    return executor, workers
 
 
 def _init_worker(threads):
@@ -391,69 +365,22 @@ def _in_worker(fn, log_level, filters, *args):
     return _Reply(value, handler.lines, [(w.message, w.category, w.filename, w.lineno) for w in caught])
 
 
-@dataclass(frozen=True)
-class _Spilled:
-    """A pixel array saved to a ``.npy`` file by a worker, in place of the array."""
-
-    path: str
-
-
-def _spill_blot(blot, folder):
-    import numpy as np
-
-    arrays = {}
-    for f in fields(blot):
-        value = getattr(blot, f.name)
-        if isinstance(value, np.ndarray) and value.nbytes >= _SPILL_BYTES:
-            arrays[f.name] = _Spilled(_save_array(value, Path(folder), f"{uuid.uuid4().hex}-{f.name}.npy"))
-    return replace(blot, **arrays)
-
-
-def _save_array(value, folder, name):
-    """``np.save`` into ``folder``, or into :func:`_fallback` if ``folder`` is full (a small
-    ``/dev/shm``, as in many containers); returns the path."""
-    import numpy as np
-
-    path = folder / name
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        np.save(path, value, allow_pickle=False)
-    except OSError:
-        with contextlib.suppress(OSError):
-            path.unlink()  # a partial file
-        if _fallback(folder) == folder:
-            raise
-        path = _fallback(folder) / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, value, allow_pickle=False)
-    return str(path)
-
-
-def _unspill_blot(blot):
-    import numpy as np
-
-    # mapped copy-on-write: the pages stay file-backed (evictable) and the file is never changed
-    arrays = {f.name: np.load(getattr(blot, f.name).path, mmap_mode="c", allow_pickle=False)
-              for f in fields(blot) if isinstance(getattr(blot, f.name), _Spilled)}
-    return replace(blot, **arrays) if arrays else blot
-
-
-def _measure(experiment, task, spill):
-    """One image file of an experiment; its pixel arrays go to the folder ``spill`` if given."""
+def _measure(experiment, task):
+    """One image file of an experiment, each image with its overlay drawn and without its pixel
+    arrays (the overlay is all the writer needs of them)."""
     from blotquant.pipeline import measure_task
+    from blotquant.report.outputs import overlay_png
 
     result = measure_task(experiment, task)
-    if spill is None:
-        return result
-    return replace(result, images=tuple(replace(res, blot=_spill_blot(res.blot, spill)) for res in result.images))
+    return replace(result, images=tuple(replace(res, overlay=overlay_png(res),
+                                                blot=replace(res.blot, data=None, saturated=None))
+                                        for res in result.images))
 
 
 def _finish(job, measured, started, seconds):
     """Assemble an experiment from its measured images and write its results folder."""
     from blotquant.pipeline import assemble, write_results
 
-    measured = [replace(tr, images=tuple(replace(res, blot=_unspill_blot(res.blot)) for res in tr.images))
-                for tr in measured]
     results = assemble(job.experiment, measured, started=started, seconds=seconds)
     write_results(results, job.out, force=job.force, experiment_name=job.experiment.experiment,
                   argv=list(job.argv))
@@ -462,10 +389,10 @@ def _finish(job, measured, started, seconds):
 
 def _whole(job):
     """Measure and write an experiment whose images make up one task, all in this process."""
-    from blotquant.pipeline import image_tasks, measure_task
+    from blotquant.pipeline import image_tasks
 
     started, t0 = _dt.datetime.now(_dt.timezone.utc), time.perf_counter()
-    measured = [measure_task(job.experiment, task) for task in image_tasks(job.experiment)]
+    measured = [_measure(job.experiment, task) for task in image_tasks(job.experiment)]
     lines = [_image_line(job, res) for tr in measured for res in tr.images]
     return lines, _finish(job, measured, started, time.perf_counter() - t0)
 
@@ -520,8 +447,8 @@ class _Runner:
     """Feeds the executor from a queue in config order, a few items ahead of the workers, so the
     pixel arrays of measured images wait for their own experiment only, never for the batch."""
 
-    def __init__(self, states, executor, *, workers, spill, bars, on_done, remote):
-        self.states, self.executor, self.spill, self.bars = states, executor, spill, bars
+    def __init__(self, states, executor, *, workers, bars, on_done, remote):
+        self.states, self.executor, self.bars = states, executor, bars
         self.on_done, self.remote = on_done, remote
         self.window = 2 * workers if remote else 1
         # several experiments are written by the workers, in parallel; a single one here
@@ -552,7 +479,7 @@ class _Runner:
     def _submit(self, kind, ei, k):
         st = self.states[ei]
         if kind == "measure":
-            fn, args = _measure, (st.job.experiment, st.tasks[k], None if self.spill is None else str(self.spill / str(ei)))
+            fn, args = _measure, (st.job.experiment, st.tasks[k])
         elif kind == "whole":
             fn, args = _whole, (st.job,)
         else:
@@ -610,9 +537,6 @@ class _Runner:
         st = self.states[ei]
         st.outcome = outcome
         st.measured.clear()
-        if self.spill is not None:
-            for folder in {self.spill / str(ei), _fallback(self.spill / str(ei))}:
-                shutil.rmtree(folder, ignore_errors=True)
         self.bars.written.update(1)
         if self.on_done is not None:
             self.on_done(outcome)

@@ -50,6 +50,7 @@ class ImageResult:
     bands: pd.DataFrame  # this image's rows of bands.csv, in the cropped array's coordinates
     lane_labels: list
     choices: dict
+    overlay: bytes | None = None  # its overlay PNG, when drawn where it was measured (batch workers)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import json
 import re
 from pathlib import Path
 
-__all__ = ["render_outputs", "safe_stem"]
+__all__ = ["overlay_png", "render_outputs", "safe_stem"]
 
 FIGURE_FORMATS = ("png", "svg", "pdf")
 
@@ -38,6 +38,16 @@ def safe_stem(text, *, taken=None) -> str:
         out = f"{stem}_{i}"
     taken.add(out.lower())
     return out
+
+
+def overlay_png(res) -> bytes:
+    """The overlay PNG of one measured image (:class:`blotquant.pipeline.ImageResult`): lanes,
+    counted pixels, saturated pixels and colour marks drawn on a display copy of its counts."""
+    from blotquant.report import figures
+
+    return figures.render_overlay(res.blot.data, res.blot.saturated, res.lanes, res.bands,
+                                  title=f"{res.membrane}: {res.file}", lane_labels=res.lane_labels,
+                                  warnings=res.choices["warnings"], marks=res.blot.marks)
 
 
 def _legend(sig):
@@ -99,9 +109,7 @@ def render_outputs(results, *, experiment_name="blotquant", argv=None):
     overlays = []
     for res in results.images:
         stem = safe_stem(f"overlay_{safe_stem(res.membrane)}_{safe_stem(Path(res.file).stem)}", taken=taken)
-        png = figures.render_overlay(res.blot.data, res.blot.saturated, res.lanes, res.bands,
-                                     title=f"{res.membrane}: {res.file}", lane_labels=res.lane_labels,
-                                     warnings=res.choices["warnings"], marks=res.blot.marks)
+        png = res.overlay if res.overlay is not None else overlay_png(res)
         overlays.append((f"{stem}.png", png, f"membrane {res.membrane}, image {res.file}: lanes (dashed), "
                          "counted pixels (yellow; red if saturated; dotted if no band was found), "
                          "saturated pixels red, colour marks magenta"))
