@@ -24,7 +24,8 @@ Where the work runs
     already runs threads (OpenBLAS, OpenCV, tqdm's monitor) into one that has only one, which
     can deadlock (Python 3.12 warns about it, 3.14 no longer uses it by default); the forkserver
     imports blotquant once (:mod:`blotquant._worker`, 1-2 s) and forks each worker from that clean
-    process in milliseconds, with one BLAS and one OpenCV thread per worker (a worker per core).
+    process in milliseconds, with one BLAS thread per worker and OpenCV's threads shared out
+    (cores // workers each: one with a worker per core).
     The worker that measures an image also draws its overlay and returns the PNG in place of the
     pixel arrays (a 12-megapixel float64 image through the pool's pipe costs ~0.7 s, its overlay
     ~0.1 s to draw, in parallel), so what travels back is small and the writer's serial share is
@@ -36,7 +37,10 @@ Where the work runs
 ``scheduler=ADDRESS``
     The same functions on a Dask cluster (``pip install 'blotquant[dask]'``), through
     ``Client(ADDRESS).get_executor()``. Workers must see the images and the results folders at
-    the same paths and run the same blotquant version.
+    the same paths and run the same blotquant version. One task runs at a time in a worker
+    process (logging, warning filters and matplotlib settings are process-wide), so start the
+    workers with one thread each and as many processes as cores (``dask worker ADDRESS
+    --nworkers N --nthreads 1``); a worker with more threads is still right, only slower.
 
 Failures at run time
 --------------------
@@ -55,6 +59,7 @@ import contextlib
 import datetime as _dt
 import logging
 import os
+import threading
 import time
 import warnings
 from collections import deque
@@ -285,7 +290,7 @@ def _open_executor(stack, *, n_jobs, scheduler, n_tasks):
     if scheduler is not None:
         client = _dask_client(scheduler)
         stack.callback(client.close)
-        workers = max(1, sum(client.nthreads().values()))
+        workers = max(1, len(client.nthreads()))  # worker processes: each runs one task at a time
         executor = client.get_executor(pure=False)  # every call runs: no deduplication by arguments
         stack.callback(executor.shutdown, wait=False)
         return executor, workers
@@ -343,26 +348,41 @@ class _ListHandler(logging.Handler):
         self.lines.append((record.levelno, record.getMessage()))
 
 
+_ONE_TASK = threading.Lock()  # a Dask worker may run tasks in threads; the settings below are global
+
+
 def _in_worker(fn, log_level, filters, *args):
     """Run ``fn(*args)`` in a worker as it would run in the parent.
 
     blotquant's log records (at the parent's level) and the warnings shown are collected and
     returned with the value, for the parent to show; the parent's warning filters apply here, so
-    a warning the parent turns into an error fails here too.
+    a warning the parent turns into an error fails here too. If ``fn`` raises, the lines and
+    warnings travel with the exception (its ``worker_reply``), so the parent still shows them.
+    One call at a time per process: the logger, the warning filters and matplotlib's settings
+    are shared by every thread.
     """
-    handler = _ListHandler()
-    saved = (logger.level, logger.propagate)
-    logger.addHandler(handler)
-    logger.setLevel(log_level)
-    logger.propagate = False
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.filters[:] = filters
-            value = fn(*args)
-    finally:
-        logger.removeHandler(handler)
-        logger.level, logger.propagate = saved
-    return _Reply(value, handler.lines, [(w.message, w.category, w.filename, w.lineno) for w in caught])
+    with _ONE_TASK:
+        handler = _ListHandler()
+        saved = (logger.level, logger.propagate)
+        logger.addHandler(handler)
+        logger.setLevel(log_level)
+        logger.propagate = False
+        value, error = None, None
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.filters[:] = filters
+                try:
+                    value = fn(*args)
+                except Exception as exc:  # noqa: BLE001 - returned with its log lines, raised by the parent
+                    error = exc
+        finally:
+            logger.removeHandler(handler)
+            logger.level, logger.propagate = saved
+        reply = _Reply(value, handler.lines, [(w.message, w.category, w.filename, w.lineno) for w in caught])
+    if error is not None:
+        error.worker_reply = replace(reply, value=None)  # pickled with the exception (its __dict__)
+        raise error
+    return reply
 
 
 def _measure(experiment, task):
@@ -373,7 +393,8 @@ def _measure(experiment, task):
 
     result = measure_task(experiment, task)
     return replace(result, images=tuple(replace(res, overlay=overlay_png(res),
-                                                blot=replace(res.blot, data=None, saturated=None))
+                                                blot=replace(res.blot, data=None, saturated=None, mask=None,
+                                                             marks=None))
                                         for res in result.images))
 
 
@@ -407,6 +428,17 @@ def _image_line(job, res):
 
 
 # -- the parent's bookkeeping -------------------------------------------------------------------
+
+def _show(value):
+    """Log the lines and show the warnings a worker collected (:func:`_in_worker`); the value."""
+    if not isinstance(value, _Reply):
+        return value
+    for level, line in value.logs:
+        logger.log(level, "%s", line)
+    for message, category, filename, lineno in value.warnings:
+        warnings.showwarning(message, category, filename, lineno)
+    return value.value
+
 
 @dataclass(eq=False)
 class _State:
@@ -445,7 +477,8 @@ class _Bars:
 
 class _Runner:
     """Feeds the executor from a queue in config order, a few items ahead of the workers, so the
-    pixel arrays of measured images wait for their own experiment only, never for the batch."""
+    measured images (tables and overlay PNGs) wait for their own experiment only, never for the
+    batch."""
 
     def __init__(self, states, executor, *, workers, bars, on_done, remote):
         self.states, self.executor, self.bars = states, executor, bars
@@ -487,7 +520,12 @@ class _Runner:
                                  time.perf_counter() - st.t0)
         if not self.remote or (kind == "finish" and not self.finish_remote):
             return _InlineExecutor().submit(fn, *args)
-        return self.executor.submit(_in_worker, fn, self.level, list(warnings.filters), *args)
+        try:
+            return self.executor.submit(_in_worker, fn, self.level, list(warnings.filters), *args)
+        except cf.BrokenExecutor as exc:  # a worker died (killed, out of memory): this item fails too
+            future = cf.Future()
+            future.set_exception(exc)
+            return future
 
     def _handle(self, future, kind, ei, k):
         st = self.states[ei]
@@ -495,13 +533,12 @@ class _Runner:
         if kind != "finish":
             self.bars.images.update(st.entries([k]) if kind == "measure" else st.entries())
         try:
-            value = future.result()
-            if isinstance(value, _Reply):
-                for level, line in value.logs:
-                    logger.log(level, "%s", line)
-                for message, category, filename, lineno in value.warnings:
-                    warnings.showwarning(message, category, filename, lineno)
-                value = value.value
+            try:
+                value = future.result()
+            except Exception as exc:  # noqa: BLE001 - show what the worker logged, then fail
+                _show(getattr(exc, "worker_reply", None))
+                raise
+            value = _show(value)
         except Exception as exc:  # noqa: BLE001 - this experiment fails; the others go on
             self._fail(ei, k if kind == "measure" else len(st.tasks), exc)
         else:

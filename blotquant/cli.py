@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from concurrent.futures import BrokenExecutor
 
 from blotquant import __version__
 from blotquant.errors import BlotquantError
@@ -19,6 +20,8 @@ __all__ = ["main", "build_parser"]
 
 logger = logging.getLogger("blotquant")
 
+_DIED = "a worker process died (killed, or out of memory?); run again with fewer --jobs"
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -26,16 +29,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Quantify Western blot scans: lanes, bands, background, normalisation, statistics.",
     )
     parser.add_argument("--version", action="version", version=f"blotquant {__version__}")
-    chatter = parser.add_mutually_exclusive_group()
-    chatter.add_argument("-v", "--verbose", action="store_true",
-                         help="log what is being done (one line per image: file, bands found, seconds)")
-    chatter.add_argument("-q", "--quiet", action="store_true",
-                         help="show nothing but errors (no progress bars, no summary lines)")
+    _add_chatter(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+    # -v / -q also after the command (blotquant run x.yaml -q); there they override nothing unless given
+    chatter = _add_chatter(argparse.ArgumentParser(add_help=False), default=argparse.SUPPRESS)
 
     p_run = sub.add_parser(
-        "run", help="quantify experiments described by YAML configs",
+        "run", parents=[chatter], help="quantify experiments described by YAML configs",
         description="Quantify one or more experiments. Every config is checked, and every results folder, "
                     "before any image is read; the images of all experiments are measured in parallel.")
     p_run.add_argument("config", nargs="+",
@@ -52,17 +53,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     from blotquant import init_cli, stats_cli
 
-    p_lanes = sub.add_parser("lanes", help="print the strips, lanes and band rows detected in one image")
+    p_lanes = sub.add_parser("lanes", parents=[chatter],
+                             help="print the strips, lanes and band rows detected in one image")
     init_cli.configure_lanes_parser(p_lanes)
     p_lanes.set_defaults(handler=init_cli.run_lanes)
 
-    p_init = sub.add_parser("init", help="write a starter config for a folder of blot images")
+    p_init = sub.add_parser("init", parents=[chatter],
+                            help="write a starter config for a folder of blot images")
     init_cli.configure_init_parser(p_init)
     p_init.set_defaults(handler=init_cli.run_init)
 
-    p_stats = sub.add_parser("stats", help="test groups in a table of values (ANOVA, post-hoc, ...)")
+    p_stats = sub.add_parser("stats", parents=[chatter],
+                             help="test groups in a table of values (ANOVA, post-hoc, ...)")
     stats_cli.configure_parser(p_stats)
     p_stats.set_defaults(handler=stats_cli.run)
+    return parser
+
+
+def _add_chatter(parser, default=False):
+    """-v / -q on ``parser`` (one or the other); returns ``parser``."""
+    chatter = parser.add_mutually_exclusive_group()
+    chatter.add_argument("-v", "--verbose", action="store_true", default=default,
+                         help="log what is being done (one line per image: file, bands found, seconds)")
+    chatter.add_argument("-q", "--quiet", action="store_true", default=default,
+                         help="show nothing but errors (no progress bars, no summary lines)")
     return parser
 
 
@@ -97,7 +111,8 @@ def _run(args) -> int:
             if not several:
                 return  # raised below, exactly as a single run always has
             exc = outcome.error
-            kind = "" if isinstance(exc, BlotquantError) else f"unexpected {type(exc).__name__} (a bug?): "
+            kind = ("" if isinstance(exc, BlotquantError) else f"{_DIED}: " if isinstance(exc, BrokenExecutor)
+                    else f"unexpected {type(exc).__name__} (a bug?): ")
             tqdm.write(f"blotquant: error: {outcome.job.config}: {kind}{exc}", file=sys.stderr)
             if not isinstance(exc, BlotquantError):
                 logger.info("traceback of %s:", outcome.job.config, exc_info=exc)
@@ -127,8 +142,16 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.ERROR if args.quiet else logging.WARNING,
         format="blotquant: %(levelname)s: %(message)s",
     )
+    if args.verbose and args.quiet:
+        parser.error("-v/--verbose and -q/--quiet exclude each other")
     try:
         return int(args.handler(args) or 0)
     except BlotquantError as exc:
         print(f"blotquant: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenExecutor as exc:
+        print(f"blotquant: error: {_DIED} ({exc})", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("blotquant: interrupted; nothing was written for the experiments not finished", file=sys.stderr)
+        return 130

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -474,6 +476,9 @@ def atomic_output_dir(final_dir, *, force=False):
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # as a folder made by mkdir, not mkdtemp's private 0700
     except OSError as exc:
         _remove_empty(created)
         raise BlotquantError(f"cannot create results folder beside {final}: "
@@ -551,15 +556,44 @@ def check_output_dir(final_dir, *, force=False):
                              "or --out to choose another")
     if final.exists():
         _check_replaceable(final)
+    parent = final.parent
+    while not parent.exists():  # the folder would be created: its nearest existing parent decides
+        parent = parent.parent
+    if not parent.is_dir():
+        raise BlotquantError(f"cannot create results folder {final}: {parent} is a file, not a folder; "
+                             "choose another --out")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise BlotquantError(f"cannot create results folder {final}: no permission to write in {parent}; "
+                             "choose another --out")
+
+
+# what an earlier blotquant run may hold, for runs whose run.json predates its "outputs" list
+_RESULT_FILE = re.compile(r"[^/]+\.(csv|png|svg|pdf|html|json)")
 
 
 def _check_replaceable(folder):
-    """--force replaces only an earlier blotquant run (it has run.json) or an empty folder."""
+    """--force replaces only an empty folder or an earlier blotquant run: a folder whose run.json
+    was written by blotquant and which holds nothing but the files that run wrote (a file a user
+    added, or a folder that merely has a run.json of another program, is never deleted)."""
     if not folder.is_dir():
         raise BlotquantError(f"{folder} exists and is not a folder; choose another --out")
-    if any(folder.iterdir()) and not (folder / "run.json").is_file():
-        raise BlotquantError(f"{folder} is not a blotquant results folder (no run.json); --force only "
-                             "replaces earlier results: choose another --out")
+    present = sorted(p.name for p in folder.iterdir())
+    if not present:
+        return
+    try:
+        record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+        outputs = record.get("outputs") if "blotquant" in record.get("versions", {}) else False
+    except (OSError, ValueError, AttributeError, TypeError):
+        outputs = False
+    if outputs is False:
+        raise BlotquantError(f"{folder} is not a blotquant results folder (no run.json written by "
+                             "blotquant); --force only replaces earlier results: choose another --out")
+    extra = [name for name in present
+             if (name not in outputs if isinstance(outputs, list) else not _RESULT_FILE.fullmatch(name))]
+    if extra:
+        shown = ", ".join(extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
+        raise BlotquantError(f"{folder} holds files blotquant did not write ({shown}); --force would delete "
+                             "them: move them out of the folder or choose another --out")
 
 
 def _remove_empty(folders):

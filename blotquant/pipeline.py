@@ -8,7 +8,6 @@ loading control, summarise and test the groups. Every automatic choice is collec
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import logging
 import platform
 import sys
@@ -29,7 +28,6 @@ __all__ = ["Results", "ImageResult", "ImageTask", "TaskResult", "run", "image_ta
 logger = logging.getLogger("blotquant")
 
 NOT_QUANTIFIED = ("ladder", "-")
-PAIRWISE_TESTS = ("lsd", "tukey", "games_howell", "dunn")  # all-pairs post-hoc tests: compact letters
 
 BANDS_COLUMNS = [
     "membrane", "image", "target", "lane", "sample", "group", "lane_x", "band_row", "volume",
@@ -106,8 +104,8 @@ def _versions():
     import importlib.metadata as md
 
     out = {"blotquant": __version__, "python": sys.version.split()[0], "platform": platform.platform()}
-    for dist in ("numpy", "scipy", "pandas", "scikit-image", "opencv-python-headless", "tifffile",
-                 "imagecodecs", "PyYAML", "pydantic", "matplotlib"):
+    for dist in ("numpy", "scipy", "pandas", "opencv-python-headless", "tifffile", "imagecodecs", "PyYAML",
+                 "pydantic", "matplotlib", "pillow", "tqdm"):
         try:
             out[dist] = md.version(dist)
         except md.PackageNotFoundError:
@@ -601,7 +599,13 @@ def write_results(results: Results, out_dir, *, force=False, experiment_name="bl
     from blotquant.report.outputs import render_outputs
 
     out_dir = Path(out_dir)
-    with atomic_output_dir(out_dir, force=force) as tmp:
-        for name, content in render_outputs(results, experiment_name=experiment_name, argv=argv):
-            (Path(tmp) / name).write_bytes(content)
+    try:
+        with atomic_output_dir(out_dir, force=force) as tmp:
+            for name, content in render_outputs(results, experiment_name=experiment_name, argv=argv):
+                (Path(tmp) / name).write_bytes(content)
+    except OSError as exc:  # a full disk, a permission taken away meanwhile: nothing was written
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise BlotquantError(f"cannot write the results folder {out_dir}: {exc.strerror or exc}{where}; "
+                             "free disk space or fix the permissions and run again, or choose another --out"
+                             ) from exc
     return out_dir

@@ -330,3 +330,81 @@ def test_an_unexpected_error_in_one_experiment_is_exit_1_and_the_others_are_writ
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "beta.yaml" in err[0] and "unexpected RuntimeError" in err[0] and "disk full" in err[0]
     assert sorted(p.name for p in out.iterdir()) == ["alpha"]
+
+
+def test_a_dead_worker_pool_fails_every_experiment_left_with_one_line_each(batch, tmp_path, capsys, monkeypatch):
+    """A worker killed (by the out-of-memory killer, say) breaks the pool: every experiment not yet
+    done gets its own line, the summary line is printed, exit 1; no traceback, nothing written."""
+    import concurrent.futures as cf
+    from concurrent.futures.process import BrokenProcessPool
+
+    import blotquant.batch as batch_mod
+
+    class DeadPool(cf.Executor):
+        def submit(self, fn, /, *args, **kwargs):
+            raise BrokenProcessPool("A process in the process pool was terminated abruptly")
+
+    monkeypatch.setattr(batch_mod, "_open_executor", lambda stack, **kw: (DeadPool(), 2))
+    folder, _ = batch
+    out = tmp_path / "out"
+    assert main(["run", str(folder), "--out", str(out), "--jobs", "2"]) == 1
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 3 and all("a worker process died" in line and "fewer --jobs" in line for line in err)
+    assert sorted(line.split(": ")[2] for line in err) == sorted(str(folder / f"{n}.yaml")
+                                                               for n in ("alpha", "beta", "gamma"))
+    assert captured.out.strip().splitlines()[-1].startswith("blotquant: 0 of 3 experiments written")
+    assert not out.exists() or not any(out.iterdir())
+    # one config: the same sentence as its one error line
+    assert main(["run", str(folder / "beta.yaml"), "--out", str(out / "b"), "--jobs", "2"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "a worker process died" in err[0]
+
+
+def test_a_failing_task_brings_its_log_lines_back_and_threads_keep_their_own(caplog):
+    """What a worker logged before failing is shown by the parent (it is what -v is for); in a
+    Dask worker running tasks in threads, each task's reply holds its own lines and warnings only."""
+    import logging
+    import threading
+    import time
+    import warnings
+    from concurrent.futures import ThreadPoolExecutor
+
+    from blotquant.batch import _in_worker, _show
+
+    log = logging.getLogger("blotquant")
+
+    def fails():
+        log.info("read blot7.tif")
+        raise ValueError("lanes do not fit")
+
+    with pytest.raises(ValueError, match="lanes do not fit") as info:
+        _in_worker(fails, logging.INFO, list(warnings.filters))
+    with caplog.at_level(logging.INFO, logger="blotquant"):
+        _show(info.value.worker_reply)
+    assert [r.getMessage() for r in caplog.records] == ["read blot7.tif"]
+
+    start = threading.Barrier(4, timeout=30)
+
+    def task(k):
+        for i in range(5):
+            log.info("task %d line %d", k, i)
+            time.sleep(0.002)
+        warnings.warn(f"task {k}", UserWarning)
+        return k
+
+    def run(k):
+        try:
+            start.wait()
+        except threading.BrokenBarrierError:
+            pass
+        return _in_worker(task, logging.INFO, [("always", None, Warning, None, 0)], k)
+
+    level, propagate = log.level, log.propagate
+    with ThreadPoolExecutor(4) as pool:
+        replies = list(pool.map(run, range(4)))
+    for k, reply in enumerate(replies):
+        assert reply.value == k
+        assert [line for _, line in reply.logs] == [f"task {k} line {i}" for i in range(5)]
+        assert [str(w[0]) for w in reply.warnings] == [f"task {k}"]
+    assert (log.level, log.propagate) == (level, propagate)  # the worker's logger as it was

@@ -91,6 +91,89 @@ def test_force_never_replaces_a_folder_that_is_not_a_results_folder(tmp_path, ca
     assert (precious / "notes.txt").read_text() == "raw data"
 
 
+def test_force_never_deletes_files_blotquant_did_not_write(tmp_path, capsys):
+    """A folder with another program's run.json, or an earlier run the user added a file to, is
+    refused by --force with the files named; everything stays where it was."""
+    cfg = _demo_copy(tmp_path)
+    other = tmp_path / "model"
+    other.mkdir()
+    (other / "run.json").write_text('{"model": "x"}')
+    (other / "thesis.docx").write_text("years of work")
+    assert main(["run", str(cfg), "--out", str(other), "--force"]) == 2
+    assert "not a blotquant results folder" in capsys.readouterr().err
+    assert (other / "thesis.docx").read_text() == "years of work"
+
+    out = tmp_path / "out"
+    assert main(["run", str(cfg), "--out", str(out)]) == 0
+    (out / "my_notes.txt").write_text("lane 3 was loaded twice")
+    assert main(["run", str(cfg), "--out", str(out), "--force"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "my_notes.txt" in err[0] and "did not write" in err[0]
+    assert (out / "my_notes.txt").exists() and (out / "bands.csv").exists()
+    (out / "my_notes.txt").unlink()
+    assert main(["run", str(cfg), "--out", str(out), "--force"]) == 0  # its own files only: replaced
+
+
+def test_a_results_folder_that_cannot_be_made_is_an_error_before_any_image(tmp_path, capsys, monkeypatch):
+    import blotquant.pipeline as pipeline
+
+    cfg = _demo_copy(tmp_path)
+    (tmp_path / "afile").write_text("")
+
+    def no_measuring(*args, **kwargs):
+        raise AssertionError("an image was measured")
+
+    monkeypatch.setattr(pipeline, "measure_task", no_measuring)
+    assert main(["run", str(cfg), "--out", str(tmp_path / "afile" / "sub")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "afile is a file, not a folder" in err[0] and "--out" in err[0]
+
+
+def test_results_are_readable_as_the_umask_allows_and_flags_go_after_the_command(tmp_path, capsys):
+    import os
+    import stat
+
+    cfg = _demo_copy(tmp_path)
+    old = os.umask(0o022)
+    try:
+        assert main(["run", str(cfg), "--out", str(tmp_path / "out"), "-q"]) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755  # not mkdtemp's private 0700
+    assert capsys.readouterr().out == ""  # -q after the command is -q
+
+
+def test_a_target_name_longer_than_a_file_name_may_be_is_written(tmp_path):
+    long = "TNAP" + "x" * 300  # 304 characters: over the 255 bytes of a file name
+    cfg = _demo_copy(tmp_path, lambda t: t.replace("TNAP: {rows", f"{long}: {{rows"))
+    out = tmp_path / "out"
+    assert main(["run", str(cfg), "--out", str(out), "-q"]) == 0
+    figures = sorted(p.name for p in out.glob("figure_TNAP*"))
+    assert len(figures) == 3 and all(len(name) <= 120 for name in figures)
+    import pandas as pd
+
+    bands = pd.read_csv(out / "bands.csv")
+    assert (bands["target"] == long).sum() == (bands["target"] == "Runx2").sum() > 0  # the name is kept
+
+
+def test_a_disk_error_while_writing_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+    import errno
+
+    cfg = _demo_copy(tmp_path)
+    real = Path.write_bytes
+
+    def full_disk(self, data):
+        if self.name == "report.html":
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    assert main(["run", str(cfg), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "No space left on device" in err[0] and "free disk space" in err[0]
+    assert not (tmp_path / "out").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["demo.yaml"]
+
+
 def test_experiment_name_cannot_be_a_path(tmp_path, capsys):
     cfg = _demo_copy(tmp_path, lambda t: t.replace("experiment: il6-jak2-vsmc", "experiment: ../../escape"))
     assert main(["run", str(cfg)]) == 2

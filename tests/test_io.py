@@ -379,7 +379,8 @@ def test_atomic_output_dir_success_failure_and_force(tmp_path):
     with atomic_output_dir(final) as tmp:
         assert not final.exists() and tmp.parent == final.parent
         (tmp / "a.csv").write_text("1")
-        (tmp / "run.json").write_text("{}")  # --force replaces only earlier results
+        # --force replaces only earlier results: a run.json written by blotquant, listing the files
+        (tmp / "run.json").write_text('{"versions": {"blotquant": "0"}, "outputs": ["a.csv", "run.json"]}')
     assert (final / "a.csv").read_text() == "1"
     with pytest.raises(BlotquantError, match="already exists; use --force"):
         with atomic_output_dir(final):

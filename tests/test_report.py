@@ -163,6 +163,25 @@ def test_svg_keeps_labels_and_letters_as_text_escaped():
         assert word in texts, word
 
 
+def test_dollar_signs_in_names_are_text_not_mathtext():
+    """Names are drawn as typed: "$5" is not italic maths, and "$\\frac$" (invalid TeX) draws."""
+    from blotquant.report.figures import render_plot
+
+    groups = ["ctl", "cost $5 vs $6", "a$\\frac$b"]
+    ps = pd.DataFrame([{"target": "x_$^$", "sample": f"s{g}{i}", "group": g, "fold_change": 1.0 + i}
+                       for g in groups for i in range(3)])
+    summary = pd.DataFrame({"target": "x_$^$", "group": groups, "n": 3, "mean": 2.0, "sd": 1.0})
+    render_plot(ps, summary, groups=groups)  # raised ValueError on the invalid TeX before
+    fig = target_figure(ps, summary, "x_$^$", groups=groups, ylabel="x_$^$ / $actin$",
+                        legend=f"{groups[1]} differs from {groups[2]}")
+    for fmt in ("png", "pdf"):
+        assert figure_bytes(fig, fmt)
+    texts = " ".join(el.text or "" for el in ET.fromstring(figure_bytes(fig, "svg")).iter(
+        "{http://www.w3.org/2000/svg}text"))
+    for word in [*groups, "x_$^$", "x_$^$ / $actin$"]:
+        assert word in texts, word
+
+
 def test_significance_marks_letters_from_lsd_and_stars_from_dunnett():
     # LSD: ctl-A p = 0.2 (same), ctl-B p = 0.01 (differ), A-B p = 0.3 (same) -> a, ab, b (Piepho)
     lsd = pd.DataFrame({"target": "T", "test": ["anova", "lsd", "lsd", "lsd"], "group_a": [None, "ctl", "ctl", "A"],

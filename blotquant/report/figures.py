@@ -439,10 +439,10 @@ def target_figure(per_sample, summary, target, *, groups, marks=None, ylabel=Non
     fig = Figure(figsize=(width, height), dpi=150)
     ax = fig.add_axes((left_in / width, bottom_in / height, 1 - (left_in + right_in) / width, plot_in / height))
     _draw_target(ax, per_sample, summary, target, groups=groups, marks=marks)
-    ax.set_ylabel(ylabel or "fold change", fontsize=8)
+    ax.set_ylabel(ylabel or "fold change", fontsize=8, parse_math=False)
     if legend_lines:
         fig.text(0.08 / width, 0.08 / height, "\n".join(legend_lines), fontsize=6, ha="left", va="bottom",
-                 color="0.25", linespacing=1.3)
+                 color="0.25", linespacing=1.3, parse_math=False)
     return fig
 
 
@@ -487,12 +487,12 @@ def _draw_target(ax, per_sample, summary, target, *, groups, marks=None):
     ax.axhline(1.0, color="0.5", lw=0.6, ls=":", zorder=0)
     rotate = _rotate(labels)
     ax.set_xticks(x, labels, rotation=30 if rotate else 0, ha="right" if rotate else "center",
-                  rotation_mode="anchor" if rotate else "default", fontsize=8)
+                  rotation_mode="anchor" if rotate else "default", fontsize=8, parse_math=False)
     ax.set_xlim(-0.6, len(groups) - 0.4)
     ax.set_ylim(ymin * 1.1 if ymin < 0 else 0.0, ymax + 0.18 * (ymax - ymin))
     ax.tick_params(axis="y", labelsize=8)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title(str(target), fontsize=10)
+    ax.set_title(str(target), fontsize=10, parse_math=False)  # names are text: a "$" is not TeX
 
 
 def figure_bytes(fig, fmt):

@@ -6,6 +6,7 @@ Nothing here touches the file system: :func:`blotquant.pipeline.write_results` w
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 __all__ = ["overlay_png", "render_outputs", "safe_stem"]
 
 FIGURE_FORMATS = ("png", "svg", "pdf")
+_MAX_STEM = 100  # characters: far below the 255 bytes a file name may have
 
 
 def safe_stem(text, *, taken=None) -> str:
@@ -20,16 +22,21 @@ def safe_stem(text, *, taken=None) -> str:
 
     Letters, digits, ``.``, ``_``, ``+`` and ``-`` are kept; every other run of characters
     becomes ``_``; leading dots and dashes are dropped (no hidden files, no names read as
-    options). A name already in ``taken`` gets ``_2``, ``_3``, ... ; the result is added to
-    ``taken`` (a set of lower-cased names), so case-insensitive file systems cannot collide.
+    options); a stem over 100 characters keeps its first 91 and a digest of the whole text. A
+    name already in ``taken`` gets ``_2``, ``_3``, ... ; the result is added to ``taken`` (a set
+    of lower-cased names), so case-insensitive file systems cannot collide.
 
     Examples
     --------
     >>> taken = set()
     >>> [safe_stem(t, taken=taken) for t in ["TNAP", "p-Akt/Akt", "tnap", "<b>", "-1+2"]]
     ['TNAP', 'p-Akt_Akt', 'tnap_2', 'b', '1+2']
+    >>> len(safe_stem("x" * 300))
+    100
     """
     stem = re.sub(r"[^A-Za-z0-9._+-]+", "_", str(text)).strip("_").lstrip(".-") or "x"
+    if len(stem) > _MAX_STEM:  # file systems take 255 bytes a name: keep a prefix and a digest
+        stem = f"{stem[:_MAX_STEM - 9]}_{hashlib.sha256(str(text).encode()).hexdigest()[:8]}"
     if taken is None:
         return stem
     out, i = stem, 1
