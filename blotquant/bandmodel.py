@@ -32,7 +32,7 @@ from scipy.linalg import solve_triangular
 from scipy.optimize import least_squares, nnls
 from scipy.special import erfcx, ndtr
 
-__all__ = ["Pattern", "band_groups", "bic", "fit_lane", "fit_pattern", "joint_fit",
+__all__ = ["Pattern", "band_groups", "bic", "core_sd", "fit_lane", "fit_pattern", "joint_fit",
            "lane_volume", "model_dips", "select_pattern", "shape_basis", "shape_sd",
            "share_chi2"]
 
@@ -118,6 +118,14 @@ def shape_sd(sigma, tau=0.0, length=0.0):
     """Standard deviation of a band shape (rows): sqrt(sigma^2 + tau^2 + L^2 / 12)."""
     return np.sqrt(np.asarray(sigma, float) ** 2 + np.asarray(tau, float) ** 2
                    + np.maximum(np.asarray(length, float), _L_MIN) ** 2 / 12.0)
+
+
+def core_sd(pattern):
+    """Standard deviation of each band's core, its tail left out: sqrt(sigma^2 + L^2 / 12).
+
+    A tail says how a band trails, not how wide it is: smear is told from a band by its core.
+    """
+    return shape_sd(pattern.sigmas, 0.0, pattern.lengths)
 
 
 class Pattern:
@@ -569,7 +577,7 @@ def select_pattern(Y, shifts, noise, *, window, weights=None, degree=2, max_band
     Cs, Ws = np.array(Cs), np.array(Ws)
     wsum = Ws.sum(0)
     C = np.where(wsum > 0, (Cs * Ws).sum(0) / np.maximum(wsum, 1e-12), Cs.mean(0))
-    cw = (wsum > 0).astype(float)
+    cw = (wsum > 0).astype(float)  # (rows some lane shows unclipped)
     Csm = gaussian_filter1d(C, 1.0)
     seg = Csm - np.linspace(Csm[:5].mean(), Csm[-5:].mean(), n)
     k0 = max(top, 0) + int(np.argmax(seg[max(top, 0):bottom + 1]))
@@ -600,6 +608,16 @@ def select_pattern(Y, shifts, noise, *, window, weights=None, degree=2, max_band
     pks = np.union1d(pks, [k0]).astype(float)
     kk = pks.size
     # (a few steps from each start decide which to follow)
+    def admissible(p):
+        """True when a band of ``p`` is the window's: its peak inside the window in at least
+        half the lanes, its core (Gaussian and flat top, not its tail) narrower than the
+        window (:func:`core_sd` at most ``sigma_range[1]``)."""
+        if p.size == 0:
+            return False
+        rows = p.peaks()[:, None] + np.asarray(shifts, float)[None, :]
+        inside = ((rows >= top) & (rows <= bottom)).mean(1) >= 0.5
+        return bool((inside & (core_sd(p) <= s_hi)).any())
+
     def first_fit(pk_, s_):
         kk = pk_.size
         starts = [Pattern(pk_, [s_] * kk),
@@ -666,6 +684,14 @@ def select_pattern(Y, shifts, noise, *, window, weights=None, degree=2, max_band
             # two bands whose peaks lie closer than MIN_SEPARATION of their sds are not resolved:
             # they are one band of some shape (a flat top, a tail), not a pair
             results = [r for r in results if _resolved(r[1])]
+            # the user's window holds a band: a model without one there contradicts the data's
+            # only label (when the current model has one, every step keeps one)
+            # (and when it has none, a step that gives it one is taken first: the search runs
+            # among the models that agree with the window, from the first one it meets)
+            feasible = admissible(best)
+            to_window = not feasible and any(admissible(r[1]) for r in results)
+            if feasible or to_window:
+                results = [r for r in results if admissible(r[1])]
             if not results:
                 break
             # every model judged with the overdispersion of the best-fitting one
@@ -686,7 +712,9 @@ def select_pattern(Y, shifts, noise, *, window, weights=None, degree=2, max_band
                           "bic_change": b_new - b_old, "accepted": b_new < b_old})
             key = (q.size, bool(shared and move != "own shapes"),
                    tuple(np.round(q.centers).astype(int)))
-            if not b_new < b_old or key in seen:
+            if to_window:
+                steps[-1].update(move=move + " (to the window)", accepted=True)
+            elif not b_new < b_old or key in seen:
                 break
             seen.add(key)
             best, best_fit = q, qf
@@ -710,6 +738,8 @@ def select_pattern(Y, shifts, noise, *, window, weights=None, degree=2, max_band
         s1 = float(np.clip(0.6 * gaps.min(), s_lo, s0)) if gaps.size else s0
         results_.append(search(*first_fit(ck.astype(float), s1), "curvature"))
     c_all = dispersion(min((r[1] for r in results_), key=lambda f: f["rss"]))
+    if any(admissible(r[0]) for r in results_):
+        results_ = [r for r in results_ if admissible(r[0])]
     best, best_fit, steps = min(results_, key=lambda r: bic(r[1], c_all))
 
     def merged_gain(a_, b_):

@@ -915,7 +915,7 @@ def _model_bands_in(prof, shifts, strong, noise, flat, top, bottom, *, row0=0, d
     # a band the window holds nothing band-like: a nominal band at its centre, beside the
     # bands found
     band_sd_max = max((bottom - top) / 2.0, 2.0)
-    nominal = not ((frac >= 0.5) & (pattern.sds() <= band_sd_max)).any()
+    nominal = not ((frac >= 0.5) & (bm.core_sd(pattern) <= band_sd_max)).any()
     if nominal:
         k_nom = int(np.searchsorted(pattern.centers, 0.5 * (top + bottom)))
         s_nom = max(2.0, (bottom - top) / 16.0)
@@ -930,7 +930,7 @@ def _model_bands_in(prof, shifts, strong, noise, flat, top, bottom, *, row0=0, d
         fit_b = {"fits": [{"areas": np.ones(pattern.size)}]}
     area = np.mean([f["areas"] for f in fit_b["fits"]], 0)
     sds = pattern.sds()
-    banded = (sds <= band_sd_max) | nominal
+    banded = (bm.core_sd(pattern) <= band_sd_max) | nominal
     cand = np.flatnonzero((frac >= frac[banded].max() - 0.1) & banded)
     cand = cand[area[cand] >= 0.2 * area[cand].max()] if area[cand].max() > 0 else cand
     wc = 0.5 * (top + bottom)
