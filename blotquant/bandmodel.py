@@ -15,9 +15,11 @@ than the user's row window is modelled as
 
 Shapes are fitted to the consensus (the lanes aligned and averaged); areas and baselines are
 solved per lane, linearly (non-negative areas). The number of bands is chosen by the Bayesian
-information criterion over all lanes' rows, the residuals scaled by the overdispersion of the
-best-fitting model (unmodelled smear cannot buy bands): a band is added while it lowers the
-criterion, never because a threshold on its size was met.
+information criterion over all lanes' rows, each lane's residuals scaled by its own
+overdispersion under the best-fitting model (unmodelled smear cannot buy bands, and a lane
+far brighter than the others cannot decide alone): a band is added while it lowers the
+criterion, never because a threshold on its size was met. The user's window is a constraint
+on the search: the pattern keeps a band whose peak lies in the window.
 
 A band's volume is taken from the data: the lane's counts minus its baseline, each row counted
 in the band's share of what the fitted bands put there (1 where the band stands alone), so the
@@ -546,10 +548,15 @@ def select_pattern(Y, shifts, noise, *, window, weights=None, degree=2, max_band
     their alignment (a band at consensus row ``c`` lies at ``c + shifts[i]`` in lane ``i``);
     ``noise`` (L,) their noise sd; ``window`` ``(top, bottom)`` in profile rows; ``weights``
     (L, n) 0 for rows not to fit (clipped). Starting from a band at every clear peak of the
-    consensus, a band is added at the consensus residual's maximum, or the widest band near the
-    window is split in two, or the smallest band removed, or the bands given shapes of their
-    own, whichever lowers the criterion most, while one does. Bands are at most
-    ``sigma_range[1]`` sd wide (default: half the window). Returns the
+    consensus, and again from a band at every clear peak of its curvature (touching bands
+    without a valley between them), a band is added at the consensus residual's maximum, or the
+    widest band near the window is split in two, or the smallest band removed, or the bands
+    given shapes of their own, whichever lowers the criterion most, while one does; of the two
+    searches, the pattern the criterion prefers. The window is a constraint: once a pattern has
+    a band of the window (its peak inside it in half the lanes, its core no wider than
+    ``sigma_range[1]``), no step removes it, and a pattern without one takes the first step
+    that gives it one. Bands are at most ``sigma_range[1]`` sd wide (default: half the
+    window). Returns the
     :class:`Pattern`, the :func:`joint_fit` of it, the list of steps (for the run record), the
     consensus and the lanes' normalisation.
     """

@@ -782,10 +782,11 @@ def _half_rows(own, c):
 def _model_bands(prof, shifts, strong, noise, flat, top, bottom, *, row0=0, **kw):
     """:func:`_model_bands_in` on a context that ends where the profiles are at background.
 
-    The strips reach one window height beyond the window; the context used ends on each side
+    The strips reach two window heights beyond the window; the context used ends on each side
     at the first valley of the lanes' aligned mean (smoothed, less a line under it) beyond half
-    a window out (at most one window), so that no band is cut by the context's edge. Rows of the results are
-    those of ``prof``.
+    a window out, and beyond every clear peak within one window of it, so that no band is cut
+    by the context's edge (a cut flank is taken for background). Rows of the results are those
+    of ``prof``.
     """
     from scipy.ndimage import gaussian_filter1d
 
