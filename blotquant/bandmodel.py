@@ -15,9 +15,11 @@ than the user's row window is modelled as
 
 Shapes are fitted to the consensus (the lanes aligned and averaged); areas and baselines are
 solved per lane, linearly (non-negative areas). The number of bands is chosen by the Bayesian
-information criterion over all lanes' rows, the residuals scaled by the overdispersion of the
-best-fitting model (unmodelled smear cannot buy bands): a band is added while it lowers the
-criterion, never because a threshold on its size was met.
+information criterion over all lanes' rows, each lane's residuals scaled by its own
+overdispersion under the best-fitting model (unmodelled smear cannot buy bands, and a lane
+far brighter than the others cannot decide alone): a band is added while it lowers the
+criterion, never because a threshold on its size was met. The user's window is a constraint
+on the search: the pattern keeps a band whose peak lies in the window.
 
 A band's volume is taken from the data: the lane's counts minus its baseline, each row counted
 in the band's share of what the fitted bands put there (1 where the band stands alone), so the
@@ -32,7 +34,7 @@ from scipy.linalg import solve_triangular
 from scipy.optimize import least_squares, nnls
 from scipy.special import erfcx, ndtr
 
-__all__ = ["Pattern", "band_groups", "bic", "fit_lane", "fit_pattern", "joint_fit",
+__all__ = ["Pattern", "band_groups", "bic", "core_sd", "fit_lane", "fit_pattern", "joint_fit",
            "lane_volume", "model_dips", "select_pattern", "shape_basis", "shape_sd",
            "share_chi2"]
 
@@ -118,6 +120,14 @@ def shape_sd(sigma, tau=0.0, length=0.0):
     """Standard deviation of a band shape (rows): sqrt(sigma^2 + tau^2 + L^2 / 12)."""
     return np.sqrt(np.asarray(sigma, float) ** 2 + np.asarray(tau, float) ** 2
                    + np.maximum(np.asarray(length, float), _L_MIN) ** 2 / 12.0)
+
+
+def core_sd(pattern):
+    """Standard deviation of each band's core, its tail left out: sqrt(sigma^2 + L^2 / 12).
+
+    A tail says how a band trails, not how wide it is: smear is told from a band by its core.
+    """
+    return shape_sd(pattern.sigmas, 0.0, pattern.lengths)
 
 
 class Pattern:
@@ -358,24 +368,37 @@ def joint_fit(Y, pattern, shifts, *, noise, degree=2, weights=None, shift_tol=0.
     k = pattern.size
     return {"rss": float(rr @ rr), "n": int(rr.size),
             "n_par": int((4 * k if n_shape is None else n_shape) + L * k + L * (degree + 1) + L),
-            "fits": fits}
+            "rss_lanes": np.array([float(r @ r) for r in res]),
+            "n_lanes": np.array([r.size for r in res]), "fits": fits}
 
 
 def dispersion(fit):
-    """Residual variance in noise units per degree of freedom (at least 1): the scale by which
-    unmodelled structure (smear, dust, a shape the family only approximates) inflates the noise."""
-    return float(max(fit["rss"] / max(fit["n"] - fit["n_par"], 1), 1.0))
+    """Residual variance in noise units per degree of freedom (at least 1), per lane: the scale
+    by which unmodelled structure (smear, dust, a shape the family only approximates) and
+    counting noise that grows with the signal inflate each lane's background noise.
+
+    Each lane has its own: a lane 500 times brighter than another carries shot noise and shape
+    misfit the background's noise sd does not know of, and with one pooled scale it would
+    decide the model alone (its misfit would buy bands the other lanes do not show). A lane's
+    degrees of freedom are its rows less its share (1 / L) of the model's parameters.
+    """
+    n_l = np.asarray(fit["n_lanes"], float)
+    dof = np.maximum(n_l - fit["n_par"] * n_l / max(float(n_l.sum()), 1.0), 1.0)
+    return np.maximum(np.asarray(fit["rss_lanes"], float) / dof, 1.0)
 
 
 def bic(fit, c_hat):
     """Bayesian information criterion of a :func:`joint_fit`, with the overdispersion ``c_hat``.
 
-    ``rss / c_hat + n_par * log(n)`` (residuals in noise units): the Gaussian log-likelihood
-    with the noise sd scaled by ``sqrt(c_hat)``, as QAIC does for overdispersed counts
-    (Burnham and Anderson). Models are compared with the ``c_hat`` of the one that fits best
-    (:func:`dispersion`), so structure no model explains cannot buy bands.
+    ``sum_l rss_l / c_l + n_par * log(n)`` (residuals in noise units, ``c_l`` lane ``l``'s
+    overdispersion, :func:`dispersion`): the Gaussian log-likelihood with each lane's noise sd
+    scaled by ``sqrt(c_l)``, as QAIC does for overdispersed counts (Burnham and Anderson).
+    Models are compared with the ``c_hat`` of the one that fits best, so structure no model
+    explains cannot buy bands. A scalar ``c_hat`` scales the pooled residuals.
     """
-    return float(fit["rss"] / c_hat + fit["n_par"] * np.log(fit["n"]))
+    c = np.asarray(c_hat, float)
+    rss = float(fit["rss"] / c) if c.ndim == 0 else float((fit["rss_lanes"] / c).sum())
+    return float(rss + fit["n_par"] * np.log(fit["n"]))
 
 
 def lane_volume(y, fit, target, *, weights=None, n_boot=100, block=None, rng=None,
@@ -525,10 +548,15 @@ def select_pattern(Y, shifts, noise, *, window, weights=None, degree=2, max_band
     their alignment (a band at consensus row ``c`` lies at ``c + shifts[i]`` in lane ``i``);
     ``noise`` (L,) their noise sd; ``window`` ``(top, bottom)`` in profile rows; ``weights``
     (L, n) 0 for rows not to fit (clipped). Starting from a band at every clear peak of the
-    consensus, a band is added at the consensus residual's maximum, or the widest band near the
-    window is split in two, or the smallest band removed, or the bands given shapes of their
-    own, whichever lowers the criterion most, while one does. Bands are at most
-    ``sigma_range[1]`` sd wide (default: half the window). Returns the
+    consensus, and again from a band at every clear peak of its curvature (touching bands
+    without a valley between them), a band is added at the consensus residual's maximum, or the
+    widest band near the window is split in two, or the smallest band removed, or the bands
+    given shapes of their own, whichever lowers the criterion most, while one does; of the two
+    searches, the pattern the criterion prefers. The window is a constraint: once a pattern has
+    a band of the window (its peak inside it in half the lanes, its core no wider than
+    ``sigma_range[1]``), no step removes it, and a pattern without one takes the first step
+    that gives it one. Bands are at most ``sigma_range[1]`` sd wide (default: half the
+    window). Returns the
     :class:`Pattern`, the :func:`joint_fit` of it, the list of steps (for the run record), the
     consensus and the lanes' normalisation.
     """
@@ -556,7 +584,7 @@ def select_pattern(Y, shifts, noise, *, window, weights=None, degree=2, max_band
     Cs, Ws = np.array(Cs), np.array(Ws)
     wsum = Ws.sum(0)
     C = np.where(wsum > 0, (Cs * Ws).sum(0) / np.maximum(wsum, 1e-12), Cs.mean(0))
-    cw = (wsum > 0).astype(float)
+    cw = (wsum > 0).astype(float)  # (rows some lane shows unclipped)
     Csm = gaussian_filter1d(C, 1.0)
     seg = Csm - np.linspace(Csm[:5].mean(), Csm[-5:].mean(), n)
     k0 = max(top, 0) + int(np.argmax(seg[max(top, 0):bottom + 1]))
@@ -586,83 +614,141 @@ def select_pattern(Y, shifts, noise, *, window, weights=None, degree=2, max_band
     pks, _ = find_peaks(seg, prominence=max(3.0 * ns, 0.02 * float(seg[k0])))
     pks = np.union1d(pks, [k0]).astype(float)
     kk = pks.size
-    starts = [Pattern(pks, [s0] * kk),
-              Pattern(pks - 0.5 * s0, [0.7 * s0] * kk, [0.8 * s0] * kk),
-              Pattern(pks + 0.5 * s0, [0.7 * s0] * kk, [-0.8 * s0] * kk),
-              Pattern(pks, [0.6 * s0] * kk, [0.0] * kk, [2.0 * s0] * kk)]
     # (a few steps from each start decide which to follow)
-    first = min((fit(p, max_nfev=8) for p in starts), key=lambda t: t[1]["rss"])[0]
-    best, best_fit = fit(first)
-    while not _resolved(best):  # start peaks that merged: the weakest goes, until resolved
-        a_mean = np.mean([f["areas"] for f in best_fit["fits"]], 0)
-        best, best_fit = fit(best.select(np.delete(np.arange(best.size), int(np.argmin(a_mean)))))
-    shared = True
-    steps = [{"bands": best.size, "move": "start", "rss": best_fit["rss"]}]
-    for _ in range(3 * max_bands):  # each step lowers the criterion; a cap against cycles
-        if best.size == 0:  # the baseline alone explains the context
-            break
-        trials = []
-        if best.size < max_bands:
-            # a band where the consensus is left most unexplained
-            A = np.hstack([best.basis(n), _poly(n, degree + 1)])
-            coef = np.linalg.lstsq(A * cw[:, None], C * cw, rcond=None)[0]
-            r = gaussian_filter1d((C - A @ coef) * cw, max(float(np.median(best.sigmas)) / 2, 1.0))
-            kr = int(np.argmax(r))
-            if r[kr] > 0:
-                # (the bands share one shape: the new band takes it)
-                trials.append(("add", Pattern(np.append(best.centers, kr),
-                                              np.append(best.sigmas, best.sigmas[0]),
-                                              np.append(best.taus, best.taus[0]),
-                                              np.append(best.lengths, best.lengths[0]))))
-            # the widest band reaching into the window, as two
-            sd_all = best.sds()
-            reach = (best.centers - 2 * sd_all <= bottom) & (best.centers + 2 * sd_all >= top)
-            inwin = np.flatnonzero(reach)
-            if inwin.size:
-                j = int(inwin[np.argmax(sd_all[inwin])])
-                sd = float(sd_all[j])
-                c = float(best.centers[j]) + 0.5 * float(best.taus[j])
-                cen = np.concatenate([np.delete(best.centers, j), [c - 0.9 * sd, c + 0.9 * sd]])
-                kk = cen.size  # the pair's narrower shape becomes everyone's start
-                trials.append(("split", Pattern(cen, [max(0.55 * sd, s_lo)] * kk, [0.0] * kk,
-                                                [0.0] * kk)))
-        if best.size > 1 and shared:  # each band its own shape, when the bands differ:
-            # from the shared shape, and from a tail down and up the lane on every band (a
-            # tail changes a shape at second order only, so the shared start cannot find it)
-            sd0 = float(best.sds()[0])
-            for t0 in (None, 0.8, -0.8):
-                q0 = best if t0 is None else Pattern(
-                    best.centers - 0.5 * t0 * sd0, 0.7 * best.sds(), t0 * best.sds(),
-                    np.zeros(best.size))
-                trials.append(("own shapes", q0))
-        if best.size > 0:  # the smallest band, when the rest explain the data as well
-            a_mean = np.mean([f["areas"] for f in best_fit["fits"]], 0)
-            j = int(np.argmin(a_mean))
-            trials.append(("remove", best.select(np.delete(np.arange(best.size), j))))
-        results = [(move,) + (fit(p, shared=shared and move != "own shapes") if p.size else
-                              (p, joint_fit(Y, p, shifts, noise=noise, degree=degree,
-                                            weights=W, n_shape=0)))
-                   for move, p in trials]
-        # two bands whose peaks lie closer than MIN_SEPARATION of their sds are not resolved:
-        # they are one band of some shape (a flat top, a tail), not a pair
-        results = [r for r in results if _resolved(r[1])]
-        if not results:
-            break
-        # every model judged with the overdispersion of the best-fitting one
-        c_hat = dispersion(min(results + [(None, best, best_fit)], key=lambda t: t[2]["rss"])[2])
-        move, q, qf = min(results, key=lambda t: bic(t[2], c_hat))
-        own = sorted((r for r in results if r[0] == "own shapes"), key=lambda t: t[2]["rss"])
-        if own and bic(own[0][2], c_hat) < bic(best_fit, c_hat):
-            # fewer bands first: the bands already there, each with its own shape, before one
-            # more band (a greedy search otherwise adds pieces that a shared shape needed)
-            move, q, qf = own[0]
-        b_new, b_old = bic(qf, c_hat), bic(best_fit, c_hat)
-        steps.append({"bands": q.size, "move": move, "rss": qf["rss"], "dispersion": c_hat,
-                      "bic_change": b_new - b_old, "accepted": b_new < b_old})
-        if not b_new < b_old:
-            break
-        best, best_fit = q, qf
-        shared = shared and move != "own shapes"
+    def admissible(p):
+        """True when a band of ``p`` is the window's: its peak inside the window in at least
+        half the lanes, its core (Gaussian and flat top, not its tail) narrower than the
+        window (:func:`core_sd` at most ``sigma_range[1]``)."""
+        if p.size == 0:
+            return False
+        rows = p.peaks()[:, None] + np.asarray(shifts, float)[None, :]
+        inside = ((rows >= top) & (rows <= bottom)).mean(1) >= 0.5
+        return bool((inside & (core_sd(p) <= s_hi)).any())
+
+    def first_fit(pk_, s_):
+        kk = pk_.size
+        starts = [Pattern(pk_, [s_] * kk),
+                  Pattern(pk_ - 0.5 * s_, [0.7 * s_] * kk, [0.8 * s_] * kk),
+                  Pattern(pk_ + 0.5 * s_, [0.7 * s_] * kk, [-0.8 * s_] * kk),
+                  Pattern(pk_, [0.6 * s_] * kk, [0.0] * kk, [2.0 * s_] * kk)]
+        first = min((fit(p, max_nfev=8) for p in starts), key=lambda t: t[1]["rss"])[0]
+        b_, bf_ = fit(first)
+        while not _resolved(b_):  # start peaks that merged: the weakest goes, until resolved
+            a_mean = np.mean([f["areas"] for f in bf_["fits"]], 0)
+            b_, bf_ = fit(b_.select(np.delete(np.arange(b_.size), int(np.argmin(a_mean)))))
+        return b_, bf_
+
+    def search(best, best_fit, label):
+        shared = True
+        c_run = [dispersion(best_fit)]
+        seen = set()
+        steps = [{"bands": best.size, "move": "start", "from": label, "rss": best_fit["rss"]}]
+        for _ in range(3 * max_bands):  # each step lowers the criterion; a cap against cycles
+            if best.size == 0:  # the baseline alone explains the context
+                break
+            trials = []
+            if best.size < max_bands:
+                # a band where the consensus is left most unexplained
+                A = np.hstack([best.basis(n), _poly(n, degree + 1)])
+                coef = np.linalg.lstsq(A * cw[:, None], C * cw, rcond=None)[0]
+                r = gaussian_filter1d((C - A @ coef) * cw, max(float(np.median(best.sigmas)) / 2, 1.0))
+                kr = int(np.argmax(r))
+                if r[kr] > 0:
+                    # (the bands share one shape: the new band takes it)
+                    trials.append(("add", Pattern(np.append(best.centers, kr),
+                                                  np.append(best.sigmas, best.sigmas[0]),
+                                                  np.append(best.taus, best.taus[0]),
+                                                  np.append(best.lengths, best.lengths[0]))))
+                # the widest band reaching into the window, as two
+                sd_all = best.sds()
+                reach = (best.centers - 2 * sd_all <= bottom) & (best.centers + 2 * sd_all >= top)
+                inwin = np.flatnonzero(reach)
+                if inwin.size:
+                    j = int(inwin[np.argmax(sd_all[inwin])])
+                    sd = float(sd_all[j])
+                    c = float(best.centers[j]) + 0.5 * float(best.taus[j])
+                    cen = np.concatenate([np.delete(best.centers, j), [c - 0.9 * sd, c + 0.9 * sd]])
+                    kk = cen.size  # the pair's narrower shape becomes everyone's start
+                    trials.append(("split", Pattern(cen, [max(0.55 * sd, s_lo)] * kk, [0.0] * kk,
+                                                    [0.0] * kk)))
+            if best.size > 1 and shared:  # each band its own shape, when the bands differ:
+                # from the shared shape, and from a tail down and up the lane on every band (a
+                # tail changes a shape at second order only, so the shared start cannot find it)
+                sd0 = float(best.sds()[0])
+                for t0 in (None, 0.8, -0.8):
+                    q0 = best if t0 is None else Pattern(
+                        best.centers - 0.5 * t0 * sd0, 0.7 * best.sds(), t0 * best.sds(),
+                        np.zeros(best.size))
+                    trials.append(("own shapes", q0))
+            if best.size > 0:  # the smallest band, when the rest explain the data as well
+                a_mean = np.mean([f["areas"] for f in best_fit["fits"]], 0)
+                j = int(np.argmin(a_mean))
+                trials.append(("remove", best.select(np.delete(np.arange(best.size), j))))
+            results = [(move,) + (fit(p, shared=shared and move != "own shapes") if p.size else
+                                  (p, joint_fit(Y, p, shifts, noise=noise, degree=degree,
+                                                weights=W, n_shape=0)))
+                       for move, p in trials]
+            # two bands whose peaks lie closer than MIN_SEPARATION of their sds are not resolved:
+            # they are one band of some shape (a flat top, a tail), not a pair
+            results = [r for r in results if _resolved(r[1])]
+            # the user's window holds a band: a model without one there contradicts the data's
+            # only label (when the current model has one, every step keeps one)
+            # (and when it has none, a step that gives it one is taken first: the search runs
+            # among the models that agree with the window, from the first one it meets)
+            feasible = admissible(best)
+            to_window = not feasible and any(admissible(r[1]) for r in results)
+            if feasible or to_window:
+                results = [r for r in results if admissible(r[1])]
+            if not results:
+                break
+            # every model judged with the overdispersion of the best-fitting one
+            # (each lane's smallest overdispersion of every model fitted so far: the criterion
+            # of a step is the one later steps use, so the search cannot cycle on it)
+            for r_ in results + [(None, best, best_fit)]:
+                c_run[0] = np.minimum(c_run[0], dispersion(r_[2]))
+            c_hat = c_run[0]
+            move, q, qf = min(results, key=lambda t: bic(t[2], c_hat))
+            own = sorted((r for r in results if r[0] == "own shapes"), key=lambda t: t[2]["rss"])
+            if own and bic(own[0][2], c_hat) < bic(best_fit, c_hat):
+                # fewer bands first: the bands already there, each with its own shape, before one
+                # more band (a greedy search otherwise adds pieces that a shared shape needed)
+                move, q, qf = own[0]
+            b_new, b_old = bic(qf, c_hat), bic(best_fit, c_hat)
+            steps.append({"bands": q.size, "move": move, "rss": qf["rss"],
+                          "dispersion": float(np.median(c_hat)),
+                          "bic_change": b_new - b_old, "accepted": b_new < b_old})
+            key = (q.size, bool(shared and move != "own shapes"),
+                   tuple(np.round(q.centers).astype(int)))
+            if to_window:
+                steps[-1].update(move=move + " (to the window)", accepted=True)
+            elif not b_new < b_old or key in seen:
+                break
+            seen.add(key)
+            best, best_fit = q, qf
+            shared = shared and move != "own shapes"
+        return best, best_fit, steps
+
+    # two starts: a band at every clear peak of the consensus, and a band at every clear peak
+    # of its curvature (minus its second derivative at half the band scale), which resolves
+    # touching bands that leave no valley (a shoulder is a curvature peak, not a peak); the
+    # search from each, and the pattern the criterion prefers
+    results_ = [search(*first_fit(pks, s0), "peaks")]
+    g = 1.0  # (the profiles are binned to ~4 rows per band sd)
+    d2 = -gaussian_filter1d(seg, g, order=2)
+    imp = np.zeros(8 * int(np.ceil(g)) + 1)
+    imp[imp.size // 2] = 1.0
+    n2 = c_noise * float(np.sqrt((gaussian_filter1d(imp, np.hypot(g, 1.0), order=2) ** 2).sum()))
+    ck, _ = find_peaks(d2, height=3.0 * n2, prominence=max(3.0 * n2, 0.05 * float(d2.max())))
+    ck = ck[seg[ck] > 0]
+    if ck.size and not (ck.size == pks.size and np.all(np.abs(np.sort(ck) - pks) <= 1.0)):
+        gaps = np.diff(np.sort(ck.astype(float)))
+        s1 = float(np.clip(0.6 * gaps.min(), s_lo, s0)) if gaps.size else s0
+        results_.append(search(*first_fit(ck.astype(float), s1), "curvature"))
+    c_all = dispersion(min((r[1] for r in results_), key=lambda f: f["rss"]))
+    if any(admissible(r[0]) for r in results_):
+        results_ = [r for r in results_ if admissible(r[0])]
+    best, best_fit, steps = min(results_, key=lambda r: bic(r[1], c_all))
+
     def merged_gain(a_, b_):
         """Rise of the criterion when bands a_ and b_ are one band of its own shape."""
         ar = np.mean([f["areas"] for f in best_fit["fits"]], 0)

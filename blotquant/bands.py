@@ -782,10 +782,11 @@ def _half_rows(own, c):
 def _model_bands(prof, shifts, strong, noise, flat, top, bottom, *, row0=0, **kw):
     """:func:`_model_bands_in` on a context that ends where the profiles are at background.
 
-    The strips reach one window height beyond the window; the context used ends on each side
+    The strips reach two window heights beyond the window; the context used ends on each side
     at the first valley of the lanes' aligned mean (smoothed, less a line under it) beyond half
-    a window out (at most one window), so that no band is cut by the context's edge. Rows of the results are
-    those of ``prof``.
+    a window out, and beyond every clear peak within one window of it, so that no band is cut
+    by the context's edge (a cut flank is taken for background). Rows of the results are those
+    of ``prof``.
     """
     from scipy.ndimage import gaussian_filter1d
 
@@ -807,8 +808,24 @@ def _model_bands(prof, shifts, strong, noise, flat, top, bottom, *, row0=0, **kw
                 return int(idx[j])
         return int(idx[np.argmin(seg)])
 
-    lo = first_valley(max(top - h // 2, 0), max(top - h, 0) - 1, -1)
-    hi = first_valley(min(bottom + h // 2, n - 1), min(bottom + h, n - 1) + 1, 1)
+    # (to the end of the strips, two windows out: a context cut on a band's flank would give
+    # the flank to the baseline)
+    lo = first_valley(max(top - h // 2, 0), -1, -1)
+    hi = first_valley(min(bottom + h // 2, n - 1), n, 1)
+    # a band whose peak lies within one window of the window is in the context whole, to the
+    # valley beyond it: cut on its flank, the baseline would take its flank for background
+    # (a clear peak: prominence of 4 noise sd of the mean, or 3 % of the window's peak)
+    from scipy.signal import find_peaks
+
+    c_noise = float(np.median(noise[st])) / np.sqrt(max(st.size, 1)) / np.sqrt(4.0 * np.sqrt(np.pi))
+    win_peak = float(cons[max(top, 0):bottom + 1].max())
+    pks, _ = find_peaks(cons, prominence=max(4.0 * c_noise, 0.03 * win_peak))
+    above = pks[(pks < top) & (pks >= top - h)]
+    below = pks[(pks > bottom) & (pks <= bottom + h)]
+    if above.size:
+        lo = min(lo, first_valley(int(above.min()), -1, -1))
+    if below.size:
+        hi = max(hi, first_valley(int(below.max()), n, 1))
     flat_c = [None if f is None else (f[0] - lo, f[1] - lo) for f in flat]
     # the model sees counts less an offset, in units of the noise: a blot times k, or plus a
     # constant, gives it the same numbers (its iterative fits and choices are then the same)
@@ -899,7 +916,7 @@ def _model_bands_in(prof, shifts, strong, noise, flat, top, bottom, *, row0=0, d
     # a band the window holds nothing band-like: a nominal band at its centre, beside the
     # bands found
     band_sd_max = max((bottom - top) / 2.0, 2.0)
-    nominal = not ((frac >= 0.5) & (pattern.sds() <= band_sd_max)).any()
+    nominal = not ((frac >= 0.5) & (bm.core_sd(pattern) <= band_sd_max)).any()
     if nominal:
         k_nom = int(np.searchsorted(pattern.centers, 0.5 * (top + bottom)))
         s_nom = max(2.0, (bottom - top) / 16.0)
@@ -914,7 +931,7 @@ def _model_bands_in(prof, shifts, strong, noise, flat, top, bottom, *, row0=0, d
         fit_b = {"fits": [{"areas": np.ones(pattern.size)}]}
     area = np.mean([f["areas"] for f in fit_b["fits"]], 0)
     sds = pattern.sds()
-    banded = (sds <= band_sd_max) | nominal
+    banded = (bm.core_sd(pattern) <= band_sd_max) | nominal
     cand = np.flatnonzero((frac >= frac[banded].max() - 0.1) & banded)
     cand = cand[area[cand] >= 0.2 * area[cand].max()] if area[cand].max() > 0 else cand
     wc = 0.5 * (top + bottom)
@@ -939,7 +956,11 @@ def _model_bands_in(prof, shifts, strong, noise, flat, top, bottom, *, row0=0, d
         while 0 <= j + step < len(order):
             d = pair.get(tuple(sorted((order[j], order[j + step]))))
             # (a piece is of the band's own scale: a component over twice its width is smear)
-            if (nominal or d is None or d["valley"] or frac[order[j + step]] < 0.5
+            # (and the window holds its peak wherever it holds the target's, bar one lane: a
+            # neighbour the window was cut against falls outside it in the lanes the smile
+            # moves it out of)
+            fj = frac[order[j + step]]
+            if (nominal or d is None or d["valley"] or fj < 0.5 or fj < frac[t] - 1.0 / st.size
                     or sds[order[j + step]] > 2.0 * sds[t]):
                 break
             j += step
@@ -1089,7 +1110,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
     check_options(background, kw)
 
     if margin is None:  # the band model looks at the bands beside the window too
-        margin = max(20, int(bottom - top)) if method.name == "joint-model" else \
+        margin = max(20, 2 * int(bottom - top)) if method.name == "joint-model" else \
             max(15, int(round(0.25 * (bottom - top))))
     y0, y1 = max(top - margin, 0), min(bottom + margin, h - 1)
     rows = np.arange(y0, y1 + 1)

@@ -29,6 +29,15 @@ def _rows(n, mu, sigma, area, tau=0.0):
     return area * np.diff(cdf)
 
 
+def _flat_rows(n, mu, sigma, area, length):
+    """Pixel-row integrals of a flat-topped band (a box of ``length`` rows convolved with a
+    Gaussian of sd ``sigma``): scipy's normal CDF on a 1/50-row grid."""
+    fine = np.arange(-0.5, n - 0.5, 0.02) + 0.01
+    f = (norm.cdf(fine - mu + length / 2, scale=sigma)
+         - norm.cdf(fine - mu - length / 2, scale=sigma)) / length
+    return area * f.reshape(n, 50).sum(1) * 0.02
+
+
 def _blot(bands_of, n=260, noise=4.0, seed=0, smear=0.0):
     """``N_LANES`` lanes; ``bands_of(lane, rng)`` -> list of (row profile, is_target) per lane.
 
@@ -179,3 +188,82 @@ def test_shape_basis_is_the_pixel_integral(tau, length):
     ref = f.reshape(n, 50).sum(1) * 0.02
     np.testing.assert_allclose(col, ref, atol=2e-5)
     assert abs(col.sum() - 1.0) < 1e-4
+
+
+# -- issue 8: the selection failures of the joint model (each case fails on the model before
+# the curvature start, the per-lane criterion, the window constraint and the valley context:
+# its figures in the comments)
+
+
+def test_flat_top_target_with_a_flat_neighbour_1_9_sd_above():
+    # rich-realistic tuning seed 4 in closed form: a flat-topped target (plateau 2 sd) and a
+    # flat-topped neighbour 1.9 sd above it, 0.3-1x and independent per lane, no valley between
+    # them; the window is cut at their midpoint. Before: +7 to +20 % (median 13.7 %; on the
+    # rich image, one flat band whose peak fell outside the window: a nominal band, -100 %).
+    # Within 3 % here, median within 1.5 %.
+    sd, plateau = 5.0, 10.0
+
+    def bands(k, rng):
+        a = rng.uniform(2e5, 5e5)
+        return [(_flat_rows(260, 130.0, sd, a, plateau), True),
+                (_flat_rows(260, 130.0 - 1.9 * sd, sd, a * rng.uniform(0.3, 1.0), plateau),
+                 False)]
+
+    img, lanes, truth = _blot(bands, seed=11)
+    err, table, params = _errors(img, lanes, truth, (126, 150))
+    assert not params["consensus"]["nominal"]
+    assert np.median(np.abs(err)) < 0.015
+    assert np.abs(err).max() < 0.03
+
+
+def test_neighbour_2_4_sd_above_without_a_valley():
+    # rich-hard tuning seed 0 in closed form: a Gaussian neighbour 2.4 sd above the target,
+    # 0.2-0.9x its strength, changing from lane to lane; the window cut at their midpoint.
+    # Before: up to +5.4 % (two lanes took part of the neighbour; on the rich image, one band
+    # with a long tail up the lane: a nominal band, -96 to -100 %). Within 3 % here, median
+    # within 1.5 %.
+    sd = 6.0
+
+    def bands(k, rng):
+        a = rng.uniform(2e5, 5e5)
+        return [(_rows(260, 130.0, sd, a), True),
+                (_rows(260, 130.0 - 2.4 * sd, sd, a * rng.uniform(0.2, 0.9)), False)]
+
+    img, lanes, truth = _blot(bands, seed=12)
+    err, table, params = _errors(img, lanes, truth, (123, 150))
+    assert np.median(np.abs(err)) < 0.015
+    assert np.abs(err).max() < 0.03
+
+
+def test_band_beyond_the_window_is_not_cut_by_the_context():
+    # a strong band 7 sd below the target (1-1.5x, independent): the context once ended half a
+    # window below the window (no valley between there and one window out), on that band's
+    # upper flank, and the baseline took the flank for background under the target: +19 to
+    # +28 %. Within 1 % here.
+    sd = 5.0
+
+    def bands(k, rng):
+        a = rng.uniform(2e5, 5e5)
+        return [(_rows(260, 130.0, sd, a), True),
+                (_rows(260, 130.0 + 7.0 * sd, sd, a * rng.uniform(1.0, 1.5)), False)]
+
+    img, lanes, truth = _blot(bands, seed=13)
+    err, table, params = _errors(img, lanes, truth, (117, 142))
+    assert np.abs(err).max() < 0.01
+
+
+def test_bright_and_faint_lanes_keep_the_doublet():
+    # a dilution: lane k carries 2^-k of the first lane's load (a 128-fold range), a neighbour
+    # 2.2 sd below at 0.4-0.9x. With one pooled overdispersion the brightest lanes' shape misfit
+    # decided the band count alone. Before: within 1 % in five lanes, -2.0 % in the faintest;
+    # every lane within 1 % here.
+    sd = 5.0
+
+    def bands(k, rng):
+        a = 4e6 * 0.5 ** k
+        return [(_rows(260, 130.0, sd, a), True),
+                (_rows(260, 130.0 + 2.2 * sd, sd, a * rng.uniform(0.4, 0.9)), False)]
+
+    img, lanes, truth = _blot(bands, seed=14, noise=3.0)
+    err, table, params = _errors(img, lanes, truth, (112, 135))
+    assert np.abs(err).max() < 0.01
