@@ -43,6 +43,8 @@ def test_escape_formulas_quotes_text_only():
     assert out["value"].tolist() == t["value"].tolist()  # numbers untouched, negatives too
     assert t["name"].iloc[0] == "=1+1"  # the input is not changed
     assert list(escape_formulas(pd.DataFrame({"=x": [1]})).columns) == ["'=x"]  # headers too
+    cat = pd.DataFrame({"group": pd.Categorical(["=A", "B", "=A"])})  # categorical text too
+    assert list(escape_formulas(cat)["group"]) == ["'=A", "B", "'=A"]
 
 
 def test_csvs_quote_formula_names_and_keep_negative_numbers_numeric(hostile):

@@ -46,9 +46,10 @@ def escape_formulas(table: pd.DataFrame) -> pd.DataFrame:
     2  '-1+2   -3.0
     """
     out = table
-    text_cols = [c for c in table.columns if table[c].dtype == object or isinstance(table[c].dtype, pd.StringDtype)]
+    text_cols = [c for c in table.columns
+                 if table[c].dtype == object or isinstance(table[c].dtype, (pd.StringDtype, pd.CategoricalDtype))]
     for col in text_cols:
-        values = table[col]
+        values = table[col].astype(object) if isinstance(table[col].dtype, pd.CategoricalDtype) else table[col]
         mask = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START)).to_numpy(bool)
         if mask.any():
             if out is table:
