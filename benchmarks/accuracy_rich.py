@@ -23,6 +23,11 @@ the true one.
     python benchmarks/accuracy_rich.py                 # both seed sets, every rich scenario
     python benchmarks/accuracy_rich.py --quick         # 2 held-out seeds per scenario
     python benchmarks/accuracy_rich.py --seeds held --scenario rich-hard --json errs.json
+    python benchmarks/accuracy_rich.py --seeds tune --scenario rich-realistic --by-seed
+
+``--by-seed`` adds one line per image: its median ratio |error|, each target's median signed
+volume error, and what the image holds (nearest neighbour in sd, non-specific bands, tails,
+the targets' shapes), to tell which nuisance a bad image carries.
 """
 
 from __future__ import annotations
@@ -120,6 +125,25 @@ def summarise(records):
     )
 
 
+def by_seed_lines(records):
+    """One line per image of ``records``: ratio median, per-target signed medians, nuisances."""
+    lines = []
+    for seed in sorted({r["seed"] for r in records}):
+        rs = [r for r in records if r["seed"] == seed]
+        e = [abs(r["ratio_err_pct"]) for r in rs if r["ratio_err_pct"] is not None]
+        parts = [f"    seed {seed:>4}: ratio med {np.median(e) if e else float('nan'):7.2f}"]
+        for t in TARGETS:
+            v = [r[f"{t}_err_pct"] for r in rs if r[f"{t}_err_pct"] is not None]
+            parts.append(f"{t} {np.median(v) if v else float('nan'):+7.2f}")
+        r0 = rs[0]
+        nn = r0["nearest_neighbour_sd"]
+        parts.append(f"| neighbour {nn:.2f} sd" if nn is not None else "| no neighbour")
+        parts.append(f"non-specific {r0['n_nonspecific']}, tails {'yes' if r0['tails'] else 'no'}, "
+                     "shapes " + "/".join(r0["shapes"][t] for t in TARGETS))
+        lines.append(" ".join(parts))
+    return lines
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
@@ -129,6 +153,8 @@ def main(argv=None):
     ap.add_argument("--method", default=None,
                     help="background method for measure_bands (default: the package default)")
     ap.add_argument("--json", default=None, help="write every per-lane record to this file")
+    ap.add_argument("--by-seed", action="store_true",
+                    help="one line per image: ratio median, per-target signed medians, nuisances")
     args = ap.parse_args(argv)
     names = RICH if args.scenario is None else (args.scenario,)
     for n in names:
@@ -167,6 +193,8 @@ def main(argv=None):
             print(f"{name:<15} {label:<8} {s['n_lanes']:>4} {s['median']:>9.2f} {s['p95']:>9.2f} "
                   f"{s['sat_right']:>5}/{s['sat_true']:<5} {s['sat_wrong']:>9} "
                   f"{s['vol_median']:>+9.2f} {s['lanes_off']:>9} {dt:>6.2f}  {worst}")
+            if args.by_seed:
+                print("\n".join(by_seed_lines(recs)))
     print(f"elapsed {time.perf_counter() - t_start:.1f} s")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:

@@ -1,0 +1,190 @@
+"""The default ``profile`` method on the named hard cases of issue 8, against exact truth.
+
+Images are drawn from closed forms (scipy's distributions, not blotquant's own shape code) with
+every band's true volume known exactly; lanes are given, so these tests measure band separation
+and integration alone. Every neighbour's strength changes from lane to lane on its own, as a
+different protein beside the target does. The same cases are run with the experimental
+``joint-model`` method in ``tests/test_bandmodel.py``; here the default method is held to the
+issue's bounds (median |error| <= 1 % on a realistic case, worst <= 3 %). Where the default
+method does not meet them yet the test is an ``xfail`` (strict, and only for a failed assertion:
+it fails as soon as the method passes, so the mark must then be removed) whose reason gives
+today's figures and what a wider fit context (an experiment, not landed: see
+benchmarks/README.md, accuracy_rich.py) gave.
+"""
+
+import numpy as np
+import pytest
+from scipy.stats import exponnorm, norm
+
+from blotquant.bands import measure_bands
+from blotquant.lanes import Lanes
+
+N_LANES, PITCH, WIDTH = 8, 60, 40
+
+
+def _rows(n, mu, sigma, area, tau=0.0):
+    """Exact pixel-row integrals of a Gaussian (or exponentially modified Gaussian) band."""
+    edges = np.arange(n + 1) - 0.5
+    if tau > 0:
+        cdf = exponnorm.cdf(edges, tau / sigma, loc=mu, scale=sigma)
+    else:
+        cdf = norm.cdf(edges, loc=mu, scale=sigma)
+    return area * np.diff(cdf)
+
+
+def _blot(bands_of, n=260, noise=4.0, seed=0, smear=0.0):
+    """``N_LANES`` lanes; ``bands_of(lane, rng)`` -> list of (row profile, kind) per lane.
+
+    ``kind`` is ``"target"`` (counted in the truth), ``"band"`` (another band) or
+    ``"background"`` (a tail: never volume). Background: a sloped baseline (+ a broad smear hump
+    of ``smear`` x the target's peak per lane). Returns image, lanes and the target's true
+    volume per lane.
+    """
+    rng = np.random.default_rng(seed)
+    img = np.zeros((n, PITCH * N_LANES)) + 300.0 + 0.4 * np.arange(n)[:, None]
+    truth = []
+    for k in range(N_LANES):
+        prof = np.zeros(n)
+        vol = 0.0
+        for p, kind in bands_of(k, rng):
+            prof += p
+            vol += p.sum() if kind == "target" else 0.0
+        if smear:
+            hump = norm.pdf(np.arange(n), rng.uniform(0.3, 0.7) * n, rng.uniform(40, 70))
+            prof += smear * prof.max() * hump / hump.max()
+        x0 = PITCH * k + (PITCH - WIDTH) // 2
+        img[:, x0:x0 + WIDTH] += prof[:, None] / WIDTH
+        truth.append(vol)
+    img += rng.normal(0.0, noise, img.shape)
+    lanes = Lanes(centers=PITCH * np.arange(N_LANES) + (PITCH - WIDTH) // 2 + (WIDTH - 1) / 2.0,
+                  widths=np.full(N_LANES, float(WIDTH)))
+    return img, lanes, np.array(truth)
+
+
+def _errors(img, lanes, truth, window):
+    before = img.copy()
+    table, params = measure_bands(img, lanes, window)
+    assert params["method"] == "profile"
+    np.testing.assert_array_equal(img, before)  # the input is left unchanged
+    return table["volume"].to_numpy() / truth - 1.0, table, params
+
+
+def _tail(n, row, sigma, height, length):
+    """A trailing smear below a band (background): exp(-z / length) from its peak row down,
+    smoothed by the band's Gaussian, ``height`` counts (summed across the lane) at its start."""
+    u = np.arange(n, dtype=float)
+    t = np.where(u >= row, height * np.exp(-(u - row) / length), 0.0)
+    from scipy.ndimage import gaussian_filter1d
+
+    return gaussian_filter1d(t, sigma)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "profile: the context ends 15 rows below the window, cutting the neighbour, and the joint "
+    "polynomial baseline bends under it (median -4.8 %, worst -5.9 %; a context to the first "
+    "valley past the neighbour: median -1.5 %, worst -2.3 %)"))
+def test_doublet_at_1_8_sd():
+    # a neighbour 1.8 sd below the target (no valley between them), 0.3-1x its strength in each
+    # lane; the window is cut at the midpoint as a user draws it. Bound: median 1 %, worst 3 %.
+    sd = 4.0
+
+    def bands(k, rng):
+        a = rng.uniform(2e5, 5e5)
+        return [(_rows(260, 120.0, sd, a), "target"),
+                (_rows(260, 120.0 + 1.8 * sd, sd, a * rng.uniform(0.3, 1.0)), "band")]
+
+    img, lanes, truth = _blot(bands, seed=3)
+    err, table, params = _errors(img, lanes, truth, (100, 123))
+    assert np.median(np.abs(err)) < 0.01
+    assert np.abs(err).max() < 0.03
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "profile: the context ends 15 rows beyond the window, cutting the neighbour (median +1.8 %, "
+    "worst +2.1 %; a context past it: worst +0.7 %)"))
+def test_neighbour_just_outside_the_window():
+    # a strong neighbour 3 sd above, its peak outside the window (cut at the valley): it is a
+    # band beside the target, never counted as the target. Bound: worst 1.5 %.
+    sd = 5.0
+
+    def bands(k, rng):
+        a = rng.uniform(2e5, 5e5)
+        return [(_rows(260, 130.0, sd, a), "target"),
+                (_rows(260, 130.0 - 3.0 * sd, sd, a * rng.uniform(0.6, 1.2)), "band")]
+
+    img, lanes, truth = _blot(bands, seed=4)
+    err, table, params = _errors(img, lanes, truth, (123, 155))
+    assert np.abs(err).max() < 0.015
+
+
+def test_tailing_band_alone():
+    # one tailing band (exponentially modified Gaussian, tail 1-1.2 sd, its length changing by
+    # +-10 % from lane to lane as one protein runs alike in every lane), nothing beside it: the
+    # tail is the band's. Bound: median 0.5 %, worst 1.5 %. Regression: the tail's outer Gaussian
+    # piece passed the "two-band shape" test (two Gaussians fit the pair far better than one
+    # sloped hump) and was removed as a neighbour: median -4.2 %, worst -6.6 %; now the pair is
+    # tested against one band of the family of band shapes (0.07 %, worst 0.14 %).
+    def bands(k, rng):
+        a = rng.uniform(2e5, 5e5)
+        return [(_rows(260, 120.0, 5.0, a, tau=5.5 * rng.uniform(0.9, 1.1)), "target")]
+
+    img, lanes, truth = _blot(bands, seed=8)
+    err, table, params = _errors(img, lanes, truth, (95, 160))
+    assert np.median(np.abs(err)) < 0.005
+    assert np.abs(err).max() < 0.015
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "profile: the rows shared with the neighbour are split by Gaussian models, which give the "
+    "target's tail to the neighbour (median -3.7 %, worst -3.9 %)"))
+def test_tail_of_a_band_under_its_neighbour():
+    # a tailing band (tail 1.3 sd) with a narrow band 4.5 sd below it, in its tail, each with its
+    # own strength: the tail is the target's, the narrow band is not. Bound: worst 2 %.
+    def bands(k, rng):
+        a = rng.uniform(2e5, 5e5)
+        return [(_rows(260, 120.0, 3.0, a, tau=4.0), "target"),
+                (_rows(260, 138.0, 3.0, a * rng.uniform(0.4, 0.8)), "band")]
+
+    img, lanes, truth = _blot(bands, seed=5)
+    err, table, params = _errors(img, lanes, truth, (105, 131))
+    assert np.abs(err).max() < 0.02
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "profile: the smear's rows inside the band's support are counted as band (median +9.3 %, "
+    "worst +9.9 %)"))
+def test_trailing_smear_under_a_band():
+    # a Gaussian band with a trailing smear below it (background: 10 % of its peak, decaying over
+    # 5 sd, its own strength per lane), as the rich simulator's ``tails`` draws it. The smear under
+    # the band is background and must not be counted. Bound: median 1 %, worst 3 %.
+    sd = 5.0
+
+    def bands(k, rng):
+        a = rng.uniform(2e5, 5e5)
+        peak = a / (np.sqrt(2 * np.pi) * sd)
+        return [(_rows(260, 120.0, sd, a), "target"),
+                (_tail(260, 120.0, sd, 0.1 * peak * rng.uniform(0.7, 1.3), 5.0 * sd),
+                 "background")]
+
+    img, lanes, truth = _blot(bands, seed=9)
+    err, table, params = _errors(img, lanes, truth, (95, 145))
+    assert np.median(np.abs(err)) < 0.01
+    assert np.abs(err).max() < 0.03
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "profile: median +1.8 %, worst +3.4 % (a context that reaches past the non-specific band: "
+    "worst 2.0 %)"))
+def test_non_specific_band_beside_the_target_on_smear():
+    # a non-specific band 7 sd above the target, 0.2-0.7x and unrelated to it, on a broad smear
+    # hump (10 % of the peak) that changes from lane to lane. Bound: worst 2.5 %.
+    sd = 5.0
+
+    def bands(k, rng):
+        a = rng.uniform(2e5, 5e5)
+        return [(_rows(260, 140.0, sd, a), "target"),
+                (_rows(260, 140.0 - 7.0 * sd, sd, rng.uniform(0.2, 0.7) * 3.5e5), "band")]
+
+    img, lanes, truth = _blot(bands, seed=6, smear=0.10)
+    err, table, params = _errors(img, lanes, truth, (120, 160))
+    assert np.abs(err).max() < 0.025
