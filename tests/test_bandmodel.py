@@ -9,60 +9,15 @@ each hard case fails with the default "profile" method (its figures in the test'
 
 import numpy as np
 import pytest
-from scipy.stats import exponnorm, norm
+from scipy.stats import exponnorm
 
 from blotquant import bandmodel as bm
 from blotquant.bands import measure_bands
-from blotquant.lanes import Lanes
+from closedform import blot as _blot  # tests/ is on sys.path
+from closedform import flat_rows as _flat_rows
+from closedform import rows as _rows
 
-N_LANES, PITCH, WIDTH = 8, 60, 40
 JM = "joint-model"  # opt-in while it is not yet robust enough to be the default (see below)
-
-
-def _rows(n, mu, sigma, area, tau=0.0):
-    """Exact pixel-row integrals of a Gaussian (or exponentially modified Gaussian) band."""
-    edges = np.arange(n + 1) - 0.5
-    if tau > 0:
-        cdf = exponnorm.cdf(edges, tau / sigma, loc=mu, scale=sigma)
-    else:
-        cdf = norm.cdf(edges, loc=mu, scale=sigma)
-    return area * np.diff(cdf)
-
-
-def _flat_rows(n, mu, sigma, area, length):
-    """Pixel-row integrals of a flat-topped band (a box of ``length`` rows convolved with a
-    Gaussian of sd ``sigma``): scipy's normal CDF on a 1/50-row grid."""
-    fine = np.arange(-0.5, n - 0.5, 0.02) + 0.01
-    f = (norm.cdf(fine - mu + length / 2, scale=sigma)
-         - norm.cdf(fine - mu - length / 2, scale=sigma)) / length
-    return area * f.reshape(n, 50).sum(1) * 0.02
-
-
-def _blot(bands_of, n=260, noise=4.0, seed=0, smear=0.0):
-    """``N_LANES`` lanes; ``bands_of(lane, rng)`` -> list of (row profile, is_target) per lane.
-
-    Background: a sloped baseline (+ a broad smear hump of ``smear`` x the target's peak per
-    lane). Returns image, lanes and the target's true volume per lane.
-    """
-    rng = np.random.default_rng(seed)
-    img = np.zeros((n, PITCH * N_LANES)) + 300.0 + 0.4 * np.arange(n)[:, None]
-    truth = []
-    for k in range(N_LANES):
-        prof = np.zeros(n)
-        vol = 0.0
-        for p, is_target in bands_of(k, rng):
-            prof += p
-            vol += p.sum() if is_target else 0.0
-        if smear:
-            hump = norm.pdf(np.arange(n), rng.uniform(0.3, 0.7) * n, rng.uniform(40, 70))
-            prof += smear * prof.max() * hump / hump.max()
-        x0 = PITCH * k + (PITCH - WIDTH) // 2
-        img[:, x0:x0 + WIDTH] += prof[:, None] / WIDTH
-        truth.append(vol)
-    img += rng.normal(0.0, noise, img.shape)
-    lanes = Lanes(centers=PITCH * np.arange(N_LANES) + (PITCH - WIDTH) // 2 + (WIDTH - 1) / 2.0,
-                  widths=np.full(N_LANES, float(WIDTH)))
-    return img, lanes, np.array(truth)
 
 
 def _errors(img, lanes, truth, window):

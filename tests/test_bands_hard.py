@@ -14,51 +14,10 @@ benchmarks/README.md, accuracy_rich.py) gave.
 
 import numpy as np
 import pytest
-from scipy.stats import exponnorm, norm
 
 from blotquant.bands import measure_bands
-from blotquant.lanes import Lanes
-
-N_LANES, PITCH, WIDTH = 8, 60, 40
-
-
-def _rows(n, mu, sigma, area, tau=0.0):
-    """Exact pixel-row integrals of a Gaussian (or exponentially modified Gaussian) band."""
-    edges = np.arange(n + 1) - 0.5
-    if tau > 0:
-        cdf = exponnorm.cdf(edges, tau / sigma, loc=mu, scale=sigma)
-    else:
-        cdf = norm.cdf(edges, loc=mu, scale=sigma)
-    return area * np.diff(cdf)
-
-
-def _blot(bands_of, n=260, noise=4.0, seed=0, smear=0.0):
-    """``N_LANES`` lanes; ``bands_of(lane, rng)`` -> list of (row profile, kind) per lane.
-
-    ``kind`` is ``"target"`` (counted in the truth), ``"band"`` (another band) or
-    ``"background"`` (a tail: never volume). Background: a sloped baseline (+ a broad smear hump
-    of ``smear`` x the target's peak per lane). Returns image, lanes and the target's true
-    volume per lane.
-    """
-    rng = np.random.default_rng(seed)
-    img = np.zeros((n, PITCH * N_LANES)) + 300.0 + 0.4 * np.arange(n)[:, None]
-    truth = []
-    for k in range(N_LANES):
-        prof = np.zeros(n)
-        vol = 0.0
-        for p, kind in bands_of(k, rng):
-            prof += p
-            vol += p.sum() if kind == "target" else 0.0
-        if smear:
-            hump = norm.pdf(np.arange(n), rng.uniform(0.3, 0.7) * n, rng.uniform(40, 70))
-            prof += smear * prof.max() * hump / hump.max()
-        x0 = PITCH * k + (PITCH - WIDTH) // 2
-        img[:, x0:x0 + WIDTH] += prof[:, None] / WIDTH
-        truth.append(vol)
-    img += rng.normal(0.0, noise, img.shape)
-    lanes = Lanes(centers=PITCH * np.arange(N_LANES) + (PITCH - WIDTH) // 2 + (WIDTH - 1) / 2.0,
-                  widths=np.full(N_LANES, float(WIDTH)))
-    return img, lanes, np.array(truth)
+from closedform import blot as _blot  # tests/ is on sys.path
+from closedform import rows as _rows
 
 
 def _errors(img, lanes, truth, window):
