@@ -112,6 +112,95 @@ def _poly_basis(n_rows, degree):
     return np.polynomial.legendre.legvander(t, int(degree))
 
 
+def _qr_lstsq(A, y):
+    """Least-squares ``coef`` of ``A @ coef ~ y`` and an orthonormal basis ``q`` of ``A``'s columns.
+
+    One QR decomposition serves both the solution and the variable-projection Jacobian. When the
+    columns are (nearly) dependent (two components on one row, a component off the profile), the
+    minimum-norm solution of the SVD is taken instead, and ``q`` spans the columns' range.
+    """
+    q, r = np.linalg.qr(A)
+    d = np.abs(np.diag(r))
+    if d.size and d.min() > 1e-10 * d.max():
+        return np.linalg.solve(r, q.T @ y), q
+    u, sv, vt = np.linalg.svd(A, full_matrices=False)
+    good = sv > sv[0] * max(A.shape) * np.finfo(float).eps if sv.size else sv > 0
+    coef = vt[good].T @ ((u[:, good].T @ y) / sv[good])
+    return coef, u[:, good]
+
+
+def bounded_lm(resid, jac, theta0, lo, hi, *, max_nfev=200, ftol=1e-8, xtol=1e-3):
+    """Minimise ``|resid(theta)|^2`` within ``lo <= theta <= hi`` (projected Levenberg-Marquardt).
+
+    Steps solve ``(H + lam diag(H)) step = -J^T r`` (Marquardt's scaling: invariant to the units
+    of each parameter), projected onto the bounds; ``lam`` shrinks by 3 after a step that lowers
+    the cost and grows by 4 until one does. For the few (2-30) parameters of a band fit this is
+    much cheaper per step than scipy's trust-region reflective solver, whose SVD of the whole
+    Jacobian and bookkeeping dominate on such small problems.
+
+    Parameters
+    ----------
+    resid, jac : callable
+        ``resid(theta)`` -> residual vector; ``jac(theta)`` -> its Jacobian (rows x parameters),
+        asked only at points ``resid`` was just evaluated at.
+    theta0, lo, hi : ndarray
+        Start and bounds (the start is clipped into them).
+    max_nfev : int, optional
+        Most residual evaluations.
+    ftol : float, optional
+        Converged when a step lowers the cost by at most ``ftol`` of it and moves no parameter
+        by more than ``xtol``.
+    xtol : float, optional
+        In the parameters' units (rows, for band rows and widths).
+
+    Returns
+    -------
+    theta : ndarray
+    converged : bool
+        False when ``max_nfev`` ran out first.
+    nfev : int
+    """
+    theta = np.clip(np.asarray(theta0, float), lo, hi)
+    r = resid(theta)
+    cost = float(r @ r)
+    nfev = 1
+    lam = 1e-3
+    while nfev < max_nfev:
+        J = jac(theta)
+        g = J.T @ r
+        # a parameter held at a bound that the descent would push further out stays there:
+        # stepping it too only to clip the step back bends the step and stalls the search
+        free = ~(((theta <= lo) & (g > 0)) | ((theta >= hi) & (g < 0)))
+        Jf = J[:, free]
+        H = Jf.T @ Jf
+        gf = g[free]
+        dH = np.diag(H) + 1e-12
+        improved = False
+        while lam < 1e10 and nfev < max_nfev:
+            step = np.zeros_like(theta)
+            try:
+                step[free] = np.linalg.solve(H + lam * np.diag(dH), -gf)
+            except np.linalg.LinAlgError:
+                lam *= 4.0
+                continue
+            new = np.clip(theta + step, lo, hi)
+            rn = resid(new)
+            nfev += 1
+            cn = float(rn @ rn)
+            if cn < cost:
+                improved = True
+                break
+            lam *= 4.0
+        if not improved:  # no step lowers the cost: a (bounded) minimum
+            return theta, lam >= 1e10, nfev
+        done = cost - cn <= ftol * cost and bool(np.all(np.abs(new - theta) <= xtol))
+        theta, r, cost = new, rn, cn
+        lam = max(lam / 3.0, 1e-9)
+        if done:
+            return theta, True, nfev
+    return theta, False, nfev
+
+
 def fit_peaks(profile, centers, sigmas, *, degree=1, tied=False, fixed=False, center_tol=3.0,
               sigma_range=(0.6, 1.6), max_nfev=200, tol=1e-8):
     """Fit a sum of Gaussian bands plus a polynomial baseline to a row profile.
@@ -160,8 +249,6 @@ def fit_peaks(profile, centers, sigmas, *, degree=1, tied=False, fixed=False, ce
     >>> round(float(f["areas"][0]), 3), round(float(f["centers"][0]), 3)
     (500.0, 30.0)
     """
-    from scipy.optimize import least_squares
-
     y = np.asarray(profile, dtype=float)
     n = y.size
     c0 = np.atleast_1d(np.asarray(centers, dtype=float)).copy()
@@ -192,12 +279,11 @@ def fit_peaks(profile, centers, sigmas, *, degree=1, tied=False, fixed=False, ce
             c, s = unpack(theta)
             z = _edge_z(n, c, s)
             A = np.hstack([_edge_basis(z), P])
-            coef, *_ = np.linalg.lstsq(A, y, rcond=None)
-            cache.update(key=key, value=(A, coef, z))
+            cache.update(key=key, value=(A, *_qr_lstsq(A, y), z))
         return cache["value"]
 
     def resid(theta):
-        A, coef, _ = solve(theta)
+        A, coef, _, _ = solve(theta)
         return A @ coef - y
 
     def jac(theta):
@@ -205,7 +291,7 @@ def fit_peaks(profile, centers, sigmas, *, degree=1, tied=False, fixed=False, ce
         # coefficients held, projected off the span of the basis (exact at the optimum's
         # first order; saves the 2k extra residual evaluations of finite differences)
         c, s = unpack(theta)
-        A, coef, z = solve(theta)
+        A, coef, q, z = solve(theta)
         pe = np.exp(-0.5 * z * z)  # per edge: row u has zp = z[u + 1], zm = z[u]
         zpe = z * pe
         pp, pm = pe[1:], pe[:-1]
@@ -216,20 +302,15 @@ def fit_peaks(profile, centers, sigmas, *, degree=1, tied=False, fixed=False, ce
             D = np.column_stack([dc.sum(1), (ds * s0[None, :]).sum(1)])
         else:
             D = np.hstack([dc, ds])
-        q, _ = np.linalg.qr(A)
         return D - q @ (q.T @ D)
 
     converged = True
     nfev = 0
     theta = theta0
     if k and not fixed:
-        sol = least_squares(resid, theta0, jac=jac, bounds=(lo, hi),
-                            x_scale=np.maximum(np.abs(theta0), 1.0),
-                            max_nfev=max_nfev, method="trf", ftol=tol, xtol=tol)
-        theta = sol.x
-        converged = bool(sol.status > 0)
-        nfev = int(sol.nfev)
-    A, coef, _ = solve(theta)
+        theta, converged, nfev = bounded_lm(resid, jac, theta0, lo, hi, max_nfev=max_nfev,
+                                            ftol=tol)
+    A, coef, _, _ = solve(theta)
     c, s = unpack(theta)
     comps = A[:, :k] * coef[:k]
     base = A[:, k:] @ coef[k:] if P.shape[1] else np.zeros(n)
