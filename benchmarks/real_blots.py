@@ -47,7 +47,7 @@ def main():
         index = sum(len(m.images) for m in experiment.membranes[:mi]) + ii
         res = results.images[index]
         lanes = res.choices["lanes"]
-        h, w = res.blot.data.shape[:2]
+        h, w = res.pixels.shape if res.blot.data is None else res.blot.data.shape[:2]
         size = (res.blot.origin[0] + w, res.blot.origin[1] + h)
         try:
             paired = T.annotated_lanes(cfg.stem, image_spec.file, image_spec.region, list(membrane.lanes), size)

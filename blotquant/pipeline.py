@@ -49,6 +49,7 @@ class ImageResult:
     lane_labels: list
     choices: dict
     overlay: bytes | None = None  # its overlay PNG, when drawn where it was measured (batch workers)
+    pixels: object = None  # report.figures.OverlayPixels: what the overlay needs, when blot's arrays were let go
 
 
 @dataclass(frozen=True)
@@ -480,7 +481,18 @@ def measure_task(experiment, task) -> TaskResult:
     return TaskResult(task, tuple(images), strip_record)
 
 
-def run(experiment, *, executor=None) -> Results:
+def _overlay_pixels_only(result: TaskResult) -> TaskResult:
+    """``result`` with each image's full-size arrays replaced by the display-size copy its overlay
+    is drawn from (a few MB instead of ~110 MB for a 12-MP blot)."""
+    from blotquant.report.figures import overlay_pixels
+
+    return replace(result, images=tuple(
+        replace(res, pixels=overlay_pixels(res.blot.data, res.blot.saturated, res.blot.marks),
+                blot=replace(res.blot, data=None, saturated=None, mask=None, marks=None))
+        for res in result.images))
+
+
+def run(experiment, *, executor=None, keep_pixels=False) -> Results:
     """Quantify an experiment: every image, every target, normalised and tested.
 
     Parameters
@@ -491,6 +503,11 @@ def run(experiment, *, executor=None) -> Results:
         Measure the images (:func:`measure_task`, one call per image file) on this executor,
         e.g. a ``ProcessPoolExecutor`` or a Dask client's ``get_executor()``. Default: one after
         the other in this process. The results are the same either way.
+    keep_pixels : bool, optional
+        Keep every image's full-size arrays (``blot.data``, ``saturated``, ``mask``, ``marks``)
+        in the results. Default: each image keeps only the display-size copy its overlay is
+        drawn from (``pixels``), taken as soon as it is measured, so a run of many images holds
+        one image's arrays at a time.
 
     Returns
     -------
@@ -501,18 +518,21 @@ def run(experiment, *, executor=None) -> Results:
 
     Notes
     -----
-    With an executor every image's pixels travel back to this process (they are needed for the
-    overlays); ``blotquant run --jobs N`` (:mod:`blotquant.batch`) avoids that cost.
+    With an executor every image's full-size arrays travel back to this process (the display
+    copy is taken here); ``blotquant run --jobs N`` (:mod:`blotquant.batch`) draws the overlays
+    in the workers instead.
     """
     started = _dt.datetime.now(_dt.timezone.utc)
     t0 = time.perf_counter()
     tasks = image_tasks(experiment)
+    keep = (lambda result: result) if keep_pixels else _overlay_pixels_only
     if executor is None:
-        measured = [measure_task(experiment, task) for task in tasks]
+        measured = [keep(measure_task(experiment, task)) for task in tasks]
     else:
         futures = [executor.submit(measure_task, experiment, task) for task in tasks]
         try:
-            measured = [f.result() for f in futures]  # the first failing image, in config order, raises
+            # (the first failing image, in config order, raises)
+            measured = [keep(f.result()) for f in futures]
         finally:
             for f in futures:
                 f.cancel()

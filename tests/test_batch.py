@@ -278,13 +278,18 @@ def test_overlays_drawn_in_the_workers_are_the_bytes_a_single_run_draws(batch, t
     assert main(["run", str(folder / "alpha.yaml"), str(folder / "gamma.yaml"), "--out", str(tmp_path / "b"),
                  "--jobs", "2"]) == 0
     for name in ("alpha", "gamma"):
-        results = run(load_config(folder / f"{name}.yaml"))
+        results = run(load_config(folder / f"{name}.yaml"), keep_pixels=True)
         assert all(res.overlay is None and res.blot.data is not None for res in results.images)
         single = write_results(results, tmp_path / f"s-{name}", experiment_name=name)  # drawn from the pixels
+        # a run keeps only the display copy of each image by default: the same overlays from it
+        slim = run(load_config(folder / f"{name}.yaml"))
+        assert all(res.blot.data is None and res.pixels is not None for res in slim.images)
+        from_copy = write_results(slim, tmp_path / f"c-{name}", experiment_name=name)
         pngs = sorted(p.name for p in single.glob("overlay_*.png"))
         assert len(pngs) == len(results.images) >= 1
         for png in pngs + ["report.html"]:
             assert (tmp_path / "b" / name / png).read_bytes() == (single / png).read_bytes(), (name, png)
+            assert (from_copy / png).read_bytes() == (single / png).read_bytes(), (name, png)
 
 
 def test_python_dash_m_runs_a_batch_on_worker_processes(batch, tmp_path):

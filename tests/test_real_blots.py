@@ -187,7 +187,7 @@ def _entry(cfg, mi, ii):
     membrane, image_spec = flat[index]
     res = results.images[index]
     assert (res.membrane, res.file) == (membrane.name, image_spec.file)
-    h, w = res.blot.data.shape[:2]
+    h, w = res.pixels.shape if res.blot.data is None else res.blot.data.shape[:2]
     size = (res.blot.origin[0] + w, res.blot.origin[1] + h)
     paired = annotated_lanes(cfg.stem, image_spec.file, image_spec.region, list(membrane.lanes), size)
     if paired is None:

@@ -314,6 +314,17 @@ def test_overlay_shows_every_saturated_and_marked_pixel_and_the_outlines():
     solid, dotted = (xs < 700).sum(), (xs > 700).sum()
     assert np.ptp(xs[xs < 700]) == pytest.approx(100, abs=2) and np.ptp(xs[xs > 700]) == pytest.approx(100, abs=2)
     assert 0.2 * solid < dotted < 0.7 * solid
+    # what a run keeps of the image instead of its full-size arrays draws the same picture
+    from blotquant.report.figures import overlay_pixels
+
+    data[::7, ::5] = np.arange(data[::7, ::5].size).reshape(data[::7, ::5].shape) % 1000
+    full = render_overlay(data, sat, lanes, bands, title="t", lane_labels=["a", "b", "c"], marks=marks)
+    kept = overlay_pixels(data, sat, marks)
+    assert kept.shown.nbytes * 9 <= data.nbytes
+    assert render_overlay(kept, None, lanes, bands, title="t", lane_labels=["a", "b", "c"]) == full
+    narrow = data[:300, :200]  # enlarged by whole pixels (step 1, up 4)
+    assert render_overlay(overlay_pixels(narrow, sat[:300, :200]), None, lanes, bands) == \
+        render_overlay(narrow, sat[:300, :200], lanes, bands)
 
 
 def test_stats_cli_csv_quotes_formula_group_names(tmp_path, capsys):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import functools
 import io
 import textwrap
+from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["render_overlay", "render_plot", "display_copy", "target_figure", "figure_bytes", "significance_marks",
+__all__ = ["render_overlay", "overlay_pixels", "OverlayPixels", "render_plot", "display_copy", "target_figure", "figure_bytes", "significance_marks",
            "figure_caption"]
 
 _MAX_SIDE = 1600  # overlays are downsampled for display only; numbers never come from them
@@ -29,13 +30,78 @@ def display_copy(data, *, low=0.5, high=99.8):
     return np.clip((np.asarray(data, dtype=float) - lo) / (hi - lo), 0.0, 1.0)
 
 
+@dataclass(frozen=True)
+class OverlayPixels:
+    """What an overlay needs of an image's pixels, at display size (see :func:`overlay_pixels`).
+
+    ``shown`` (float64, (h, w)): the counts area-averaged by ``step`` (or the counts themselves);
+    ``saturated`` and ``marks`` (bool, (h, w), or None when there are none): display pixels
+    covering any saturated / colour-marked pixel; ``shape``: the image's (rows, cols); ``up``:
+    whole-pixel enlargement of a narrow image.
+    """
+
+    shown: np.ndarray
+    saturated: np.ndarray | None
+    marks: np.ndarray | None
+    shape: tuple
+    step: int
+    up: int
+
+
+def overlay_pixels(data, saturated=None, marks=None):
+    """The display-size copy of an image that :func:`render_overlay` draws on.
+
+    A run keeps this (a few MB) instead of each image's full-size arrays (~110 MB for a 12-MP
+    blot), so a config of many images does not hold them all until the outputs are written.
+
+    Parameters
+    ----------
+    data : ndarray, shape (rows, cols)
+    saturated, marks : ndarray of bool, shape (rows, cols), optional
+
+    Returns
+    -------
+    OverlayPixels
+
+    Examples
+    --------
+    >>> sat = np.zeros((3200, 100), bool)
+    >>> sat[5, 7] = True
+    >>> px = overlay_pixels(np.ones((3200, 100)), sat)
+    >>> px.shown.shape, px.step, px.saturated.sum(), px.marks is None
+    ((1600, 50), 2, np.int64(1), True)
+    """
+    import cv2
+
+    data = np.asarray(data)
+    rows, cols = data.shape
+    step = max(1, int(np.ceil(max(rows, cols) / _MAX_SIDE)))
+    up = max(1, min(int(np.ceil(_MIN_WIDTH / cols)), _MAX_SIDE // max(rows, cols))) if step == 1 else 1
+    h, w = -(-rows // step), -(-cols // step)
+    if step > 1:  # area average: weak bands stay visible, noise is not aliased
+        shown = cv2.resize(np.asarray(data, dtype=np.float64), (w, h), interpolation=cv2.INTER_AREA)
+    else:
+        shown = np.asarray(data, dtype=np.float64)
+
+    def covering(mask):  # every flagged pixel shows: a display pixel is flagged if any it covers is
+        if mask is None or not mask.any():
+            return None
+        out = np.zeros((h, w), bool)
+        r, c = np.nonzero(mask)
+        out[r // step, c // step] = True
+        return out
+
+    return OverlayPixels(shown, covering(saturated), covering(marks), (rows, cols), step, up)
+
+
 def render_overlay(data, saturated, lanes, bands, *, title="", lane_labels=None, warnings=(), marks=None):
     """Draw lanes, counted band pixels and saturated pixels over a display copy of the image.
 
     Parameters
     ----------
-    data : ndarray, shape (rows, cols)
-        The analysed signal (bands bright), in the coordinates of ``lanes`` and ``bands``.
+    data : ndarray, shape (rows, cols), or OverlayPixels
+        The analysed signal (bands bright), in the coordinates of ``lanes`` and ``bands``; or
+        what :func:`overlay_pixels` kept of it (then ``saturated`` and ``marks`` are not used).
     saturated : ndarray of bool, shape (rows, cols)
         Pixels at the detector ceiling (drawn red).
     lanes : Lanes
@@ -75,18 +141,12 @@ def render_overlay(data, saturated, lanes, bands, *, title="", lane_labels=None,
     >>> png[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
     True
     """
-    import cv2
     from PIL import Image, ImageDraw
 
-    data = np.asarray(data)
-    rows, cols = data.shape
-    step = max(1, int(np.ceil(max(rows, cols) / _MAX_SIDE)))
-    up = max(1, min(int(np.ceil(_MIN_WIDTH / cols)), _MAX_SIDE // max(rows, cols))) if step == 1 else 1
-    h, w = -(-rows // step), -(-cols // step)
-    if step > 1:  # area average: weak bands stay visible, noise is not aliased
-        shown = cv2.resize(np.asarray(data, dtype=np.float64), (w, h), interpolation=cv2.INTER_AREA)
-    else:
-        shown = np.asarray(data, dtype=np.float64)
+    px = data if isinstance(data, OverlayPixels) else overlay_pixels(data, saturated, marks)
+    rows, cols = px.shape
+    step, up, shown = px.step, px.up, px.shown
+    h, w = shown.shape
     sample = shown[:: max(1, int(np.sqrt(shown.size / 250_000))), :: max(1, int(np.sqrt(shown.size / 250_000)))]
     lo, hi = np.percentile(sample, [0.5, 99.8])
     if hi <= lo:
@@ -94,13 +154,11 @@ def render_overlay(data, saturated, lanes, bands, *, title="", lane_labels=None,
     grey = np.clip((shown - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
     rgb = np.repeat(grey[:, :, None], 3, axis=2)
     legend = "yellow: counted pixels; red: saturated; dotted: band not found; dashed cyan: lane centres"
-    if marks is not None and marks.any():
-        r, c = np.nonzero(marks)
-        rgb[r // step, c // step] = _MAGENTA
+    if px.marks is not None:
+        rgb[px.marks] = _MAGENTA
         legend += "; magenta: colour marks (ink) left out of lane finding"
-    if saturated is not None and saturated.any():
-        r, c = np.nonzero(saturated)
-        rgb[r // step, c // step] = _RED
+    if px.saturated is not None:
+        rgb[px.saturated] = _RED
     if up > 1:
         rgb = np.repeat(np.repeat(rgb, up, axis=0), up, axis=1)
     scale = up / step  # display pixel centre = (image pixel centre + 0.5) * scale - 0.5

@@ -52,7 +52,8 @@ def overlay_png(res) -> bytes:
     counted pixels, saturated pixels and colour marks drawn on a display copy of its counts."""
     from blotquant.report import figures
 
-    return figures.render_overlay(res.blot.data, res.blot.saturated, res.lanes, res.bands,
+    data = res.blot.data if getattr(res, "pixels", None) is None else res.pixels
+    return figures.render_overlay(data, res.blot.saturated, res.lanes, res.bands,
                                   title=f"{res.membrane}: {res.file}", lane_labels=res.lane_labels,
                                   warnings=res.choices["warnings"], marks=res.blot.marks)
 
