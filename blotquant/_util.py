@@ -4,7 +4,27 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["jsonable", "is_tiff"]
+__all__ = ["jsonable", "is_tiff", "median1d"]
+
+
+def median1d(x):
+    """``np.median`` of a finite 1-D array, the same number, without its generic machinery.
+
+    ``np.median`` spends ~20 us per call on reductions over any axis, NaN checks and dtype
+    handling; the band fits take the median of a few hundred rows thousands of times.
+
+    Examples
+    --------
+    >>> x = np.array([3.0, 1.0, 4.0, 1.5])
+    >>> bool(median1d(x) == np.median(x)), float(median1d(x[:3]))
+    (True, 3.0)
+    """
+    n = x.size
+    k = n // 2
+    if n % 2:
+        return np.partition(x, k)[k]
+    p = np.partition(x, (k - 1, k))
+    return (p[k - 1] + p[k]) / 2.0
 
 
 def jsonable(obj):

@@ -33,6 +33,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from blotquant._util import median1d
 from blotquant.errors import BlotquantError
 
 __all__ = [
@@ -426,7 +427,7 @@ def anchored_baseline(profile, support, *, bands=None, exclude=None, degree=4, m
             continue
         r = y - A @ coef
         rk = r[keep]
-        sd = 1.4826 * float(np.median(np.abs(rk - np.median(rk)))) + 1e-300
+        sd = 1.4826 * float(median1d(np.abs(rk - median1d(rk)))) + 1e-300
         new = out & (np.abs(r) <= max(4.0 * sd, 1e-12 * (np.abs(y).max() + 1.0)))
         if new.sum() < d + 1 + cols.size + 2 or np.array_equal(new, keep):
             break  # (A and coef are the fit on the final rows and neighbours)

@@ -27,7 +27,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from blotquant._util import jsonable
+from blotquant._util import jsonable, median1d
 from blotquant.background import (
     anchored_baseline,
     check_options,
@@ -76,34 +76,51 @@ def _strip_indices(lanes, i, rows, band_slope, shape):
 
 
 def _lower_line(y, n_iter=6):
-    """Line through the lower envelope of ``y`` (asymmetric iterative fit), for detection only."""
-    u = np.linspace(-1, 1, y.size)
+    """Line through the lower envelope of ``y`` (asymmetric iterative fit), for detection only.
 
-    def line(keep):  # least-squares line on the kept rows (closed form)
-        uk, yk = u[keep], y[keep]
-        um, ym = uk.mean(), yk.mean()
-        var = ((uk - um) ** 2).sum()
-        b = ((uk - um) * (yk - ym)).sum() / var if var > 0 else 0.0
-        return b * (u - um) + ym
+    ``y`` of shape (n,) or (L, n): each row is fitted on its own (all rows at once).
+    """
+    Y = np.asarray(y, float)
+    Y2 = np.atleast_2d(Y)
+    L, n = Y2.shape
+    u = np.linspace(-1, 1, n)
 
-    keep = np.ones(y.size, bool)
+    def line(keep):  # least-squares line per row on its kept entries (closed form)
+        m = keep.sum(1)
+        um = (u * keep).sum(1) / m
+        ym = np.where(keep, Y2, 0.0).sum(1) / m
+        du = np.where(keep, u - um[:, None], 0.0)
+        var = (du * du).sum(1)
+        b = np.divide((du * (Y2 - ym[:, None])).sum(1), var, out=np.zeros(L), where=var > 0)
+        return b[:, None] * (u - um[:, None]) + ym[:, None]
+
+    def masked_median(v, keep, m):  # per row, of the kept entries (as np.median of them)
+        srt = np.sort(np.where(keep, v, np.inf), axis=1)
+        rows = np.arange(L)
+        return (srt[rows, (m - 1) // 2] + srt[rows, m // 2]) / 2.0
+
+    keep = np.ones((L, n), bool)
     fit = line(keep)
+    active = np.ones(L, bool)  # rows still iterating
     for it in range(n_iter):
-        r = y - fit
-        rk = r[keep]
-        sd = 1.4826 * np.median(np.abs(rk - np.median(rk))) + 1e-300
-        new = r < 1.0 * sd
-        if new.sum() < max(4, y.size // 5) or np.array_equal(new, keep):
+        r = Y2 - fit
+        m = keep.sum(1)
+        med = masked_median(r, keep, m)
+        sd = 1.4826 * masked_median(np.abs(r - med[:, None]), keep, m) + 1e-300
+        new = r < sd[:, None]
+        stop = (new.sum(1) < max(4, n // 5)) | (new == keep).all(1)
+        active &= ~stop
+        if not active.any():
             break
-        keep = new
+        keep = np.where(active[:, None], new, keep)
         if it < n_iter - 1:  # the line the next round tests (the last round's is returned)
-            fit = line(keep)
-    return fit
+            fit = np.where(active[:, None], line(keep), fit)
+    return fit if Y.ndim == 2 else fit[0]
 
 
 def _noise_sd(y):
     d = np.diff(y)
-    return float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2.0)) + 1e-300
+    return float(1.4826 * median1d(np.abs(d - median1d(d))) / np.sqrt(2.0)) + 1e-300
 
 
 def _shift(y, s):
@@ -384,7 +401,7 @@ def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0, no_split=
 
 
 def _joint_fit(Y, shifts0, c0, s0, *, shift_tol=6.0, center_tol=4.0, sigma_range=(0.5, 1.6),
-               degree=1, max_nfev=100, tol=1e-6, weights=None):
+               degree=1, max_nfev=100, tol=1e-6, xtol=1e-3, weights=None):
     """Fit every lane's profile with one band pattern: shared component rows and widths.
 
     Lane ``l``'s profile ``Y[l]`` is modelled as ``sum_k a[l, k] G(u; c_k + shift_l, sigma_k)`` plus
@@ -477,7 +494,7 @@ def _joint_fit(Y, shifts0, c0, s0, *, shift_tol=6.0, center_tol=4.0, sigma_range
     theta0 = np.concatenate([c0, s0, sh0])
     lo = np.concatenate([c0 - center_tol, s0 * sigma_range[0], sh0 - shift_tol])
     hi = np.concatenate([c0 + center_tol, s0 * sigma_range[1], sh0 + shift_tol])
-    theta, _, _ = bounded_lm(resid, jac, theta0, lo, hi, max_nfev=max_nfev, ftol=tol)
+    theta, _, _ = bounded_lm(resid, jac, theta0, lo, hi, max_nfev=max_nfev, ftol=tol, xtol=xtol)
     solve(theta)
     c, s, sh = unpack(theta)
     A, _, coef, _ = solve(theta)
@@ -1169,6 +1186,11 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
            for ys, xs, inside in strips]
     prof = np.array([r.sum(1) for r in raw])
     n_out = [int((~inside).sum()) for _, _, inside in strips]
+    if saturated is not None:  # no clipped pixel in the strips' rows: nothing to look up per lane
+        s_lo = min(int(s[0].min()) for s in strips)
+        s_hi = max(int(s[0].max()) for s in strips)
+        if not np.asarray(saturated)[s_lo:s_hi + 1].any():
+            saturated = None
 
     bg_params = {"method": method.name}
     if method.kind == "image":
@@ -1189,7 +1211,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
 
     # 2. detection profiles, lane alignment (smile + tilt) and consensus components
     x_mid = lanes.x_at((top + bottom) / 2.0)
-    det = np.array([p - _lower_line(p) for p in fitprof])
+    det = fitprof - _lower_line(fitprof)
     noise = np.array([_noise_sd(p) for p in fitprof])
     from scipy.ndimage import gaussian_filter1d
 
@@ -1228,7 +1250,8 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
     # flat-topped (clipped) bands in most strong lanes: their plateau must stay one component
     central = np.array([r[:, r.shape[1] // 4: r.shape[1] - r.shape[1] // 4].sum(1)
                         if r.shape[1] >= 4 else r.sum(1) for r in raw])
-    sm1 = gaussian_filter1d(np.array([p - _lower_line(p) for p in central]), 1.0, axis=1)
+    central = np.array(central)
+    sm1 = gaussian_filter1d(central - _lower_line(central), 1.0, axis=1)
     flat = [_plateau(sm1[i], top - y0, bottom - y0) for i in np.flatnonzero(strong)]
     if saturated is not None:  # clipped at the detector's ceiling: flat-topped by definition
         satm = np.asarray(saturated)
