@@ -4,8 +4,10 @@
 replicate membranes of the same nine samples). Everything per run (fold-change plot, per-target
 figures, run.json) is the same in both, so ``(t5 - t1) / 4`` is what one more image costs: its
 overlay, its CSV rows, its part of report.html. The process is pinned to one core (like
-``taskset -c 0``) unless ``--cores all``. Then the parts alone: one overlay, the run's fold-change
-plot, and one target's publication figure in each format (drawing included).
+``taskset -c 0``) unless ``--cores all``. Then the parts alone: one overlay (its display-size
+copy, which ``pipeline.run`` takes as each image is measured, and the drawing from it at write
+time), the run's fold-change plot, and one target's publication figure in each format (drawing
+included).
 
     python benchmarks/outputs_speed.py [--repeats 7] [--rows 3000] [--cols 4000] [--cores 0|all]
 
@@ -85,7 +87,8 @@ def main(argv=None):
         t1, t5 = statistics.median(times[1]), statistics.median(times[5])
         marginal = [(b - a) / 4 for a, b in zip(times[1], times[5])]
 
-        res = results[1].images[0]
+        res = results[1].images[0]  # (holds the display-size copy a run keeps, not the arrays)
+        full = run(load_config(tmp / "c1.yaml"), keep_pixels=True).images[0]
         groups = ["A", "B", "C"]
 
         def one_target_figure(fmt):
@@ -94,9 +97,11 @@ def main(argv=None):
             return figures.figure_bytes(fig, fmt)
 
         steps = {
-            "render_overlay (one image)": lambda: figures.render_overlay(
-                res.blot.data, res.blot.saturated, res.lanes, res.bands, title="m1: blot1.tif",
-                lane_labels=res.lane_labels, warnings=res.choices["warnings"], marks=res.blot.marks),
+            "overlay_pixels (one image, in run)": lambda: figures.overlay_pixels(
+                full.blot.data, full.blot.saturated, full.blot.marks),
+            "render_overlay from them (one image)": lambda: figures.render_overlay(
+                res.pixels, None, res.lanes, res.bands, title="m1: blot1.tif",
+                lane_labels=res.lane_labels, warnings=res.choices["warnings"]),
             "per run: fold_change.png": lambda: figures.render_plot(
                 results[1].per_sample, results[1].summary, groups=groups),
             **{f"per target: figure .{fmt}": (lambda fmt=fmt: one_target_figure(fmt)) for fmt in ("png", "svg", "pdf")},

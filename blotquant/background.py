@@ -372,7 +372,9 @@ def anchored_baseline(profile, support, *, bands=None, exclude=None, degree=4, m
     params : dict
         ``degree`` (used), ``rows_above``, ``rows_below`` (numbers of flank rows), ``areas`` of
         ``bands`` (ndarray, shape (m,)), ``fit`` (ndarray, shape (n_rows,): their fitted sum),
-        ``residual_sd``.
+        ``residual_sd`` (of the rows fitted), ``baseline_cov`` (ndarray, shape (degree + 1,
+        degree + 1): covariance of the Legendre coefficients of the baseline, on ``t`` from -1
+        to 1 over the profile, from ``residual_sd``).
 
     Notes
     -----
@@ -453,9 +455,14 @@ def anchored_baseline(profile, support, *, bands=None, exclude=None, degree=4, m
     areas[cols] = coef[:cols.size]
     base = P @ coef[cols.size:]
     r = (y - A @ coef)[keep]
+    res_sd = float(np.sqrt(r @ r / max(r.size - A.shape[1], 1)))
+    # covariance of the polynomial's coefficients from the rows fitted (their scatter about the
+    # fit as the noise): how far the baseline under the band could lie from where it was put
+    Ak = A[keep]
+    cov = res_sd ** 2 * np.linalg.pinv(Ak.T @ Ak)[cols.size:, cols.size:]
     return base, {
         "degree": d, "rows_above": na, "rows_below": nb, "areas": areas,
-        "fit": B @ areas, "residual_sd": float(np.sqrt(r @ r / max(r.size - A.shape[1], 1))),
+        "fit": B @ areas, "residual_sd": res_sd, "baseline_cov": cov,
     }
 
 

@@ -47,7 +47,8 @@ BAND_COLUMNS = [
     "volume_sd", "background", "overlap", "saturated", "n_pixels", "snr", "found", "note",
 ]
 
-#: a volume whose bootstrap sd exceeds this fraction of it is flagged as uncertain
+#: a volume whose sd (bootstrap for joint-model, noise and baseline for profile) exceeds this
+#: fraction of it is flagged as uncertain
 SOFT_VOLUME_CV = 0.10
 _STRONG_SNR = 10.0  # lanes above this locate their own band; below it the neighbours decide
 _FOUND_SNR = 3.0
@@ -1475,10 +1476,11 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         def _anchor(i, fit, ti, support, start, c, s, a, b):
             """Baseline anchored on the rows outside every band, and the target's share per row.
 
-            Returns ``(baseline, a, b, w, how)``: ``baseline`` (None when no flank is left) is
+            Returns ``(baseline, a, b, w, how, params)``: ``baseline`` (None when no flank is left) is
             fitted on the rows outside the target's support and outside the neighbours' rows
             (their fitted components +- 3 sd), so neither a target nor a neighbour of the wrong
-            shape can bend it; ``w`` is the target's share of each row (see ``_split``).
+            shape can bend it; ``w`` is the target's share of each row (see ``_split``);
+            ``params`` the :func:`anchored_baseline` record of the baseline taken.
             """
             y = prof[i]
             nb_idx = np.setdiff1d(np.arange(fit["centers"].size), ti)
@@ -1495,7 +1497,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             d_n = (np.abs(uu_[:, None] - cen[nb_idx][None, :]).min(1) if nb_idx.size
                    else np.full(n, np.inf))
             near_t = d_t <= d_n
-            base_k, w, how = None, None, "model"
+            base_k, w, how, bp_k = None, None, "model", None
             bk = start
             # the data-found support ends at most _SUPPORT_CAP_SD fitted widths beyond the target's
             # outermost pieces (a skewed band's tail piece, a flat band's wide Gaussian reach further):
@@ -1525,13 +1527,13 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                 if bl is None:
                     break
                 changed = ab != (a, b) or base_k is None
-                (a, b), base_k, bk = ab, bl, bl
+                (a, b), base_k, bk, bp_k = ab, bl, bl, bp
                 if not changed or support is not None:
                     break
             if base_k is not None:
                 w, big = _split(y - base_k, Gt, Gn)
                 w = np.where(big, w, near_t.astype(float))
-            return base_k, a, b, w, how
+            return base_k, a, b, w, how, bp_k
 
         def integrate(i, fit, ti, base, support=None):
             main = int(ti[int(np.flatnonzero(T == t)[0])])  # T and ti are both sorted
@@ -1564,7 +1566,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                 # Gaussian model only located the band and shapes the neighbours (areas refitted with
                 # the anchored baseline), so a flat-topped or tailing band cannot trade area with a
                 # polynomial bent under it
-                base_k = None
+                base_k, bp = None, None
                 loc = (base, others)  # the band's row is found with the joint model (it locates)
                 loc_rows = (a, b)
                 def starts():  # (the second is computed only when the first is not taken)
@@ -1574,7 +1576,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                 for start in starts():
                     # from the joint fit's baseline, else, when that leaves the band no flank (a
                     # wrong shape bent it), from a line under the profile
-                    base_k, a2, b2, w, how = _anchor(i, fit, ti, support, start, c, s, a, b)
+                    base_k, a2, b2, w, how, bp = _anchor(i, fit, ti, support, start, c, s, a, b)
                     if base_k is not None:
                         break
                 if base_k is not None:
@@ -1593,6 +1595,16 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             n_rows = b - a + 1
             sd = max(fit["residual_sd"], noise[i])
             snr = vol / (sd * np.sqrt(n_rows))
+            vol_sd = float("nan")
+            if anchored and base_k is not None:
+                # vol = sum over the rows of w (y - baseline): the rows' own noise, and where the
+                # flank rows' fit could have put the baseline (its coefficients' covariance);
+                # the two come from different rows, so their variances add. Not included: the
+                # choice of rows and of the share given to a touching neighbour (model choices)
+                wr = w[rr]
+                g = wr @ np.polynomial.legendre.legvander(np.linspace(-1.0, 1.0, n), bp["degree"])[rr]
+                row_sd = bp["residual_sd"]  # (the diff-based noise[i] counts the band's own slopes)
+                vol_sd = float(np.sqrt(row_sd ** 2 * (wr @ wr) + g @ bp["baseline_cov"] @ g))
             # which lanes are strong enough to locate their own band: judged with the joint model
             # that locates it (the same lanes whatever baseline the volume takes)
             lr = slice(loc_rows[0], loc_rows[1] + 1)
@@ -1603,7 +1615,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             return {"c": c, "s": s, "scale": scale, "a": a, "b": b, "vol": vol, "bg": bgsum,
                     "ovl": ovl, "snr": float(snr), "others": others, "own": own_fit,
                     "search": (lo, hi), "base": base, "support": how, "misfit_rms": rms,
-                    "loc_base": loc[0], "loc_others": loc[1], "loc_snr": loc_snr}
+                    "loc_base": loc[0], "loc_others": loc[1], "loc_snr": loc_snr, "vol_sd": vol_sd}
 
         results = []
         for i in range(n_lanes):
@@ -1670,7 +1682,8 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         vsd = float(res.get("vol_sd", float("nan")))
         if found and np.isfinite(vsd) and vsd > SOFT_VOLUME_CV * abs(res["vol"]):
             note = (note + "; " if note else "") + (
-                f"uncertain volume: bootstrap sd {100 * vsd / abs(res['vol']):.0f} % of the volume")
+                f"uncertain volume: {'bootstrap' if method.name == 'joint-model' else 'fit'} sd "
+                f"{100 * vsd / abs(res['vol']):.0f} % of the volume")
         if found and res["ovl"] > 0.05 * abs(res["vol"]):  # split from a touching neighbour
             note = (note + "; " if note else "") + (
                 f"touching band separated by the fit: {res['ovl']:.4g} counts "

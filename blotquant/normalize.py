@@ -196,9 +196,9 @@ def _guesses(rec, what):
         out.append(f"{what} band row taken from neighbouring lanes (weak or off the smile)")
     if "colour-marked (ink) pixels" in rec["note"]:
         out.append(f"{what} lane has colour marks (ink) near the band: see bands.csv note and the overlay")
-    soft = re.search(r"uncertain volume: bootstrap sd (\d+) %", rec["note"])
+    soft = re.search(r"uncertain volume: (bootstrap|fit) sd (\d+) %", rec["note"])
     if soft:
-        out.append(f"{what} volume uncertain: its bootstrap sd is {soft.group(1)} % of the volume "
+        out.append(f"{what} volume uncertain: its {soft.group(1)} sd is {soft.group(2)} % of the volume "
                    "(bands.csv volume_sd)")
     if abs(rec["split_excess"]) >= _SPLIT_EXCESS - 1e-12:
         out.append(f"{what} band split from a touching neighbour by the fit: "
