@@ -17,8 +17,9 @@ saturation mask is ``light >= ceiling`` (stored 0 for dark bands). Each target i
 method, default the package default). Per lane the TNAP / beta-actin volume ratio is compared
 with the truth; lanes with a saturated band are left out of the ratio error and checked for a
 saturation flag instead; the signed error of every unsaturated band's own volume is reported
-too. "lanes off" counts found lanes whose centre (at the target's row) is more than 10 px from
-the true one.
+too. "<=2sd %" is the share of those bands whose error is within twice the ``volume_sd``
+reported (95 % if the sd described every error). "lanes off" counts found lanes whose centre
+(at the target's row) is more than 10 px from the true one.
 
     python benchmarks/accuracy_rich.py                 # both seed sets, every rich scenario
     python benchmarks/accuracy_rich.py --quick         # 2 held-out seeds per scenario
@@ -88,6 +89,7 @@ def run_image(name, seed, method, **overrides):
             v = float(tables[t]["volume"].iloc[lane - 1])
             tv = float(truth.loc[(t, lane), "volume"])
             rec[f"{t}_volume"], rec[f"{t}_true"] = v, tv
+            rec[f"{t}_volume_sd"] = float(tables[t]["volume_sd"].iloc[lane - 1])
             rec[f"{t}_saturated_true"], rec[f"{t}_saturated_flag"] = tsat, flag
             rec[f"{t}_err_pct"] = None if tsat else (v / tv - 1.0) * 100.0
             sat_any |= tsat
@@ -115,7 +117,12 @@ def summarise(records):
     n_sat = sum(r[f"{t}_saturated_true"] for r in records for t in TARGETS)
     worst = sorted((r for r in records if r["ratio_err_pct"] is not None),
                    key=lambda r: -abs(r["ratio_err_pct"]) if np.isfinite(r["ratio_err_pct"]) else -np.inf)[:3]
+    # how often the reported volume_sd covers the band's error (unsaturated bands with an sd)
+    cover = [abs(r[f"{t}_volume"] - r[f"{t}_true"]) <= 2.0 * r[f"{t}_volume_sd"]
+             for r in records for t in TARGETS
+             if r[f"{t}_err_pct"] is not None and np.isfinite(r.get(f"{t}_volume_sd", np.nan))]
     return dict(
+        in_2sd=100.0 * float(np.mean(cover)) if cover else float("nan"),
         n_lanes=len(ratio), median=float(np.median(absr)) if len(absr) else float("nan"),
         p95=float(np.percentile(absr, 95)) if len(absr) else float("nan"),
         sat_true=int(n_sat), sat_right=int(right), sat_wrong=int(wrong),
@@ -174,7 +181,8 @@ def main(argv=None):
     print("ratio = TNAP / beta-actin per lane, |error| %; lanes with a saturated band are left out "
           "and checked for a flag; vol = signed error of unsaturated single-band volumes")
     header = (f"{'scenario':<15} {'seeds':<8} {'n':>4} {'med |e|%':>9} {'p95 |e|%':>9} "
-              f"{'sat ok/true':>11} {'sat wrong':>9} {'vol med %':>9} {'lanes off':>9} {'s/img':>6}"
+              f"{'sat ok/true':>11} {'sat wrong':>9} {'vol med %':>9} {'<=2sd %':>8} {'lanes off':>9} "
+              f"{'s/img':>6}"
               "  worst 3 (seed, lane, ratio error %)")
     print(header)
     all_records = []
@@ -192,7 +200,7 @@ def main(argv=None):
             worst = ", ".join(f"({sd}, {ln}, {e:+.1f})" for sd, ln, e in s["worst"])
             print(f"{name:<15} {label:<8} {s['n_lanes']:>4} {s['median']:>9.2f} {s['p95']:>9.2f} "
                   f"{s['sat_right']:>5}/{s['sat_true']:<5} {s['sat_wrong']:>9} "
-                  f"{s['vol_median']:>+9.2f} {s['lanes_off']:>9} {dt:>6.2f}  {worst}")
+                  f"{s['vol_median']:>+9.2f} {s['in_2sd']:>8.1f} {s['lanes_off']:>9} {dt:>6.2f}  {worst}")
             if args.by_seed:
                 print("\n".join(by_seed_lines(recs)))
     print(f"elapsed {time.perf_counter() - t_start:.1f} s")
