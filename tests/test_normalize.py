@@ -128,6 +128,19 @@ def test_guessed_or_split_bands_are_flagged_but_still_divided():
     np.testing.assert_allclose(by.loc[["I1", "C2"], "ratio"], [1.5, 0.75], rtol=1e-12)
 
 
+@pytest.mark.parametrize("kind", ["fit", "bootstrap"])
+def test_soft_volumes_are_flagged_but_still_divided(kind):
+    # profile writes "fit sd", joint-model "bootstrap sd": both reach the flag
+    bands = _bands([200.0, 400.0, 100.0, 250.0], [100.0, 300.0, 150.0, 500.0])
+    bands["note"] = ""
+    bands.loc[(bands["sample"] == "I2") & (bands["target"] == "TNAP"), "note"] = \
+        f"uncertain volume: {kind} sd 14 % of the volume"
+    out, _ = normalize(bands, loading_control="actin", control_group="Control")
+    by = out.set_index("sample")
+    assert f"target volume uncertain: its {kind} sd is 14 % of the volume" in by.loc["I2", "flag"]
+    assert by.loc["I1", "flag"] == "" and by.loc["I2", "ratio"] == pytest.approx(2.0, rel=1e-12)
+
+
 @pytest.mark.parametrize("shares, flagged", [
     ([20, 21, 19, 22], []),            # every lane shares the split: it cancels in the fold change
     ([20, 21, 19, 33], ["I2"]),        # one lane gave away 12.5 points more than the control median
