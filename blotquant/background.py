@@ -164,6 +164,8 @@ def bounded_lm(resid, jac, theta0, lo, hi, *, max_nfev=200, ftol=1e-8, xtol=1e-3
     theta = np.clip(np.asarray(theta0, float), lo, hi)
     r = resid(theta)
     cost = float(r @ r)
+    if not np.isfinite(cost):
+        raise ValueError("bounded_lm: the residuals are not finite at the start")
     nfev = 1
     lam = 1e-3
     while nfev < max_nfev:
@@ -175,6 +177,8 @@ def bounded_lm(resid, jac, theta0, lo, hi, *, max_nfev=200, ftol=1e-8, xtol=1e-3
         Jf = J[:, free]
         H = Jf.T @ Jf
         gf = g[free]
+        if not np.any(gf):  # no free parameter the cost depends on: a (bounded) minimum
+            return theta, True, nfev
         dH = np.diag(H) + 1e-12
         improved = False
         while lam < 1e10 and nfev < max_nfev:
@@ -185,6 +189,8 @@ def bounded_lm(resid, jac, theta0, lo, hi, *, max_nfev=200, ftol=1e-8, xtol=1e-3
                 lam *= 4.0
                 continue
             new = np.clip(theta + step, lo, hi)
+            if np.array_equal(new, theta):  # the step no longer moves theta: nothing left to gain
+                return theta, True, nfev
             rn = resid(new)
             nfev += 1
             cn = float(rn @ rn)
@@ -315,6 +321,8 @@ def fit_peaks(profile, centers, sigmas, *, degree=1, tied=False, fixed=False, ce
     converged = True
     nfev = 0
     theta = theta0
+    if solver not in ("lm", "trf"):
+        raise ValueError(f"fit_peaks: solver must be 'lm' or 'trf'; got {solver!r}")
     if k and not fixed and solver == "trf":
         from scipy.optimize import least_squares
 
@@ -430,7 +438,8 @@ def anchored_baseline(profile, support, *, bands=None, exclude=None, degree=4, m
         d = 1
     else:  # one flank cannot say how the background runs on under the band
         return None, {"degree": None, "rows_above": na, "rows_below": nb,
-                      "areas": np.zeros(m), "fit": np.zeros(n), "residual_sd": float("nan")}
+                      "areas": np.zeros(m), "fit": np.zeros(n), "residual_sd": float("nan"),
+                      "baseline_cov": None}
     t = np.linspace(-1.0, 1.0, n)
     P = np.polynomial.legendre.legvander(t, d)
     cols = np.arange(m)

@@ -530,9 +530,12 @@ def run(experiment, *, executor=None, keep_pixels=False) -> Results:
         measured = [keep(measure_task(experiment, task)) for task in tasks]
     else:
         futures = [executor.submit(measure_task, experiment, task) for task in tasks]
+        measured = []
         try:
-            # (the first failing image, in config order, raises)
-            measured = [keep(f.result()) for f in futures]
+            # (the first failing image, in config order, raises); each future is let go once its
+            # result is taken, so its full-size arrays are not kept
+            while futures:
+                measured.append(keep(futures.pop(0).result()))
         finally:
             for f in futures:
                 f.cancel()

@@ -138,3 +138,29 @@ def test_rolling_disk_flat_background_and_unchanged_input():
     bg2, _ = rolling_disk(img + 500.0, radius=50)
     np.testing.assert_allclose(bg2, bg + 500.0, atol=1e-3)
     assert p == {"method": "rolling-disk", "radius": 50.0, "downsample": 6, "kernel_px": 17}
+
+
+def test_qr_lstsq_matches_numpy_on_dependent_columns():
+    # two components on one row (dependent columns) and one off the profile (a zero column):
+    # the minimum-norm solution of np.linalg.lstsq, and q spanning the columns' range
+    from blotquant.background import _qr_lstsq
+
+    rng = np.random.default_rng(5)
+    g = gaussian_basis(80, [30.0, 30.0, 500.0, 50.0], [4.0, 4.0, 3.0, 6.0])
+    A = np.hstack([g, np.polynomial.legendre.legvander(np.linspace(-1, 1, 80), 1)])
+    y = A @ np.array([100.0, 50.0, 0.0, 70.0, 5.0, 1.0]) + rng.normal(0, 0.1, 80)
+    coef, q = _qr_lstsq(A, y)
+    np.testing.assert_allclose(coef, np.linalg.lstsq(A, y, rcond=None)[0], rtol=1e-9, atol=1e-9)
+    assert q.shape[1] == np.linalg.matrix_rank(A) == 4
+    np.testing.assert_allclose(q @ (q.T @ A), A, atol=1e-9)
+
+
+def test_bounded_lm_refuses_a_non_finite_start_and_stops_at_once_at_a_minimum():
+    lo, hi = np.zeros(2), np.ones(2)
+    with pytest.raises(ValueError, match="not finite"):
+        bounded_lm(lambda t: np.array([np.nan, 1.0]), lambda t: np.eye(2), np.full(2, 0.5), lo, hi)
+    # both parameters at the bound the descent pushes against: nothing to move, converged at
+    # once (before, the step was shrunk ~20 times before giving up)
+    theta, converged, nfev = bounded_lm(lambda t: t - 2.0, lambda t: np.eye(2), np.ones(2),
+                                        lo, hi, max_nfev=5)
+    assert converged and nfev == 1 and (theta == 1.0).all()

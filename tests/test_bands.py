@@ -440,16 +440,16 @@ def test_saturated_pixels_in_rows_shared_with_a_neighbour_flag_the_band():
 # volume_sd of the default (profile) method
 
 
-def _repeats(n_seeds, area, noise):
+def _repeats(n_seeds, area, noise, row=130.0, window=(100, 160), growth=0.1):
     """Volumes and reported volume_sd of one Gaussian band per lane (closed form, sd 6 rows,
-    8 lanes) over ``n_seeds`` draws of the noise."""
+    8 lanes, area ``area * (1 + growth * lane)``) over ``n_seeds`` draws of the noise."""
     from closedform import blot, rows
 
     vols, sds = [], []
     for seed in range(n_seeds):
-        img, lanes, _ = blot(lambda k, rng: [(rows(260, 130.0, 6.0, area * (1 + 0.1 * k)), True)],
+        img, lanes, _ = blot(lambda k, rng: [(rows(260, row, 6.0, area * (1 + growth * k)), True)],
                              noise=noise, seed=200 + seed)[:3]
-        table, _ = measure_bands(img, lanes, (100, 160))
+        table, _ = measure_bands(img, lanes, window)
         vols.append(table["volume"].to_numpy())
         sds.append(table["volume_sd"].to_numpy())
     return np.array(vols), np.array(sds), table
@@ -457,19 +457,43 @@ def _repeats(n_seeds, area, noise):
 
 def test_profile_volume_sd_is_the_spread_over_noise_repeats():
     # the sd combines the rows' noise and where the flank rows could have put the baseline under
-    # the band; over 30 noise draws the volumes' spread and the reported sd agree within 25 %
-    # (pooled over the 8 lanes: 240 volumes, the spread known to ~5 %). Without the baseline
-    # term the reported sd is 0.64x the spread.
-    vols, sds, _ = _repeats(30, 2e4, 8.0)
+    # the band; over 30 noise draws the volumes' spread and the reported sd agree (0.97 here).
+    # Pooled over the 8 lanes (240 volumes) the spread is known to ~5 %: bounds at ~3 standard
+    # errors. The band lies 25 rows off the middle of the rows fitted, on a sloped background,
+    # so the baseline's uncertainty under it depends on where it is: the baseline term without
+    # it gives 0.54, the Legendre basis taken over the band's rows instead of the profile's 0.76.
+    vols, sds, _ = _repeats(30, 2e4, 8.0, row=104.0, window=(92, 170))
+    assert np.isfinite(sds).all()
     spread = np.sqrt(np.mean(np.var(vols, axis=0, ddof=1)))
     reported = np.sqrt(np.mean(sds ** 2))
-    assert 0.8 < reported / spread < 1.25, (reported, spread)
+    assert 0.85 < reported / spread < 1.18, (reported, spread)
 
 
 def test_profile_soft_volume_is_flagged():
-    # a band at a few times the noise of its own volume: a large relative sd, and a note saying so
-    _, _, table = _repeats(1, 1.2e3, 6.0)
+    # bands from a few times to tens of times the noise of their own volume: the weak ones get a
+    # relative sd over 10 % and a note saying so, the strong ones neither
+    _, _, table = _repeats(1, 6e2, 6.0, growth=1.5)
     rel = table["volume_sd"] / table["volume"].abs()
-    assert (rel > 0.10).any() and np.isfinite(rel).all()
+    assert np.isfinite(rel).all() and (rel > 0.10).any() and (rel < 0.10).any()
     flagged = table["note"].str.contains("uncertain volume: fit sd")
     assert (flagged == (rel > 0.10) & table["found"]).all()
+
+
+def test_lower_line_of_many_lanes_is_each_lanes_line():
+    # every lane at once (the detection step's form) gives each lane's own lower envelope: a
+    # line under bands on a sloped background, within the noise of the true background
+    from blotquant._util import median1d
+    from blotquant.bands import _lower_line
+
+    rng = np.random.default_rng(2)
+    u = np.arange(150.0)
+    lines = np.array([100 + 0.5 * u, 300 - 0.2 * u, 50 + 0.0 * u])
+    Y = lines + rng.normal(0, 1.0, lines.shape)
+    Y += np.array([800, 200, 50])[:, None] * np.exp(-0.5 * ((u - [[60], [90], [30]]) / 5.0) ** 2)
+    fits = _lower_line(Y)
+    for y, line, fit in zip(Y, lines, fits):
+        np.testing.assert_array_equal(_lower_line(y), fit)
+        # tolerance: the asymmetric fit sits ~1 noise sd under the centre of the background
+        assert np.abs(fit - line).max() < 2.5
+    x = rng.normal(size=101)
+    assert median1d(x) == np.median(x) and median1d(x[:100]) == np.median(x[:100])
