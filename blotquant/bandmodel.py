@@ -411,7 +411,10 @@ def lane_volume(y, fit, target, *, weights=None, n_boot=100, block=None, rng=Non
     never bends the baseline under it (otherwise the joint fit's baseline is kept). Each row
     of ``y - baseline`` in the support counts in the target's share of the fitted bands there:
     1 where the band stands alone, so its volume is the data's (plus the model's far tail
-    beyond the support, under ``eps`` of the peak: ~0.1 % of a tailing band).
+    beyond the support, under ``eps`` of the peak: ~0.1 % of a tailing band). A fit that gives
+    the target no area (its rows went to wider neighbours) has no share to divide by: its volume
+    is then its support's rows less the baseline and the other bands fitted there, and
+    ``no_area`` says so (before, the share rule gave exactly 0, silently).
 
     The sd: the lane's residuals are resampled in moving blocks of ``block`` rows (default: a
     sixth of the support), added to the fitted model, and both fits and the volume are redone
@@ -479,13 +482,26 @@ def lane_volume(y, fit, target, *, weights=None, n_boot=100, block=None, rng=Non
             base = flank_baseline(Y[out] - (G @ a_all)[out])  # (0 beyond: never counted)
         else:
             base = P @ coef[k:]
-        tot = own + G[:, others] @ a_oth
+        oth = G[:, others] @ a_oth
+        tot = own + oth
         share = np.where(tot > 0, own / np.where(tot > 0, tot, 1.0), 1.0) * support[:, None]
         far = own[~support].sum(0)  # the model's tail beyond the support
-        return ((Y - base) * share).sum(0) + far, share, base
+        vol = ((Y - base) * share).sum(0) + far
+        # a fit that gives the band no area leaves no share to divide the rows by (the share
+        # rule would say 0 whatever the data hold): the band's rows less the baseline and
+        # the other components fitted there, every unexplained count the band's
+        none = ~(own.sum(0) > 0)
+        if none.any():
+            rest = ((Y - base - oth) * support[:, None]).sum(0)
+            vol = np.where(none, rest, vol)
+            share = np.where(none[None, :], support[:, None] * 1.0, share)
+        return vol, share, base, none
 
-    vol, share, base = volumes(y[:, None])
-    vol, share, base = float(vol[0]), share[:, 0], base[:, 0]
+    vol, share, base, none = volumes(y[:, None])
+    vol, share, base, no_area = float(vol[0]), share[:, 0], base[:, 0], bool(none[0])
+    # what the band's rows give the other components (without a band area: their fit there)
+    overlap = float(((y - base) * np.where(support, 1.0 - share, 0.0)).sum()) if not no_area \
+        else float(((G[:, others] @ np.clip(a[others], 0.0, None)) * support).sum())
     if anchored:  # the record's baseline: the flanks' one near the band, the joint one beyond
         base = np.where(near, base, fit["baseline"])
     model = fit["baseline"] + G @ a
@@ -502,8 +518,7 @@ def lane_volume(y, fit, target, *, weights=None, n_boot=100, block=None, rng=Non
     sd = float(np.std(vols, ddof=1)) if n_boot > 1 else float("nan")
     return {"volume": vol, "volume_sd": sd, "share": share, "rows": (int(rows[0]), int(rows[-1])),
             "background": float((base * share).sum()), "baseline": base,
-            "anchored": bool(anchored),
-            "overlap": float(((y - base) * np.where(support, 1.0 - share, 0.0)).sum())}
+            "anchored": bool(anchored), "no_area": no_area, "overlap": overlap}
 
 
 # --------------------------------------------------------------------------------------------

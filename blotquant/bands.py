@@ -1105,6 +1105,10 @@ def _model_bands_in(prof, shifts, strong, noise, flat, top, bottom, *, row0=0, d
         note = "" if strong[i] or nominal else "weak band: row and width taken from neighbouring lanes"
         if T.size > 1:
             note = (note + "; " if note else "") + pieces_note
+        if v["no_area"]:
+            note = (note + "; " if note else "") + (
+                "the fit gave the band no area in this lane (its rows went to the fitted "
+                "neighbours): volume is the data less them, unreliable")
         notes.append(note)
     record = {
         "model": "joint band model (bandmodel): per-lane polynomial baseline + shared band "

@@ -196,6 +196,9 @@ def _guesses(rec, what):
         out.append(f"{what} band row taken from neighbouring lanes (weak or off the smile)")
     if "colour-marked (ink) pixels" in rec["note"]:
         out.append(f"{what} lane has colour marks (ink) near the band: see bands.csv note and the overlay")
+    if "the fit gave the band no area" in rec["note"]:
+        out.append(f"{what} volume unreliable: the joint fit gave the band no area in this lane "
+                   "(see bands.csv note)")
     soft = re.search(r"uncertain volume: (bootstrap|fit) sd (\d+) %", rec["note"])
     if soft:
         out.append(f"{what} volume uncertain: its {soft.group(1)} sd is {soft.group(2)} % of the volume "

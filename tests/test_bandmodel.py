@@ -222,3 +222,17 @@ def test_bright_and_faint_lanes_keep_the_doublet():
     img, lanes, truth = _blot(bands, seed=14, noise=3.0)
     err, table, params = _errors(img, lanes, truth, (112, 135))
     assert np.abs(err).max() < 0.01
+
+
+def test_band_given_no_area_is_flagged_not_zero():
+    # a lane fit whose pattern gives the target's rows to a wide neighbour: the target's
+    # least-squares area is negative. The share rule then counted none of its rows: a volume
+    # of exactly 0, silently (rich-dilution held-out seeds: six lanes). Now the band's rows
+    # less the baseline and the neighbour's fit, and a flag saying the fit gave it no area.
+    rng = np.random.default_rng(1)
+    y = _rows(200, 100.0, 4.0, 5e4) + 0.6 * _rows(200, 110.0, 4.0, 5e4) + 50.0 \
+        + rng.normal(0.0, 3.0, 200)
+    fit = bm.fit_lane(y, bm.Pattern([93.0, 104.0], [2.0, 7.0]), 0.0)
+    assert fit["areas"][0] == 0.0
+    v = bm.lane_volume(y, fit, 0)
+    assert v["no_area"] and v["volume"] != 0.0

@@ -128,6 +128,17 @@ def test_guessed_or_split_bands_are_flagged_but_still_divided():
     np.testing.assert_allclose(by.loc[["I1", "C2"], "ratio"], [1.5, 0.75], rtol=1e-12)
 
 
+def test_band_the_fit_gave_no_area_is_flagged():
+    bands = _bands([200.0, 400.0, 100.0, 250.0], [100.0, 300.0, 150.0, 500.0])
+    bands["note"] = ""
+    bands.loc[(bands["sample"] == "C1") & (bands["target"] == "TNAP"), "note"] = (
+        "the fit gave the band no area in this lane (its rows went to the fitted neighbours): "
+        "volume is the data less them, unreliable")
+    out, _ = normalize(bands, loading_control="actin", control_group="Control")
+    assert "target volume unreliable: the joint fit gave the band no area" in \
+        out.set_index("sample").loc["C1", "flag"]
+
+
 @pytest.mark.parametrize("kind", ["fit", "bootstrap"])
 def test_soft_volumes_are_flagged_but_still_divided(kind):
     # profile writes "fit sd", joint-model "bootstrap sd": both reach the flag
