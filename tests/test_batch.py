@@ -123,6 +123,9 @@ def test_pipeline_run_on_an_executor_equals_the_serial_run(batch):
     pd.testing.assert_frame_equal(serial.bands, parallel.bands, check_exact=True)
     pd.testing.assert_frame_equal(serial.stats, parallel.stats, check_exact=True)
     assert serial.record["strips"] == parallel.record["strips"]
+    # both keep each image's display copy only, not its full-size arrays
+    assert all(res.blot.data is None and res.pixels is not None
+               for res in serial.images + parallel.images)
 
 
 def test_every_config_and_folder_is_checked_before_any_work(batch, tmp_path, capsys):
