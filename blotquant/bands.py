@@ -437,20 +437,20 @@ def _joint_fit(Y, shifts0, c0, s0, *, shift_tol=6.0, center_tol=4.0, sigma_range
     k = c0.size
     P = _poly_basis(n, degree)
     # the n + 1 pixel edges: row u spans [u - 0.5, u + 0.5], and u + 0.5 = (u + 1) - 0.5 exactly,
-    # so the cumulative normal is evaluated once per edge, not twice per row
-    edges = (np.arange(n + 1, dtype=float) - 0.5)[None, :, None]
+    # so the cumulative normal is evaluated once per edge, not twice per row. Arrays over bands
+    # and rows are laid out (lane, band, row): the rows are the long, contiguous axis.
+    edges = np.arange(n + 1, dtype=float) - 0.5
     # The baseline's columns never move: its (weighted) span is made orthonormal once (Qp), the
     # profiles and every trial's band columns are projected off it, and only the bands' own
     # columns are factorised per trial. [Qp | Qg] is then an orthonormal basis of [bands |
-    # baseline], the same least squares and projector as a QR of the whole design, at a third
-    # of the cost per trial.
+    # baseline]: the same least squares and projector as a QR of the whole design, for less.
     if unweighted:
         Qp = np.linalg.qr(P)[0]  # (n, p), shared by the lanes
         QpT = Qp.T
     else:
         Qp = np.linalg.qr(P[None, :, :] * W[:, :, None])[0]  # (L, n, p)
         QpT = np.swapaxes(Qp, 1, 2)
-    Yp = Yw - (Qp @ (QpT @ Yw[..., None]))[..., 0]
+    Yp = Yw - (Yw[:, None, :] @ Qp @ QpT)[:, 0, :]
     gauge = float(sh0.mean())
     wg = np.sqrt(float(n))  # weight of the mean-shift row
     cache = {}
@@ -462,48 +462,59 @@ def _joint_fit(Y, shifts0, c0, s0, *, shift_tol=6.0, center_tol=4.0, sigma_range
         key = theta.tobytes()
         if cache.get("key") != key:
             c, s, sh = unpack(theta)
-            cl = c[None, None, :] + sh[:, None, None]  # (L, 1, k)
-            z = (edges - cl) / s  # (L, n + 1, k)
+            cl = c[None, :] + sh[:, None]  # (L, k)
+            z = (edges[None, None, :] - cl[:, :, None]) / s[None, :, None]  # (L, k, n + 1)
             F = ndtr(z)
-            G = F[:, 1:] - F[:, :-1]  # each band's share of each row (L, n, k)
-            Gp = G if unweighted else G * W[:, :, None]
-            Gp = Gp - Qp @ (QpT @ Gp)
-            Qg, Rg = np.linalg.qr(Gp)
-            b = (np.swapaxes(Qg, 1, 2) @ Yp[..., None])
+            Gt = F[:, :, 1:] - F[:, :, :-1]  # each band's share of each row (L, k, n)
+            Gpt = Gt if unweighted else Gt * W[:, None, :]
+            Gpt = Gpt - Gpt @ Qp @ QpT
+            Qg, Rg = np.linalg.qr(np.swapaxes(Gpt, 1, 2))  # Qg (L, n, k)
+            b = Yp[:, None, :] @ Qg  # (L, 1, k)
             try:
-                coef = np.linalg.solve(Rg, b)[..., 0]
+                coef = np.linalg.solve(Rg, np.swapaxes(b, 1, 2))[..., 0]
             except np.linalg.LinAlgError:  # a component moved off every weighted row of a lane
-                coef = (np.linalg.pinv(Rg) @ b)[..., 0]
-            r = (Gp @ coef[..., None])[..., 0] - Yp  # the weighted residual, baseline fitted
-            cache.update(key=key, value=(G, Qg, coef, z, r))
+                coef = (np.linalg.pinv(Rg) @ np.swapaxes(b, 1, 2))[..., 0]
+            r = (coef[:, None, :] @ Gpt)[:, 0, :] - Yp  # the weighted residual, baseline fitted
+            cache.update(key=key, value=(Gt, Qg, coef, z, r))
         return cache["value"]
 
     def resid(theta):
         r = solve(theta)[4]
         return np.append(r.ravel(), wg * (theta[2 * k:].mean() - gauge))
 
-    def jac(theta):
+    def normal(theta, r):
+        """``J.T @ J`` and ``J.T @ r`` of the (projected) Jacobian ``J`` at ``theta``.
+
+        Lane ``l``'s shift moves only lane ``l``'s rows, so ``J`` is built per lane from its
+        rows' derivatives by rows, widths and its own shift (``2 k + 1`` columns, not
+        ``2 k + L``), and the normal equations are assembled from the lanes' blocks.
+        """
         c, s, sh = unpack(theta)
         _, Qg, coef, z, _ = solve(theta)
         pe = np.exp(-0.5 * z * z)  # per edge; row u: zp = z[u + 1], zm = z[u]
         zpe = z * pe
-        pp, pm = pe[:, 1:], pe[:, :-1]
-        norm = 1.0 / (np.sqrt(2.0 * np.pi) * s)
-        a = coef[:, None, :k]
-        dc = -(pp - pm) * norm * a  # (L, n, k)
-        ds = -(zpe[:, 1:] - zpe[:, :-1]) * norm * a
-        D = np.zeros((L, n, 2 * k + L))
-        D[:, :, :k] = dc
-        D[:, :, k:2 * k] = ds
-        D[np.arange(L), :, 2 * k + np.arange(L)] = dc.sum(2)
+        a = (coef / (np.sqrt(2.0 * np.pi) * s))[:, :, None]
+        Dt = np.empty((L, 2 * k + 1, n))  # derivatives by rows, widths, the lane's shift
+        np.multiply(pe[:, :, :-1] - pe[:, :, 1:], a, out=Dt[:, :k])
+        np.multiply(zpe[:, :, :-1] - zpe[:, :, 1:], a, out=Dt[:, k:2 * k])
+        Dt[:, 2 * k] = Dt[:, :k].sum(1)
         if not unweighted:
-            D = D * W[:, :, None]
-        D = D - Qp @ (QpT @ D)
-        D = D - Qg @ (np.swapaxes(Qg, 1, 2) @ D)
-        J = D.reshape(L * n, 2 * k + L)
-        g = np.zeros((1, 2 * k + L))
-        g[0, 2 * k:] = wg / L
-        return np.vstack([J, g])
+            Dt *= W[:, None, :]
+        Dt -= Dt @ Qp @ QpT
+        Dt -= Dt @ Qg @ np.swapaxes(Qg, 1, 2)
+        M = Dt @ np.swapaxes(Dt, 1, 2)  # (L, 2k + 1, 2k + 1)
+        v = (Dt @ r[:-1].reshape(L, n, 1))[..., 0]  # (L, 2k + 1)
+        m = 2 * k + L
+        H = np.zeros((m, m))
+        H[:2 * k, :2 * k] = M[:, :2 * k, :2 * k].sum(0)
+        H[:2 * k, 2 * k:] = M[:, :2 * k, 2 * k].T
+        H[2 * k:, :2 * k] = M[:, 2 * k, :2 * k]
+        H[2 * k + np.arange(L), 2 * k + np.arange(L)] = M[:, 2 * k, 2 * k]
+        H[2 * k:, 2 * k:] += (wg / L) ** 2  # the mean-shift row
+        g = np.empty(m)
+        g[:2 * k] = v[:, :2 * k].sum(0)
+        g[2 * k:] = v[:, 2 * k] + (wg / L) * r[-1]
+        return H, g
 
     theta0 = np.concatenate([c0, s0, sh0])
     lo = np.concatenate([c0 - center_tol, s0 * sigma_range[0], sh0 - shift_tol])
@@ -519,14 +530,12 @@ def _joint_fit(Y, shifts0, c0, s0, *, shift_tol=6.0, center_tol=4.0, sigma_range
     cost = r @ r
     lam = 1e-3
     for _ in range(max_nfev):
-        J = jac(theta)
-        g = J.T @ r
-        H = J.T @ J
-        dH = np.diag(H).copy() + 1e-12
+        H, g = normal(theta, r)
+        dH = H.diagonal() + 1e-12
         improved = False
         while lam < 1e10:
             step = np.linalg.solve(H + lam * np.diag(dH), -g)
-            new = np.clip(theta + step, lo, hi)
+            new = np.minimum(np.maximum(theta + step, lo), hi)  # (np.clip, without its overhead)
             rn = resid(new)
             cn = rn @ rn
             if cn < cost:
@@ -541,10 +550,10 @@ def _joint_fit(Y, shifts0, c0, s0, *, shift_tol=6.0, center_tol=4.0, sigma_range
         if done:
             break
     c, s, sh = unpack(theta)
-    G, _, coef, _, r = solve(theta)
+    Gt, _, coef, _, r = solve(theta)
     return {"centers": c.copy(), "sigmas": s.copy(), "shifts": sh.copy(),
             "areas": coef.copy(), "rss": float((r * r).sum()),
-            "components": G * coef[:, None, :], "residual": -r}
+            "components": np.swapaxes(Gt, 1, 2) * coef[:, None, :], "residual": -r}
 
 
 def _joint_components(Y, shifts, cc, cs, *, max_components=5, min_area=0.12, f_min=20.0,
