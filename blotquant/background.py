@@ -420,10 +420,24 @@ def anchored_baseline(profile, support, *, bands=None, exclude=None, degree=4, m
         tt = np.linspace(-1.0, 1.0, n)
         Bf = np.zeros((n, 0)) if bands is None else np.asarray(bands, float).reshape(n, -1)
 
+        # the polynomials of each degree are nested (legvander(t, k) is the first k + 1 columns
+        # of legvander(t, d)): one QR of the highest degree's design gives every lower degree's
+        # fit, when its columns are independent (else each degree by lstsq)
+        Af = np.hstack([Bf, np.polynomial.legendre.legvander(tt, d)])[fl]
+        yf = y[fl]
+        q, rr = np.linalg.qr(Af)
+        dg = np.abs(np.diag(rr))
+        nested = Af.shape[0] >= Af.shape[1] and bool(dg.size) and dg.min() > 1e-10 * dg.max()
+        qy = q.T @ yf
+
         def _rss(k):
-            A = np.hstack([Bf, np.polynomial.legendre.legvander(tt, k)])[fl]
-            r = y[fl] - A @ np.linalg.lstsq(A, y[fl], rcond=None)[0]
-            return float(r @ r), A.shape[1]
+            p = Bf.shape[1] + k + 1
+            if nested:
+                r = yf - q[:, :p] @ qy[:p]
+            else:
+                A = Af[:, :p]
+                r = yf - A @ np.linalg.lstsq(A, yf, rcond=None)[0]
+            return float(r @ r), p
 
         d_sel, (r_lo, _) = 1, _rss(1)
         for k in range(2, d + 1):

@@ -69,9 +69,16 @@ def _strip_indices(lanes, i, rows, band_slope, shape):
     h, w = shape
     width = max(1, int(round(float(lanes.widths[i]))))
     v = np.arange(width) - (width - 1) / 2.0
-    ys = rows[:, None] + np.round(band_slope * v)[None, :].astype(int)
-    xc = lanes.centers[i] + lanes.slope * (ys - lanes.y_ref)
-    xs = np.floor(xc - (width - 1) / 2.0 + 0.5).astype(int) + np.arange(width)[None, :]
+    off = np.round(band_slope * v).astype(int)
+    ys = rows[:, None] + off[None, :]
+    # a strip entry's first column depends on its image row only: computed once per image row
+    # that the strip touches (the same expression as per entry), then looked up
+    y_lo = int(rows.min() + off.min())
+    yv = np.arange(y_lo, int(rows.max() + off.max()) + 1)
+    first = np.floor(lanes.centers[i] + lanes.slope * (yv - lanes.y_ref) - (width - 1) / 2.0 + 0.5).astype(int)
+    xs = first[ys - y_lo] + np.arange(width)[None, :]
+    if yv[0] >= 0 and yv[-1] < h and first.min() >= 0 and first.max() + width - 1 < w:
+        return ys, xs, np.ones(ys.shape, bool)  # (all inside the image: nothing to clip)
     inside = (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
     return np.clip(ys, 0, h - 1), np.clip(xs, 0, w - 1), inside
 
@@ -1238,8 +1245,8 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
     # 1. strips and raw profiles (float64 sums of raw counts)
     strips = [_strip_indices(lanes, i, rows, band_slope, img.shape) for i in range(n_lanes)]
     flat = img.reshape(-1)
-    raw = [np.take(flat, ys * w + xs).astype(np.float64, copy=False) * inside
-           for ys, xs, inside in strips]
+    raw = [np.take(flat, ys * w + xs).astype(np.float64, copy=False) * inside if not inside.all()
+           else np.take(flat, ys * w + xs).astype(np.float64) for ys, xs, inside in strips]
     prof = np.array([r.sum(1) for r in raw])
     n_out = [int((~inside).sum()) for _, _, inside in strips]
     if saturated is not None:  # no clipped pixel in the strips' rows: nothing to look up per lane

@@ -48,6 +48,32 @@ class OverlayPixels:
     up: int
 
 
+def _block_mean(data, step):
+    """Mean of every ``step`` x ``step`` block of ``data`` (float64, shape ``ceil(shape / step)``);
+    the blocks of the last row and column hold what is left of the image.
+
+    Display pixel ``(i, j)`` covers image rows ``i * step ..`` and columns ``j * step ..``, as the
+    overlay draws it. The whole blocks are averaged by OpenCV (its fast path for an integer
+    factor), the ragged edge by numpy.
+    """
+    import cv2
+
+    data = np.asarray(data)
+    rows, cols = data.shape
+    nr, nc = rows // step, cols // step  # whole blocks
+    out = np.empty((-(-rows // step), -(-cols // step)))
+    if nr and nc:
+        out[:nr, :nc] = cv2.resize(np.asarray(data[:nr * step, :nc * step], dtype=np.float64), (nc, nr),
+                                   interpolation=cv2.INTER_AREA)
+    if rows % step and nc:
+        out[nr, :nc] = data[nr * step:, :nc * step].reshape(rows % step, nc, step).mean((0, 2))
+    if cols % step and nr:
+        out[:nr, nc] = data[:nr * step, nc * step:].reshape(nr, step, cols % step).mean((1, 2))
+    if rows % step and cols % step:
+        out[nr, nc] = data[nr * step:, nc * step:].mean()
+    return out
+
+
 def overlay_pixels(data, saturated=None, marks=None):
     """The display-size copy of an image that :func:`render_overlay` draws on.
 
@@ -79,7 +105,7 @@ def overlay_pixels(data, saturated=None, marks=None):
     up = max(1, min(int(np.ceil(_MIN_WIDTH / cols)), _MAX_SIDE // max(rows, cols))) if step == 1 else 1
     h, w = -(-rows // step), -(-cols // step)
     if step > 1:  # area average: weak bands stay visible, noise is not aliased
-        shown = cv2.resize(np.asarray(data, dtype=np.float64), (w, h), interpolation=cv2.INTER_AREA)
+        shown = _block_mean(data, step)
     else:
         shown = np.asarray(data, dtype=np.float64)
 
