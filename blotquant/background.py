@@ -27,6 +27,7 @@ Registered methods (see :data:`BACKGROUNDS`):
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Callable, Mapping
@@ -107,10 +108,18 @@ def _edge_basis(z):
 
 
 def _poly_basis(n_rows, degree):
+    """Legendre polynomials 0..``degree`` on ``t`` from -1 to 1 over ``n_rows`` rows (read-only;
+    made once per size and degree: the fits ask for the same ones again and again)."""
     if degree is None or degree < 0:
         return np.empty((n_rows, 0))
-    t = np.linspace(-1.0, 1.0, n_rows)
-    return np.polynomial.legendre.legvander(t, int(degree))
+    return _legendre_design(int(n_rows), int(degree))
+
+
+@functools.lru_cache(maxsize=256)
+def _legendre_design(n_rows, degree):
+    out = np.polynomial.legendre.legvander(np.linspace(-1.0, 1.0, n_rows), degree)
+    out.setflags(write=False)
+    return out
 
 
 def _qr_lstsq(A, y):
@@ -417,13 +426,12 @@ def anchored_baseline(profile, support, *, bands=None, exclude=None, degree=4, m
         fl[max(a, 0):min(b, n - 1) + 1] = False
         if exclude is not None:
             fl &= ~np.asarray(exclude, bool)
-        tt = np.linspace(-1.0, 1.0, n)
         Bf = np.zeros((n, 0)) if bands is None else np.asarray(bands, float).reshape(n, -1)
 
         # the polynomials of each degree are nested (legvander(t, k) is the first k + 1 columns
         # of legvander(t, d)): one QR of the highest degree's design gives every lower degree's
         # fit, when its columns are independent (else each degree by lstsq)
-        Af = np.hstack([Bf, np.polynomial.legendre.legvander(tt, d)])[fl]
+        Af = np.hstack([Bf, _poly_basis(n, d)])[fl]
         yf = y[fl]
         q, rr = np.linalg.qr(Af)
         dg = np.abs(np.diag(rr))
@@ -454,8 +462,7 @@ def anchored_baseline(profile, support, *, bands=None, exclude=None, degree=4, m
         return None, {"degree": None, "rows_above": na, "rows_below": nb,
                       "areas": np.zeros(m), "fit": np.zeros(n), "residual_sd": float("nan"),
                       "baseline_cov": None}
-    t = np.linspace(-1.0, 1.0, n)
-    P = np.polynomial.legendre.legvander(t, d)
+    P = _poly_basis(n, d)
     cols = np.arange(m)
     keep = out.copy()
     for _ in range(4):

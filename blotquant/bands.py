@@ -29,6 +29,7 @@ import pandas as pd
 
 from blotquant._util import jsonable, median1d
 from blotquant.background import (
+    _poly_basis,
     anchored_baseline,
     check_options,
     fit_peaks,
@@ -1632,7 +1633,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                 # ~1 % of the volumes' spread over noise draws beside a neighbour 3.7 sd away;
                 # the rest came from the rows and shapes refitted per draw)
                 wr = w[rr]
-                g = wr @ np.polynomial.legendre.legvander(np.linspace(-1.0, 1.0, n), bp["degree"])[rr]
+                g = wr @ _poly_basis(n, bp["degree"])[rr]
                 row_sd = bp["residual_sd"]  # (the diff-based noise[i] counts the band's own slopes)
                 vol_sd = float(np.sqrt(row_sd ** 2 * (wr @ wr) + g @ bp["baseline_cov"] @ g))
             # which lanes are strong enough to locate their own band: judged with the joint model
