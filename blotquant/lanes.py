@@ -1139,71 +1139,78 @@ def _assign_by_kinds(kinds, bright, s_full, m_full, hint):
     rad = max(1, int(round(0.15 * p)))
     s_max = ndi.maximum_filter1d(s_full, 2 * rad + 1, mode="nearest")
     m_max = ndi.maximum_filter1d(m_full, 2 * rad + 1, mode="nearest")
+    # the dynamic programme below runs on Python floats (the same IEEE arithmetic as numpy's
+    # scalars, without their per-operation cost: it makes thousands of small steps)
+    xs_, gain_, p_exp_, p_loc_ = xs.tolist(), gain.tolist(), p_exp.tolist(), p_loc.tolist()
+    s_max_, m_max_, kinds_, i_s_ = s_max.tolist(), m_max.tolist(), kinds.tolist(), i_s.tolist()
+    inf = float("inf")
 
     def at(prof, v):
-        return float(prof[int(np.clip(round(v), 0, wd - 1))])
+        return float(prof[min(max(int(round(v)), 0), wd - 1)])
 
     def virtual(k, v):
-        if kinds[k] == "empty":
-            return -at(s_max, v)
-        if kinds[k] == "marker":
-            return _MARKER_WEIGHT * at(m_max, v)
+        if kinds_[k] == "empty":
+            return -at(s_max_, v)
+        if kinds_[k] == "marker":
+            return _MARKER_WEIGHT * at(m_max_, v)
         # a sample lane without a column of its own: half its band evidence (a lane inside a
         # smear of band signal must not earn as much as a lane on a band column of its own)
-        return _VIRTUAL_SAMPLE * at(s_max, v)
+        return _VIRTUAL_SAMPLE * at(s_max_, v)
 
     def seg(ta, ca, tb, cb):
-        a, b = i_s[ta], i_s[tb]
-        dist = xs[cb] - xs[ca]
+        a, b = i_s_[ta], i_s_[tb]
+        dist = xs_[cb] - xs_[ca]
         step = dist / (b - a)
-        pe = 0.5 * (p_exp[ca] + p_exp[cb])
+        pe = 0.5 * (p_exp_[ca] + p_exp_[cb])
         if step <= 0.5 * pe:
-            return -np.inf
+            return -inf
         sc = -min((abs(dist - (b - a) * pe) / (0.35 * pe * (b - a))) ** 2, 1.0)
-        vs = xs[ca] + step * np.arange(1, b - a)
+        vs = [xs_[ca] + step * j for j in range(1, b - a)]
         for k, v in zip(range(a + 1, b), vs):
             sc += virtual(k, v)
         for c in range(ca + 1, cb):
-            if vs.size and np.min(np.abs(vs - xs[c])) <= 0.3 * step:
+            if vs and min(abs(v - xs_[c]) for v in vs) <= 0.3 * step:
                 continue
-            sc -= gain[c]
+            sc -= gain_[c]
         return sc
 
     def edge(t, c, left):
-        a = i_s[t]
+        a = i_s_[t]
         ks = range(0, a) if left else range(a + 1, n_lanes)
         sc = 0.0
         for k in ks:
-            v = xs[c] - (a - k) * p_loc[c] if left else xs[c] + (k - a) * p_loc[c]
-            slack = 0.0 if kinds[k] == "sample" else 0.15 * p  # listed lanes lie in the region
+            v = xs_[c] - (a - k) * p_loc_[c] if left else xs_[c] + (k - a) * p_loc_[c]
+            slack = 0.0 if kinds_[k] == "sample" else 0.15 * p  # listed lanes lie in the region
             if v < -slack or v > wd - 1 + slack:
-                return -np.inf
+                return -inf
             sc += virtual(k, v)
         return sc
 
     max_skip_s = 3  # sample lanes in a row left without a column, at most 2
-    best = np.full((n_s, n_c), -np.inf)
+    best = [[-inf] * n_c for _ in range(n_s)]
     back = {}
     for t in range(n_s):
+        row = best[t]
         for c in range(n_c):
             if t < max_skip_s:
                 v0 = edge(t, c, True)
-                if v0 > best[t, c] - gain[c]:
-                    best[t, c] = v0 + gain[c]
+                if v0 > row[c] - gain_[c]:
+                    row[c] = v0 + gain_[c]
                     back[(t, c)] = None
             for tp in range(max(0, t - max_skip_s), t):
+                prev = best[tp]
                 for cp in range(max(0, c - (t - tp) - 3), c):
-                    if not np.isfinite(best[tp, cp]):
+                    if not math.isfinite(prev[cp]):
                         continue
-                    v = best[tp, cp] + seg(tp, cp, t, c) + gain[c]
-                    if v > best[t, c]:
-                        best[t, c] = v
+                    v = prev[cp] + seg(tp, cp, t, c) + gain_[c]
+                    if v > row[c]:
+                        row[c] = v
                         back[(t, c)] = (tp, cp)
     final = np.full((n_s, n_c), -np.inf)
     for t in range(max(0, n_s - max_skip_s), n_s):
         for c in range(n_c):
-            if np.isfinite(best[t, c]):
-                final[t, c] = best[t, c] + edge(t, c, False)
+            if math.isfinite(best[t][c]):
+                final[t, c] = best[t][c] + edge(t, c, False)
     if not np.isfinite(final).any():
         return None
     t, c = np.unravel_index(int(np.argmax(final)), final.shape)
@@ -1218,7 +1225,7 @@ def _assign_by_kinds(kinds, bright, s_full, m_full, hint):
     def path_score(pth):
         if any(not 0 <= cc < n_c for _, cc in pth):
             return -np.inf
-        sc = edge(*pth[0], True) + edge(*pth[-1], False) + sum(gain[cc] for _, cc in pth)
+        sc = edge(*pth[0], True) + edge(*pth[-1], False) + sum(gain_[cc] for _, cc in pth)
         for (ta, ca), (tb, cb) in zip(pth[:-1], pth[1:]):
             sc += seg(ta, ca, tb, cb)
         return float(sc)
