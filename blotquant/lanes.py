@@ -288,7 +288,8 @@ def _find_slope(flat, rows, fx, y_ref, max_angle, step, wts=None):
     if wts is None:
         wts = np.full(n_slabs, 1.0 / n_slabs)
     wts = np.asarray(wts, dtype=float) * n_slabs
-    proj = np.einsum("asn,s->an", _shift_rows(coarse, shifts), wts)
+    # one angle at a time: the shifted slabs of every angle at once are tens of MB
+    proj = np.array([wts @ _shift_rows(coarse, sh) for sh in shifts])
     sharp = _sharpness(proj)
     k = int(np.argmax(sharp))
     k0 = int(np.argmin(np.abs(angles)))
