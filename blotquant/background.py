@@ -134,9 +134,17 @@ def _qr(A):
     h, tau, _, info = lapack.dgeqrf(A)
     if info != 0:
         return np.linalg.qr(A)
-    r = np.triu(h[:k])
+    r = h[:k].copy()
+    r[_strictly_lower(k)] = 0.0  # (below the diagonal: the reflectors)
     q, _, info = lapack.dorgqr(h[:, :k], tau)
     return (q, r) if info == 0 else np.linalg.qr(A)
+
+
+@functools.lru_cache(maxsize=64)
+def _strictly_lower(k):
+    mask = np.tri(k, k, -1, dtype=bool)
+    mask.setflags(write=False)
+    return mask
 
 
 def _qr_lstsq(A, y):
@@ -217,7 +225,7 @@ def bounded_lm(resid, jac, theta0, lo, hi, *, max_nfev=200, ftol=1e-8, xtol=1e-3
             except np.linalg.LinAlgError:
                 lam *= 4.0
                 continue
-            new = np.clip(theta + step, lo, hi)
+            new = np.minimum(np.maximum(theta + step, lo), hi)  # (np.clip, without its overhead)
             if np.array_equal(new, theta):  # the step no longer moves theta: nothing left to gain
                 return theta, True, nfev
             rn = resid(new)
