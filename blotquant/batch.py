@@ -31,9 +31,11 @@ Where the work runs
     ~0.1 s to draw, in parallel), so what travels back is small and the writer's serial share is
     the tables, the figures and the report. In a batch of several experiments, one whose images
     make up one task is measured *and written* by one worker; an experiment of several images is
-    written by a worker, or by this process when it is the only experiment (then nothing else
-    could run meanwhile). ``jobs=1`` draws the overlays the same way, so the bytes are the same
-    and no image's pixels are held until its experiment is written.
+    written by a worker. When it is the only experiment, nothing else could run meanwhile, so its
+    tail is spread out instead: it is assembled on a worker (the overlays stay here), and written
+    by this process while every worker draws one of its figure files after the other
+    (:func:`blotquant.report.outputs.figure_calls`). ``jobs=1`` draws the overlays the same way,
+    so the bytes are the same and no image's pixels are held until its experiment is written.
 ``scheduler=ADDRESS``
     The same functions on a Dask cluster (``pip install 'blotquant[dask]'``), through
     ``Client(ADDRESS).get_executor()``. Workers must see the images and the results folders at
@@ -63,6 +65,7 @@ import threading
 import time
 import warnings
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -398,14 +401,25 @@ def _measure(experiment, task):
                                         for res in result.images))
 
 
+def _assemble(job, measured, started, seconds):
+    """The tables, statistics and record of an experiment from its measured images."""
+    from blotquant.pipeline import assemble
+
+    return assemble(job.experiment, measured, started=started, seconds=seconds)
+
+
+def _write(job, results, figures=None):
+    """Write an experiment's results folder (``figures``: figure files already rendered)."""
+    from blotquant.pipeline import write_results
+
+    write_results(results, job.out, force=job.force, experiment_name=job.experiment.experiment,
+                  argv=list(job.argv), figures=figures)
+    return Written(job, len(results.bands), len(results.images), len(results.notes))
+
+
 def _finish(job, measured, started, seconds):
     """Assemble an experiment from its measured images and write its results folder."""
-    from blotquant.pipeline import assemble, write_results
-
-    results = assemble(job.experiment, measured, started=started, seconds=seconds)
-    write_results(results, job.out, force=job.force, experiment_name=job.experiment.experiment,
-                  argv=list(job.argv))
-    return Written(job, len(results.bands), len(results.images), len(results.notes))
+    return _write(job, _assemble(job, measured, started, seconds))
 
 
 def _whole(job):
@@ -429,6 +443,19 @@ def _image_line(job, res):
 
 # -- the parent's bookkeeping -------------------------------------------------------------------
 
+def _overlays_back(results, measured):
+    """``results``, assembled from the images of ``measured`` sent without their overlays, with
+    each image's overlay again (its images are in config order, as :func:`assemble` sorts them)."""
+    by_entry = {entry: res for tr in measured for entry, res in zip(tr.task.entries, tr.images)}
+    images = []
+    for entry, res in zip(sorted(by_entry), results.images, strict=True):
+        kept = by_entry[entry]
+        if (kept.membrane, kept.file) != (res.membrane, res.file):  # pragma: no cover - a bug, not an input
+            raise RuntimeError(f"image {res.membrane}/{res.file} came back where {kept.membrane}/{kept.file} was")
+        images.append(replace(res, overlay=kept.overlay))
+    return replace(results, images=images)
+
+
 def _show(value):
     """Log the lines and show the warnings a worker collected (:func:`_in_worker`); the value."""
     if not isinstance(value, _Reply):
@@ -440,6 +467,29 @@ def _show(value):
     return value.value
 
 
+class _Drawn(Mapping):
+    """Figure files being drawn on the workers, by file name: looking one up waits for it and
+    shows what its worker logged (:func:`_show`); a figure that failed raises its error (with the
+    worker's lines as its ``worker_reply``)."""
+
+    def __init__(self, futures):
+        self.futures, self.done = futures, {}
+
+    def __getitem__(self, name):
+        if name not in self.done:  # an error raises with its worker's lines, shown by whoever handles it
+            self.done[name] = _show(self.futures[name].result())
+        return self.done[name]
+
+    def __contains__(self, name):  # without waiting
+        return name in self.futures
+
+    def __iter__(self):
+        return iter(self.futures)
+
+    def __len__(self):
+        return len(self.futures)
+
+
 @dataclass(eq=False)
 class _State:
     """One experiment while the batch runs."""
@@ -449,6 +499,7 @@ class _State:
     measured: dict = field(default_factory=dict)  # task index -> TaskResult
     outstanding: int = 0  # its work items queued or running
     failure: tuple | None = None  # (position, exception): task index, or len(tasks) when writing
+    results: object = None  # assembled on a worker, to be written here
     started: object = None
     t0: float = 0.0
     outcome: object = None
@@ -478,14 +529,24 @@ class _Bars:
 class _Runner:
     """Feeds the executor from a queue in config order, a few items ahead of the workers, so the
     measured images (tables and overlay PNGs) wait for their own experiment only, never for the
-    batch."""
+    batch.
+
+    Work items are ``(kind, experiment index, k)``: ``measure`` (task k), ``whole`` (measure and
+    write a one-task experiment), ``finish`` (assemble and write). A lone experiment on workers is
+    finished in two steps instead, so that its tail does not leave all but one core idle:
+    ``assemble`` on a worker (where the statistics' imports are loaded already; the overlays stay
+    here), then ``write`` here, which sends every figure file to the workers
+    (:func:`blotquant.report.outputs.figure_calls`) and writes the files that need no figure
+    while they are drawn.
+    """
 
     def __init__(self, states, executor, *, workers, bars, on_done, remote):
         self.states, self.executor, self.bars = states, executor, bars
         self.on_done, self.remote = on_done, remote
         self.window = 2 * workers if remote else 1
-        # several experiments are written by the workers, in parallel; a single one here
+        # several experiments are written by the workers, in parallel; a single one in steps
         self.finish_remote = remote and len(states) > 1
+        self.steps = remote and not self.finish_remote
         self.level = logger.getEffectiveLevel()
         self.queue = deque()
         for ei, st in enumerate(states):
@@ -515,11 +576,21 @@ class _Runner:
             fn, args = _measure, (st.job.experiment, st.tasks[k])
         elif kind == "whole":
             fn, args = _whole, (st.job,)
-        else:
-            fn, args = _finish, (st.job, [st.measured[i] for i in range(len(st.tasks))], st.started,
-                                 time.perf_counter() - st.t0)
-        if not self.remote or (kind == "finish" and not self.finish_remote):
+        elif kind == "write":
+            fn, args = self._write_here, (st,)
+        else:  # finish, assemble
+            measured = [st.measured[i] for i in range(len(st.tasks))]
+            if kind == "assemble":  # the tables need no overlay: those PNGs (~18 MB for 50 images) stay here
+                measured = [replace(tr, images=tuple(replace(res, overlay=None) for res in tr.images))
+                            for tr in measured]
+            fn = _finish if kind == "finish" else _assemble
+            args = (st.job, measured, st.started, time.perf_counter() - st.t0)
+        if not self.remote or kind == "write":
             return _InlineExecutor().submit(fn, *args)
+        return self._send(fn, *args)
+
+    def _send(self, fn, *args):
+        """``fn(*args)`` on a worker (:func:`_in_worker`): its future."""
         try:
             return self.executor.submit(_in_worker, fn, self.level, list(warnings.filters), *args)
         except cf.BrokenExecutor as exc:  # a worker died (killed, out of memory): this item fails too
@@ -527,10 +598,21 @@ class _Runner:
             future.set_exception(exc)
             return future
 
+    def _write_here(self, st):
+        """Write a lone experiment's results folder here, its figures drawn on the workers meanwhile."""
+        from blotquant.report.outputs import figure_calls
+
+        futures = {name: self._send(fn, *args) for name, fn, args in figure_calls(st.results)}
+        try:
+            return _write(st.job, st.results, _Drawn(futures))
+        finally:
+            for future in futures.values():  # those not needed any more (when writing failed)
+                future.cancel()
+
     def _handle(self, future, kind, ei, k):
         st = self.states[ei]
         st.outstanding -= 1
-        if kind != "finish":
+        if kind in ("measure", "whole"):
             self.bars.images.update(st.entries([k]) if kind == "measure" else st.entries())
         try:
             try:
@@ -546,17 +628,35 @@ class _Runner:
                 lines, value = value
                 for line in lines:
                     logger.info("%s", line)
-            if kind != "measure":
+            if kind in ("whole", "finish", "write"):
                 self._close(ei, value)
             elif st.failure is None:
-                st.measured[k] = value
-                for res in value.images:
-                    logger.info("%s", _image_line(st.job, res))
-                if len(st.measured) == len(st.tasks):
-                    st.outstanding += 1
-                    self.queue.appendleft(("finish", ei, 0))  # first in line: frees its images soonest
+                try:
+                    self._next(ei, kind, k, value)
+                except Exception as exc:  # noqa: BLE001 - as a failure of the item itself
+                    self._fail(ei, k if kind == "measure" else len(st.tasks), exc)
         if st.outcome is None and st.failure is not None and st.outstanding == 0:
             self._close(ei, Failed(st.job, st.failure[1]))
+
+    def _next(self, ei, kind, k, value):
+        """Keep what a measure or assemble item gave; queue what follows from it."""
+        st = self.states[ei]
+        if kind == "measure":
+            st.measured[k] = value
+            for res in value.images:
+                logger.info("%s", _image_line(st.job, res))
+            if len(st.measured) == len(st.tasks):
+                # first in line: frees its images soonest
+                self._first(ei, ["assemble" if self.steps else "finish"])
+        else:  # assemble
+            st.results = _overlays_back(value, st.measured.values())
+            st.measured.clear()
+            self._first(ei, ["write"])
+
+    def _first(self, ei, kinds):
+        """Put items of experiment ``ei`` first in line, in this order (k: their place in it)."""
+        self.queue.extendleft(reversed([(kind, ei, k) for k, kind in enumerate(kinds)]))
+        self.states[ei].outstanding += len(kinds)
 
     def _fail(self, ei, position, exc):
         """Record a failure; the experiment's later images are not started. Earlier ones still
@@ -574,6 +674,7 @@ class _Runner:
         st = self.states[ei]
         st.outcome = outcome
         st.measured.clear()
+        st.results = None
         self.bars.written.update(1)
         if self.on_done is not None:
             self.on_done(outcome)

@@ -109,17 +109,20 @@ def normalize(bands, *, loading_control, control_group):
     lc = bands[bands["target"] == loading_control].set_index(["membrane", "sample"])
     usable_lc = lc[lc["found"].astype(bool) & ~lc["saturated"].astype(bool)]
     lc_median = usable_lc.groupby(level="membrane")["volume"].median().to_dict()
+    # each lane's loading-control row, looked up per target row (the first when a lane has two):
+    # a dict, as a .loc on the MultiIndex per row costs ~0.2 ms (0.25 s for 50 membranes)
+    lc_rows = {}
+    for key, lc_rec in zip(lc.index, lc.reset_index(drop=True).to_dict("records")):
+        lc_rows.setdefault(key, lc_rec)
     rows = []
     for rec in bands[bands["target"] != loading_control].itertuples(index=False):
         key = (rec.membrane, rec.sample)
         blocking, notes = [], []
         lc_volume = np.nan
-        if key not in lc.index:
+        if key not in lc_rows:
             blocking.append(f"no {loading_control} band for this sample on membrane {rec.membrane}")
         else:
-            lc_rec = lc.loc[key]
-            if isinstance(lc_rec, pd.DataFrame):  # one loading control per lane is the rule
-                lc_rec = lc_rec.iloc[0]
+            lc_rec = lc_rows[key]
             lc_volume = float(lc_rec["volume"])
             if bool(lc_rec["saturated"]):
                 blocking.append(f"{loading_control} band saturated")

@@ -561,7 +561,7 @@ def assemble(experiment, measured, *, started=None, seconds=None) -> Results:
     t0 = time.perf_counter()
     started = started or _dt.datetime.now(_dt.timezone.utc)
     by_entry = {entry: res for tr in measured for entry, res in zip(tr.task.entries, tr.images)}
-    images = [by_entry[entry] for entry in sorted(by_entry)]  # config order
+    images = [by_entry[entry] for entry in sorted(by_entry)]  # config order (blotquant.batch relies on it)
     # strips in the order their image is first used without `region` (keys: file names)
     strip_record = {}
     for tr in sorted((tr for tr in measured if tr.strip_record is not None),
@@ -611,12 +611,15 @@ def assemble(experiment, measured, *, started=None, seconds=None) -> Results:
     return Results(bands, normalized, per_sample, summary, stats, images, jsonable(record), notes)
 
 
-def write_results(results: Results, out_dir, *, force=False, experiment_name="blotquant", argv=None):
+def write_results(results: Results, out_dir, *, force=False, experiment_name="blotquant", argv=None,
+                  figures=None):
     """Write every output file into ``out_dir`` atomically.
 
     The files (rendered by :func:`blotquant.report.outputs.render_outputs`, which lists them) are
     written into a temporary folder beside ``out_dir`` and moved into place only when all are
     written; an existing ``out_dir`` is refused unless ``force``, before any work is done.
+    ``figures`` ({file name: bytes}, optional) are figure files already rendered from
+    :func:`blotquant.report.outputs.figure_calls`, e.g. on worker processes.
     """
     from blotquant.io import atomic_output_dir
     from blotquant.report.outputs import render_outputs
@@ -624,7 +627,8 @@ def write_results(results: Results, out_dir, *, force=False, experiment_name="bl
     out_dir = Path(out_dir)
     try:
         with atomic_output_dir(out_dir, force=force) as tmp:
-            for name, content in render_outputs(results, experiment_name=experiment_name, argv=argv):
+            for name, content in render_outputs(results, experiment_name=experiment_name, argv=argv,
+                                                figures=figures):
                 (Path(tmp) / name).write_bytes(content)
     except OSError as exc:  # a full disk, a permission taken away meanwhile: nothing was written
         where = f" ({exc.filename})" if exc.filename else ""

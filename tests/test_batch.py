@@ -1,6 +1,8 @@
 """Many configs at once: checked before any work, the same bytes with any number of processes,
 one failing experiment does not stop the others, progress only on stderr."""
 
+import base64
+import concurrent.futures as cf
 import json
 import logging
 from pathlib import Path
@@ -77,6 +79,34 @@ def _run_json(path):
     return record
 
 
+def assert_same_files(one, two):
+    """Every file of results folder ``two`` is the bytes of ``one``'s, run.json but for its timing
+    fields and the command (which names its own --out); both hold the same files."""
+    names = sorted(p.name for p in one.iterdir())
+    assert names == sorted(p.name for p in two.iterdir())
+    for name in names:
+        if name != "run.json":
+            assert (one / name).read_bytes() == (two / name).read_bytes(), name
+    a, b = _run_json(one / "run.json"), _run_json(two / "run.json")
+    a.pop("command"), b.pop("command")
+    assert a == b
+
+
+def expected_files(folder, *, targets, overlays):
+    """The files a results folder must hold, read from its own tables, and each figure's kind."""
+    stems = list(targets)
+    names = ["bands.csv", "normalized.csv", "summary.csv", "stats.csv", "fold_change.png", "report.html",
+             "run.json", *overlays, *(f"prism_{t}.csv" for t in stems),
+             *(f"figure_{t}.{fmt}" for t in stems for fmt in ("png", "svg", "pdf"))]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(names)
+    magic = {".png": b"\x89PNG\r\n\x1a\n", ".svg": b"<?xml", ".pdf": b"%PDF-"}
+    for name in names:
+        head = magic.get(Path(name).suffix)
+        if head is not None:
+            data = (folder / name).read_bytes()
+            assert data.startswith(head) and len(data) > 1000, name
+
+
 def test_jobs_2_writes_the_same_bytes_as_jobs_1_and_the_true_volumes(batch, tmp_path, capsys):
     folder, truth = batch
     outs = {}
@@ -107,6 +137,90 @@ def test_jobs_2_writes_the_same_bytes_as_jobs_1_and_the_true_volumes(batch, tmp_
     record = json.loads((outs[2] / "gamma" / "run.json").read_text())
     assert record["strips"]["shared.tif"]["membranes"] == ["m0", "m1"]
     assert record["command"] == ["blotquant", "run", str(folder / "gamma.yaml"), "--out", str(outs[2] / "gamma")]
+
+
+def test_one_config_on_workers_writes_every_file_as_one_process(batch, tmp_path, capsys):
+    """A lone experiment of several images is assembled on a worker, its figures drawn on every
+    worker: each file (figures and report too, not only the CSVs) is the bytes one process writes,
+    and no figure is missing."""
+    folder, _ = batch
+    outs = {}
+    for jobs in ("1", "2"):
+        outs[jobs] = tmp_path / f"jobs{jobs}"
+        assert main(["-q", "run", str(folder / "alpha.yaml"), "--out", str(outs[jobs]), "--jobs", jobs]) == 0
+    assert capsys.readouterr().err == ""
+    expected_files(outs["2"], targets=["TNAP"], overlays=[f"overlay_m{i}_alpha_{i}.png" for i in range(3)])
+    assert_same_files(outs["1"], outs["2"])
+    record = json.loads((outs["2"] / "run.json").read_text())
+    assert sorted(record["outputs"]) == sorted(p.name for p in outs["2"].iterdir())
+    assert set(record["figures"]["captions"]) == {"fold_change.png", "figure_TNAP.png", "figure_TNAP.svg",
+                                                  "figure_TNAP.pdf"}
+
+
+class _Recording(cf.ThreadPoolExecutor):
+    """Two threads standing in for worker processes; records what each item runs."""
+
+    def __init__(self):
+        super().__init__(2)
+        self.ran = []
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.ran.append(args[0].__name__ if fn.__name__ == "_in_worker" else fn.__name__)
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_a_lone_experiment_is_assembled_and_drawn_on_the_workers_and_written_here(batch, tmp_path, monkeypatch):
+    import blotquant.batch as batch_mod
+    from blotquant.batch import Written, plan, run_batch
+
+    folder, _ = batch
+    assert main(["-q", "run", str(folder / "alpha.yaml"), "--out", str(tmp_path / "one"), "--jobs", "1"]) == 0
+    pool = _Recording()
+    monkeypatch.setattr(batch_mod, "_open_executor", lambda stack, **kw: (stack.enter_context(pool), 2))
+    [job] = plan([str(folder / "alpha.yaml")], out=tmp_path / "pool")
+    [done] = run_batch([job], progress=False)
+    assert isinstance(done, Written) and done.n_images == 3
+    # 3 images, then the tables, then the fold-change plot and TNAP's figure in 3 formats (the
+    # slowest first); the writing is not sent (only this process holds the overlays)
+    assert pool.ran == ["_measure"] * 3 + ["_assemble", "fold_change_file"] + ["target_figure_file"] * 3
+    assert_same_files(tmp_path / "one", tmp_path / "pool")
+
+
+def test_a_figure_failing_on_a_worker_fails_its_experiment_and_writes_nothing(batch, tmp_path, monkeypatch):
+    import blotquant.batch as batch_mod
+    import blotquant.report.outputs as outputs
+
+    def broken(*args):
+        raise RuntimeError("no fonts")
+
+    folder, _ = batch
+    monkeypatch.setattr(batch_mod, "_open_executor", lambda stack, **kw: (stack.enter_context(_Recording()), 2))
+    monkeypatch.setattr(outputs, "target_figure_file", broken)
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError, match="no fonts"):  # a bug in one config: raised, as a run in one process
+        main(["run", str(folder / "alpha.yaml"), "--out", str(out), "--jobs", "2"])
+    assert list(tmp_path.iterdir()) == []  # no results folder, no temporary one left beside it
+
+
+def test_figures_rendered_elsewhere_are_the_ones_written(batch, tmp_path):
+    """render_outputs takes figure files already rendered (by name) and renders only the others."""
+    from blotquant.config import load_config
+    from blotquant.pipeline import run
+    from blotquant.report.outputs import figure_calls, render_outputs
+
+    folder, _ = batch
+    results = run(load_config(folder / "beta.yaml"))
+    calls = figure_calls(results)
+    assert [name for name, _, _ in calls] == ["fold_change.png", "figure_TNAP.pdf", "figure_TNAP.png",
+                                              "figure_TNAP.svg"]
+    own = dict(render_outputs(results))
+    for name, fn, args in calls:
+        assert fn(*args) == own[name], name
+    given = dict(render_outputs(results, figures={"figure_TNAP.png": b"\x89PNG given"}))
+    assert given["figure_TNAP.png"] == b"\x89PNG given"
+    assert base64.b64encode(b"\x89PNG given").decode() in given["report.html"].decode()
+    assert {k: v for k, v in given.items() if k not in ("figure_TNAP.png", "report.html", "run.json")} == \
+        {k: v for k, v in own.items() if k not in ("figure_TNAP.png", "report.html", "run.json")}
 
 
 def test_pipeline_run_on_an_executor_equals_the_serial_run(batch):

@@ -48,19 +48,20 @@ def test_config_error_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == [cfg]
 
 
-def test_failure_while_writing_leaves_no_partial_output(tmp_path, monkeypatch):
-    import blotquant.report.figures as figures
-
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_failure_while_writing_leaves_no_partial_output(tmp_path, monkeypatch, jobs):
+    """The report is rendered in this process whatever --jobs (with workers, a lone experiment's
+    figures are drawn on them): failing there, after the CSVs, overlays and run.json were written
+    into the temporary folder, leaves nothing."""
     cfg = _demo_copy(tmp_path)
     out = tmp_path / "out"
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(figures, "render_plot", boom)
-    monkeypatch.setattr("blotquant.report.render_plot", boom)
-    with pytest.raises(RuntimeError):
-        main(["run", str(cfg), "--out", str(out)])
+    monkeypatch.setattr("blotquant.report.render_html", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        main(["run", str(cfg), "--out", str(out), "--jobs", jobs])
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.yaml"]
 

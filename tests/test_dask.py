@@ -8,7 +8,7 @@ import pytest
 
 from blotquant.cli import main
 
-from test_batch import CSVS, _run_json, _write_experiment
+from test_batch import CSVS, _run_json, _write_experiment, assert_same_files, expected_files
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +34,20 @@ def test_dask_cluster_writes_the_same_bytes_as_one_process(cluster, tmp_path, ca
         one, two = _run_json(serial / name / "run.json"), _run_json(dask / name / "run.json")
         one.pop("command"), two.pop("command")
         assert one == two
+
+
+def test_one_config_on_dask_writes_every_file_as_one_process(cluster, tmp_path, capsys):
+    """A lone experiment is assembled and its figures drawn on the cluster, written here."""
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    _write_experiment(folder, "one", [11, 12])
+    serial, dask = tmp_path / "serial", tmp_path / "dask"
+    assert main(["-q", "run", str(folder / "one.yaml"), "--out", str(serial), "--jobs", "1"]) == 0
+    assert main(["-q", "run", str(folder / "one.yaml"), "--out", str(dask), "--scheduler",
+                 cluster.scheduler_address]) == 0
+    assert capsys.readouterr().err == ""
+    expected_files(dask, targets=["TNAP"], overlays=["overlay_m0_one_0.png", "overlay_m1_one_1.png"])
+    assert_same_files(serial, dask)
 
 
 def _closed_port():
