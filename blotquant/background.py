@@ -147,6 +147,20 @@ def _strictly_lower(k):
     return mask
 
 
+def _lstsq(A, y):
+    """``np.linalg.lstsq(A, y)[0]`` and the ``R`` of ``A``'s QR: by the QR when ``A``'s columns are
+    independent (``R`` is returned for the caller's covariance), else by lstsq (``R`` None)."""
+    from scipy.linalg import lapack
+
+    q, r = _qr(A)
+    d = np.abs(np.diag(r))
+    if A.shape[0] >= A.shape[1] and d.size and d.min() > 1e-10 * d.max():
+        coef, info = lapack.dtrtrs(r, q.T @ y)
+        if info == 0:
+            return coef, r
+    return np.linalg.lstsq(A, y, rcond=None)[0], None
+
+
 def _qr_lstsq(A, y):
     """Least-squares ``coef`` of ``A @ coef ~ y`` and an orthonormal basis ``q`` of ``A``'s columns.
 
@@ -495,7 +509,7 @@ def anchored_baseline(profile, support, *, bands=None, exclude=None, degree=4, m
     keep = out.copy()
     for _ in range(4):
         A = np.hstack([B[:, cols], P])
-        coef, *_ = np.linalg.lstsq(A[keep], y[keep], rcond=None)
+        coef, rk_r = _lstsq(A[keep], y[keep])
         if cols.size and (coef[:cols.size] < 0).any():  # a neighbour cannot be negative
             cols = cols[coef[:cols.size] >= 0]
             continue
@@ -508,7 +522,7 @@ def anchored_baseline(profile, support, *, bands=None, exclude=None, degree=4, m
         keep = new
     else:  # the last round changed the rows or the neighbours: fit them once more
         A = np.hstack([B[:, cols], P])
-        coef, *_ = np.linalg.lstsq(A[keep], y[keep], rcond=None)
+        coef, rk_r = _lstsq(A[keep], y[keep])
     areas = np.zeros(m)
     areas[cols] = coef[:cols.size]
     base = P @ coef[cols.size:]
@@ -516,8 +530,15 @@ def anchored_baseline(profile, support, *, bands=None, exclude=None, degree=4, m
     res_sd = float(np.sqrt(r @ r / max(r.size - A.shape[1], 1)))
     # covariance of the polynomial's coefficients from the rows fitted (their scatter about the
     # fit as the noise): how far the baseline under the band could lie from where it was put
-    Ak = A[keep]
-    cov = res_sd ** 2 * np.linalg.pinv(Ak.T @ Ak)[cols.size:, cols.size:]
+    if rk_r is not None:  # (Ak' Ak)^-1 = R^-1 R^-T, Ak = QR of full rank
+        from scipy.linalg import lapack
+
+        ri, info = lapack.dtrtri(rk_r)
+        inv = ri @ ri.T if info == 0 else None
+    if rk_r is None or inv is None:
+        Ak = A[keep]
+        inv = np.linalg.pinv(Ak.T @ Ak)
+    cov = res_sd ** 2 * inv[cols.size:, cols.size:]
     return base, {
         "degree": d, "rows_above": na, "rows_below": nb, "areas": areas,
         "fit": B @ areas, "residual_sd": res_sd, "baseline_cov": cov,

@@ -102,7 +102,7 @@ _TOPHAT_DECISIVE = 2.0
 #: Minimum pixel pile-up at the maximum value to call it a hard plateau (detector ceiling).
 _PLATEAU_MIN_PIXELS = 50
 #: Polarity statistics use every k-th pixel so that about this many remain.
-_STATS_SAMPLE = 1_000_000
+_STATS_SAMPLE = 250_000
 _PLATEAU_MIN_FRACTION = 1e-5
 _PLATEAU_EXCESS = 10.0
 #: A pile-up holding this fraction of the image or more is the background, not a ceiling, unless

@@ -1562,7 +1562,7 @@ def find_lanes(image, n_lanes, *, rows=None, kinds=None, method_kwargs=None):
     kind_arr = _validate_kinds(kinds, n_lanes)
     h, w = img.shape
     windows, rows_ignored = _validate_rows(rows, h)
-    if not np.all(np.isfinite(img)):
+    if not math.isfinite(float(img.sum())) and not np.all(np.isfinite(img)):  # (a finite sum: all finite)
         fill = float(np.nanmedian(np.where(np.isfinite(img), img, np.nan)))
         img = np.where(np.isfinite(img), img, fill if math.isfinite(fill) else 0.0)
     from scipy import ndimage as ndi
