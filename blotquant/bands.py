@@ -71,13 +71,20 @@ def _strip_indices(lanes, i, rows, band_slope, shape):
     width = max(1, int(round(float(lanes.widths[i]))))
     v = np.arange(width) - (width - 1) / 2.0
     off = np.round(band_slope * v).astype(int)
-    ys = rows[:, None] + off[None, :]
     # a strip entry's first column depends on its image row only: computed once per image row
-    # that the strip touches (the same expression as per entry), then looked up
+    # that the strip touches (the same expression as per entry), then looked up; the columns
+    # that share a row offset (a few runs: the offset is monotonic across the lane) are filled
+    # run by run
     y_lo = int(rows.min() + off.min())
     yv = np.arange(y_lo, int(rows.max() + off.max()) + 1)
     first = np.floor(lanes.centers[i] + lanes.slope * (yv - lanes.y_ref) - (width - 1) / 2.0 + 0.5).astype(int)
-    xs = first[ys - y_lo] + np.arange(width)[None, :]
+    ys = np.empty((rows.size, width), int)
+    xs = np.empty((rows.size, width), int)
+    cuts = np.flatnonzero(np.diff(off)) + 1
+    for j0, j1 in zip(np.r_[0, cuts], np.r_[cuts, width]):
+        o = int(off[j0])
+        ys[:, j0:j1] = (rows + o)[:, None]
+        xs[:, j0:j1] = first[rows + o - y_lo][:, None] + np.arange(j0, j1)[None, :]
     if yv[0] >= 0 and yv[-1] < h and first.min() >= 0 and first.max() + width - 1 < w:
         return ys, xs, np.ones(ys.shape, bool)  # (all inside the image: nothing to clip)
     inside = (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
