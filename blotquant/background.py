@@ -137,7 +137,8 @@ def _qr(A):
     r = h[:k].copy()
     r[_strictly_lower(k)] = 0.0  # (below the diagonal: the reflectors)
     q, _, info = lapack.dorgqr(h[:, :k], tau)
-    return (q, r) if info == 0 else np.linalg.qr(A)
+    # (C order, as numpy returns it: products with q then sum in the same order, to the last bit)
+    return (np.ascontiguousarray(q), r) if info == 0 else np.linalg.qr(A)
 
 
 @functools.lru_cache(maxsize=64)
@@ -168,13 +169,13 @@ def _qr_lstsq(A, y):
     columns are (nearly) dependent (two components on one row, a component off the profile), the
     minimum-norm solution of the SVD is taken instead, and ``q`` spans the columns' range.
     """
-    from scipy.linalg import lapack
-
     q, r = _qr(A)
     d = np.abs(np.diag(r))
     if d.size and d.min() > 1e-10 * d.max():
-        coef, info = lapack.dtrtrs(r, q.T @ y)  # (r is upper triangular and well conditioned)
-        return (coef, q) if info == 0 else (np.linalg.solve(r, q.T @ y), q)
+        # (np.linalg.solve, not LAPACK's triangular dtrtrs: the same numbers to the last bit. A
+        # difference of ~1e-13 here flips a band decision on a real blot, ZDF B2AR Oct8 GAPDH,
+        # whose volumes then halve: that decision sits on a knife's edge, see issue 8)
+        return np.linalg.solve(r, q.T @ y), q
     u, sv, vt = np.linalg.svd(A, full_matrices=False)
     good = sv > sv[0] * max(A.shape) * np.finfo(float).eps if sv.size else sv > 0
     coef = vt[good].T @ ((u[:, good].T @ y) / sv[good])
