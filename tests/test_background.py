@@ -164,3 +164,74 @@ def test_bounded_lm_refuses_a_non_finite_start_and_stops_at_once_at_a_minimum():
     theta, converged, nfev = bounded_lm(lambda t: t - 2.0, lambda t: np.eye(2), np.ones(2),
                                         lo, hi, max_nfev=5)
     assert converged and nfev == 1 and (theta == 1.0).all()
+
+
+def test_qr_is_numpys_qr_to_the_last_bit_and_in_its_memory_order():
+    # _qr calls LAPACK directly for speed; its Q must be numpy's to the last bit *and* in C
+    # order: with Q in Fortran order q.T @ y sums in another order (~1e-13), which flipped a
+    # band decision on a real blot (ZDF B2AR Oct8 GAPDH volumes halved)
+    from blotquant.background import _qr
+
+    rng = np.random.default_rng(11)
+    for m, k in [(80, 1), (80, 3), (51, 5), (300, 8), (7, 7), (4, 6)]:
+        A = rng.normal(size=(m, k)) * rng.uniform(0.01, 100.0, k)
+        if k > 2:
+            A[:, 2] = 2.0 * A[:, 0]  # dependent columns too
+        q, r = _qr(A)
+        q0, r0 = np.linalg.qr(A)
+        assert np.array_equal(q, q0) and np.array_equal(r, r0)
+        assert q.flags["C_CONTIGUOUS"] == q0.flags["C_CONTIGUOUS"]
+        y = rng.normal(size=m)
+        assert np.array_equal(q.T @ y, q0.T @ y)
+
+
+def test_lstsq_matches_numpy_with_independent_and_dependent_columns():
+    from blotquant.background import _lstsq
+
+    rng = np.random.default_rng(12)
+    A = np.hstack([gaussian_basis(90, [40.0, 55.0], [5.0, 4.0]),
+                   np.polynomial.legendre.legvander(np.linspace(-1, 1, 90), 3)])
+    y = A @ rng.uniform(1.0, 100.0, A.shape[1]) + rng.normal(0, 0.5, 90)
+    coef, r = _lstsq(A, y)
+    np.testing.assert_allclose(coef, np.linalg.lstsq(A, y, rcond=None)[0], rtol=1e-10)
+    # R gives (A'A)^-1 = R^-1 R^-T, the covariance anchored_baseline reports
+    ri = np.linalg.inv(r)
+    np.testing.assert_allclose(ri @ ri.T, np.linalg.inv(A.T @ A), rtol=1e-8)
+    A[:, 1] = A[:, 0]  # two components on one row: lstsq's minimum-norm answer, no R
+    coef, r = _lstsq(A, y)
+    assert r is None
+    np.testing.assert_allclose(coef, np.linalg.lstsq(A, y, rcond=None)[0], rtol=1e-9, atol=1e-9)
+
+
+def test_anchored_baseline_degree_choice_and_covariance_match_a_direct_computation():
+    # the degree is picked from one QR of the highest degree's design (nested polynomials); the
+    # same choice, baseline and covariance as fitting each degree on its own
+    from blotquant.background import anchored_baseline
+
+    u = np.arange(140.0)
+    t = np.linspace(-1.0, 1.0, u.size)
+    rng = np.random.default_rng(13)
+    for curv in (0.0, 400.0, 1500.0):
+        y = 1000 + 300 * t + curv * t ** 2 + 5000 * np.exp(-0.5 * ((u - 70) / 5) ** 2) + rng.normal(0, 15, u.size)
+        base, p = anchored_baseline(y, (50, 90), degree=4)
+        fl = np.ones(u.size, bool)
+        fl[50:91] = False
+        rss = []
+        for d in range(1, 5):
+            V = np.polynomial.legendre.legvander(t, d)[fl]
+            res = y[fl] - V @ np.linalg.lstsq(V, y[fl], rcond=None)[0]
+            rss.append(float(res @ res))
+        d_ref = 1
+        for d in range(2, 5):
+            if rss[d_ref - 1] - rss[d - 1] <= 10.0 * rss[d - 1] / (fl.sum() - d - 1):
+                break
+            d_ref = d
+        assert p["degree"] == d_ref
+        assert (curv == 0.0 and d_ref == 1) or (curv > 0 and d_ref >= 2)
+        V = np.polynomial.legendre.legvander(t, d_ref)
+        keep = fl.copy()  # (no row is 4 robust sd off on this smooth noise)
+        coef = np.linalg.lstsq(V[keep], y[keep], rcond=None)[0]
+        np.testing.assert_allclose(base, V @ coef, rtol=1e-10)
+        res = y[keep] - V[keep] @ coef
+        sd2 = res @ res / (keep.sum() - d_ref - 1)
+        np.testing.assert_allclose(p["baseline_cov"], sd2 * np.linalg.inv(V[keep].T @ V[keep]), rtol=1e-8)

@@ -497,3 +497,30 @@ def test_lower_line_of_many_lanes_is_each_lanes_line():
         assert np.abs(fit - line).max() < 2.5
     x = rng.normal(size=101)
     assert median1d(x) == np.median(x) and median1d(x[:100]) == np.median(x[:100])
+
+
+def test_strip_indices_are_the_band_lines_through_the_lane_centre():
+    # every strip entry, from the definition: row u + round(band_slope * v), column the lane
+    # centre at that image row (slope, y_ref) offset by v; entries outside the image flagged
+    from blotquant.bands import _strip_indices
+    from blotquant.lanes import Lanes
+
+    rng = np.random.default_rng(21)
+    for trial in range(200):
+        h, w = (int(x) for x in rng.integers(20, 300, 2))
+        slope = float(rng.normal(0, 0.08)) if trial % 4 else 0.0
+        lanes = Lanes(centers=np.sort(rng.uniform(-10, w + 10, 3)), widths=rng.uniform(0.6, 50, 3),
+                      slope=slope, y_ref=float(rng.uniform(0, h)))
+        y0 = int(rng.integers(-4, h))
+        rows = np.arange(y0, int(rng.integers(y0, h + 4)) + 1)
+        for i in range(3):
+            ys, xs, inside = _strip_indices(lanes, i, rows, -slope, (h, w))
+            width = max(1, int(round(float(lanes.widths[i]))))
+            v = np.arange(width) - (width - 1) / 2.0
+            for u_idx in (0, rows.size // 2, rows.size - 1):
+                for j in (0, width // 2, width - 1):
+                    y = int(rows[u_idx] + np.round(-slope * v[j]))
+                    x = int(np.floor(lanes.centers[i] + slope * (y - lanes.y_ref) - (width - 1) / 2.0 + 0.5)) + j
+                    ok = 0 <= y < h and 0 <= x < w
+                    assert inside[u_idx, j] == ok
+                    assert (ys[u_idx, j], xs[u_idx, j]) == (min(max(y, 0), h - 1), min(max(x, 0), w - 1))

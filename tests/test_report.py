@@ -348,3 +348,22 @@ def test_overlay_lane_labels_shortened_and_staggered_only_when_they_would_overla
     labels, rows = _lane_labels(["C1", long, "C3"], [50.0, 110.0, 170.0], font)
     assert rows == 2 and labels[0] == "C1" and labels[1].endswith("…")
     assert long.startswith(labels[1][:-1]) and font.getlength(labels[1]) <= 2 * 60 - 6
+
+
+def test_overlay_display_copy_averages_the_blocks_the_overlay_draws():
+    # display pixel (i, j) is the mean of image rows i*step.. and columns j*step.. (the ragged
+    # last row / column of blocks holds what is left), as render_overlay maps coordinates
+    from blotquant.report.figures import _block_mean, overlay_pixels
+
+    rng = np.random.default_rng(3)
+    for rows, cols, step in [(9, 12, 3), (10, 11, 3), (7, 5, 2), (2, 2, 3), (3001, 3998, 4)]:
+        data = rng.uniform(0, 60000, (rows, cols))
+        got = _block_mean(data, step)
+        h, w = -(-rows // step), -(-cols // step)
+        assert got.shape == (h, w)
+        picks = [(0, 0), (h - 1, w - 1), (h // 2, w - 1), (h - 1, 0), (h // 2, w // 2)]
+        for i, j in picks:
+            want = data[i * step:(i + 1) * step, j * step:(j + 1) * step].mean()
+            assert got[i, j] == pytest.approx(want, rel=1e-6)  # (OpenCV averages in float32 weights)
+    px = overlay_pixels(rng.uniform(0, 10, (3200, 100)))
+    assert px.step == 2 and px.shown.shape == (1600, 50)
