@@ -149,13 +149,17 @@ def _strictly_lower(k):
 
 
 def _lstsq(A, y):
-    """``np.linalg.lstsq(A, y)[0]`` and the ``R`` of ``A``'s QR: by the QR when ``A``'s columns are
-    independent (``R`` is returned for the caller's covariance), else by lstsq (``R`` None)."""
+    """``np.linalg.lstsq(A, y)[0]`` and the ``R`` of ``A``'s QR: by the QR when ``A`` is well
+    conditioned (``R`` is returned for the caller's covariance), else by lstsq (``R`` None)."""
     from scipy.linalg import lapack
 
     q, r = _qr(A)
     d = np.abs(np.diag(r))
-    if A.shape[0] >= A.shape[1] and d.size and d.min() > 1e-10 * d.max():
+    # (well conditioned only: there the QR's solution is lstsq's to ~1e-12, and R^-1 R^-T is
+    # pinv(A'A), whose cutoff (1e-15 of A'A's largest singular value, ~3e-8 of A's) drops
+    # nothing; a design accepted down to 1e-10, a neighbour column tiny or nearly a polynomial
+    # on the kept rows, gave a baseline covariance up to 1e11 x pinv's and areas 1e-8 apart)
+    if A.shape[0] >= A.shape[1] and d.size and d.min() > 1e-5 * d.max():
         coef, info = lapack.dtrtrs(r, q.T @ y)
         if info == 0:
             return coef, r

@@ -289,7 +289,9 @@ def _find_slope(flat, rows, fx, y_ref, max_angle, step, wts=None):
         wts = np.full(n_slabs, 1.0 / n_slabs)
     wts = np.asarray(wts, dtype=float) * n_slabs
     # one angle at a time: the shifted slabs of every angle at once are tens of MB
-    proj = np.array([wts @ _shift_rows(coarse, sh) for sh in shifts])
+    # (einsum per angle: the same summation order as the all-angles einsum, to the last bit;
+    # wts @ ... sums in another order, ~1e-16 apart)
+    proj = np.array([np.einsum("sn,s->n", _shift_rows(coarse, sh), wts) for sh in shifts])
     sharp = _sharpness(proj)
     k = int(np.argmax(sharp))
     k0 = int(np.argmin(np.abs(angles)))

@@ -235,3 +235,26 @@ def test_anchored_baseline_degree_choice_and_covariance_match_a_direct_computati
         res = y[keep] - V[keep] @ coef
         sd2 = res @ res / (keep.sum() - d_ref - 1)
         np.testing.assert_allclose(p["baseline_cov"], sd2 * np.linalg.inv(V[keep].T @ V[keep]), rtol=1e-8)
+
+
+def test_anchored_baseline_ill_conditioned_neighbour_keeps_lstsq_and_pinv_numbers():
+    # a neighbour column nearly a polynomial on the kept rows (R's diagonal ~1e-9 apart, above
+    # the 1e-10 dependence cut): the fit is lstsq's and the covariance pinv(A'A)'s, as before
+    from blotquant.background import anchored_baseline
+
+    rng = np.random.default_rng(33)
+    n = 80
+    u = np.arange(n, dtype=float)
+    y = 300 * gaussian_basis(n, [40.0], [4.0])[:, 0] + 10 + 0.1 * u + rng.normal(0, 1, n)
+    B = np.column_stack([gaussian_basis(n, [12.0], [3.0])[:, 0] * 2.0,
+                         1e-3 * (u - 40) / 40 + 1e-9 * rng.normal(size=n)])
+    base, p = anchored_baseline(y + 150 * B[:, 0], (30, 50), bands=B, degree=1)
+    keep = np.ones(n, bool)
+    keep[30:51] = False
+    A = np.hstack([B[:, p["areas"] != 0], np.polynomial.legendre.legvander(np.linspace(-1, 1, n), p["degree"])])[keep]
+    coef = np.linalg.lstsq(A, (y + 150 * B[:, 0])[keep], rcond=None)[0]
+    m = int((p["areas"] != 0).sum())
+    np.testing.assert_allclose(p["areas"][p["areas"] != 0], coef[:m], rtol=1e-9)
+    r = (y + 150 * B[:, 0])[keep] - A @ coef
+    sd2 = r @ r / (keep.sum() - A.shape[1])
+    np.testing.assert_allclose(p["baseline_cov"], sd2 * np.linalg.pinv(A.T @ A)[m:, m:], rtol=1e-6)
