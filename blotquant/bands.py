@@ -432,7 +432,8 @@ def _joint_fit(Y, shifts0, c0, s0, *, shift_tol=6.0, center_tol=4.0, sigma_range
     Jacobian, all lanes at once); rows, widths and shifts by bounded non-linear least squares. The
     mean shift is held at the mean of ``shifts0`` (the pattern's rows are otherwise free).
     ``weights`` (shape (L, n), optional) weighs each lane's rows in the fit: 0 for the clipped
-    rows of a flat-topped (saturated) band, whose flanks still tell where its members are.
+    rows of a flat-topped (saturated) band, whose flanks still tell where its members are; a lane
+    left with fewer weighted rows than its areas and baseline terms is left out (areas 0).
 
     Returns a dict: ``centers``, ``sigmas`` (shape (k,)), ``shifts`` (shape (L,)), ``areas``
     (shape (L, k)), ``rss`` (float), ``components`` (shape (L, n, k), each lane's fitted bands).
@@ -445,12 +446,18 @@ def _joint_fit(Y, shifts0, c0, s0, *, shift_tol=6.0, center_tol=4.0, sigma_range
     L, n = Y.shape
     W = np.ones((L, n)) if weights is None else np.asarray(weights, float)
     unweighted = bool((W == 1.0).all())  # (x * 1.0 is x: the products below are skipped)
+    k = np.asarray(c0).size
+    P = _poly_basis(n, degree)
+    few = (W > 0).sum(1) < k + P.shape[1]
+    if not unweighted and few.any():
+        # a lane with fewer weighted rows than areas and baseline terms to fit (a clipped
+        # plateau over nearly all of it) cannot tell its areas: it is left out (areas 0), so
+        # that an arbitrary solution does not vote in the search's area rules
+        W = np.where(few[:, None], 0.0, W)
     Yw = Y * W
     c0 = np.asarray(c0, float)
     s0 = np.asarray(s0, float)
     sh0 = np.asarray(shifts0, float)
-    k = c0.size
-    P = _poly_basis(n, degree)
     # the n + 1 pixel edges: row u spans [u - 0.5, u + 0.5], and u + 0.5 = (u + 1) - 0.5 exactly,
     # so the cumulative normal is evaluated once per edge, not twice per row. Arrays over bands
     # and rows are laid out (lane, band, row): the rows are the long, contiguous axis.

@@ -524,3 +524,27 @@ def test_strip_indices_are_the_band_lines_through_the_lane_centre():
                     ok = 0 <= y < h and 0 <= x < w
                     assert inside[u_idx, j] == ok
                     assert (ys[u_idx, j], xs[u_idx, j]) == (min(max(y, 0), h - 1), min(max(x, 0), w - 1))
+
+
+def test_joint_fit_leaves_out_a_lane_too_clipped_to_tell_its_areas():
+    # a lane whose weighted rows (the rest clipped) are fewer than its areas + baseline terms
+    # cannot determine them: it gets area 0 instead of an arbitrary solution that would vote in
+    # the search's area rules; the other lanes' fit is the fit without that lane
+    from blotquant.bands import _joint_fit
+
+    n, L = 80, 4
+    u = np.arange(n, dtype=float)
+    rng = np.random.default_rng(31)
+    areas = np.array([900.0, 700.0, 1200.0, 500.0])
+    Y = np.array([a * gaussian_basis(n, [40.0 + 0.5 * i], [5.0])[:, 0] + 20 + 0.1 * u for i, a in enumerate(areas)])
+    Y += rng.normal(0, 0.5, Y.shape)
+    W = np.ones((L, n))
+    W[2, :] = 0.0
+    W[2, [10, 70]] = 1.0  # two rows left: fewer than 1 area + 2 baseline terms
+    f = _joint_fit(Y, np.zeros(L), [40.0], [5.0], weights=W)
+    assert f["areas"][2, 0] == 0.0
+    W0 = W.copy()
+    W0[2] = 0.0
+    f0 = _joint_fit(Y, np.zeros(L), [40.0], [5.0], weights=W0)
+    np.testing.assert_allclose(f["areas"], f0["areas"], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(f["areas"][[0, 1, 3], 0], areas[[0, 1, 3]], rtol=0.02)
