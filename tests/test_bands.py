@@ -548,3 +548,27 @@ def test_joint_fit_leaves_out_a_lane_too_clipped_to_tell_its_areas():
     f0 = _joint_fit(Y, np.zeros(L), [40.0], [5.0], weights=W0)
     np.testing.assert_allclose(f["areas"], f0["areas"], rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(f["areas"][[0, 1, 3], 0], areas[[0, 1, 3]], rtol=0.02)
+
+
+def test_joint_fit_areas_are_each_lanes_weighted_least_squares():
+    # at given rows, widths and shifts (no step taken), every lane's areas are the weighted
+    # least squares of its profile on [pixel-integrated Gaussians | baseline polynomial],
+    # computed here directly per lane (the fit projects the baseline off once for all trials)
+    from blotquant.bands import _joint_fit
+
+    n, L = 70, 3
+    rng = np.random.default_rng(32)
+    Y = rng.uniform(0, 1, (L, n)) + np.array([[300.0], [200.0], [100.0]]) * gaussian_basis(n, [30.0], [4.0])[:, 0]
+    Y += 50 * gaussian_basis(n, [42.0], [3.0])[:, 0]
+    W = np.ones((L, n))
+    W[1, 25:35] = 0.0  # a clipped top
+    W[2, ::7] = 0.5
+    shifts = np.array([0.4, -0.3, -0.1])
+    for weights in (None, W):
+        f = _joint_fit(Y, shifts, [30.0, 42.0], [4.0, 3.0], weights=weights, max_nfev=0)
+        w = np.ones((L, n)) if weights is None else weights
+        P = np.polynomial.legendre.legvander(np.linspace(-1, 1, n), 1)
+        for lane in range(L):
+            A = np.hstack([gaussian_basis(n, np.array([30.0, 42.0]) + shifts[lane], [4.0, 3.0]), P])
+            coef = np.linalg.lstsq(A * w[lane, :, None], Y[lane] * w[lane], rcond=None)[0]
+            np.testing.assert_allclose(f["areas"][lane], coef[:2], rtol=1e-9)
