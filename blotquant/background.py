@@ -176,9 +176,9 @@ def _qr_lstsq(A, y):
     q, r = _qr(A)
     d = np.abs(np.diag(r))
     if d.size and d.min() > 1e-10 * d.max():
-        # (np.linalg.solve, not LAPACK's triangular dtrtrs: the same numbers to the last bit. A
-        # difference of ~1e-13 here flips a band decision on a real blot, ZDF B2AR Oct8 GAPDH,
-        # whose volumes then halve: that decision sits on a knife's edge, see issue 8)
+        # (the solve and the product with q exactly as before, to the last bit: with q in another
+        # memory order (~1e-13 apart) a band decision on a real blot, ZDF B2AR Oct8 GAPDH, flipped
+        # and its volumes halved; that decision sits on a knife's edge, see issue 8)
         return np.linalg.solve(r, q.T @ y), q
     u, sv, vt = np.linalg.svd(A, full_matrices=False)
     good = sv > sv[0] * max(A.shape) * np.finfo(float).eps if sv.size else sv > 0
@@ -535,12 +535,13 @@ def anchored_baseline(profile, support, *, bands=None, exclude=None, degree=4, m
     res_sd = float(np.sqrt(r @ r / max(r.size - A.shape[1], 1)))
     # covariance of the polynomial's coefficients from the rows fitted (their scatter about the
     # fit as the noise): how far the baseline under the band could lie from where it was put
+    inv = None
     if rk_r is not None:  # (Ak' Ak)^-1 = R^-1 R^-T, Ak = QR of full rank
         from scipy.linalg import lapack
 
         ri, info = lapack.dtrtri(rk_r)
         inv = ri @ ri.T if info == 0 else None
-    if rk_r is None or inv is None:
+    if inv is None:
         Ak = A[keep]
         inv = np.linalg.pinv(Ak.T @ Ak)
     cov = res_sd ** 2 * inv[cols.size:, cols.size:]

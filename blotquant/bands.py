@@ -1260,8 +1260,10 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
     # 1. strips and raw profiles (float64 sums of raw counts)
     strips = [_strip_indices(lanes, i, rows, band_slope, img.shape) for i in range(n_lanes)]
     flat = img.reshape(-1)
-    raw = [np.take(flat, ys * w + xs).astype(np.float64, copy=False) * inside if not inside.all()
-           else np.take(flat, ys * w + xs).astype(np.float64) for ys, xs, inside in strips]
+    raw = []
+    for ys, xs, inside in strips:
+        r = np.take(flat, ys * w + xs).astype(np.float64, copy=False)
+        raw.append(r if inside.all() else r * inside)  # (entries outside the image count 0)
     prof = np.array([r.sum(1) for r in raw])
     n_out = [int((~inside).sum()) for _, _, inside in strips]
     if saturated is not None:  # no clipped pixel in the strips' rows: nothing to look up per lane
