@@ -734,7 +734,7 @@ def _sloped_hump_rss(y, c1, c2, s1, s2):
     return float(one.fun @ one.fun)
 
 
-def _shared_shape_excess(C, c1, c2, s1, s2, a1, a2, readings=False):
+def _shared_shape_excess(C, c1, c2, s1, s2, a1, a2):
     """How much better two bands of one shape describe rows ``c1 - 5 s1 .. c2 + 5 s2`` of ``C``.
 
     The pair of Gaussian pieces (rows ``c1 < c2``, widths ``s1``, ``s2``, areas ``a1``, ``a2``)
@@ -743,17 +743,17 @@ def _shared_shape_excess(C, c1, c2, s1, s2, a1, a2, readings=False):
     with an exponential tail up or down the lane: Gaussian, tailing and flat-topped bands) and
     the flat- or sloped-topped hump of :func:`_one_band_fit`. Two bands: two bands of one shared
     shape of that family (bands of a row run alike: a neighbour looks like the target), each at
-    its own row with its own area. Both over a quadratic baseline. Returns
-    ``(rss_one - rss_two) / rss_two * n_rows``: large (> ~20, the threshold of
+    its own row with its own area. Both over a quadratic baseline. Returns ``(excess, best)``:
+    ``excess = (rss_one - rss_two) / rss_two * n_rows`` is large (> ~20, the threshold of
     :func:`_one_band_fit`) when the data need two bands; near zero or negative when the pieces
     are one tailing or flat-topped band's, which a Gaussian decomposition splits into pieces
     that two free Gaussians fit better than one sloped hump (a tail piece was called a
     neighbour: an isolated tailing band lost 4-7 % of its volume).
 
-    With ``readings=True`` returns ``(excess, best)``: ``excess`` as above (the two-band side
-    fitted from one start: what the grouping decides on) and ``best()``, which reads the test
-    with the two-band side fitted from three more starts (tailing either way, a flat top) as
-    well, its lowest residual (fitted only when asked: more starts can only raise the reading).
+    ``excess`` fits the two-band side from one start (what the grouping decides on); ``best()``
+    reads the test with the two-band side fitted from three more starts as well (tailing either
+    way, a flat top; the lowest residual), fitted only when asked (more starts can only raise
+    the reading).
     The single start can stop in another minimum than the best (ZDF B2AR Oct8 GAPDH: 19.5 or
     21.5 against 20 for inputs 1e-13 apart), so where the two readings fall on either side of the
     threshold the data do not decide between one band and two.
@@ -784,8 +784,6 @@ def _shared_shape_excess(C, c1, c2, s1, s2, a1, a2, readings=False):
     _, r2 = bm.fit_pattern(y, two, degree=2, shared=True, center_tol=max(2.0, 0.5 * s),
                            max_nfev=60)
     excess = (r1 - r2) / max(r2, 1e-300) * n
-    if not readings:
-        return excess
 
     def best():
         starts2 = [bm.Pattern(two.centers, two.sigmas, np.full(2, tau * s), np.full(2, length))
@@ -882,8 +880,10 @@ def _group_components(centers, sigmas, areas, evidence=None):
       one flat- or sloped-topped hump: the simulator's touching neighbours at 1.8-3 sd, a fixed
       0.3-1x share).
 
-    A smooth plateau or single broad hump is one band. Returns an int label per component
-    (sorted by centre) and a list of the twin decisions (dicts, for the run record).
+    A smooth plateau or single broad hump is one band. A one-band call with no other reason for
+    two, whose shape test read at its best start (``evidence(j)["_best_start"]()``) would say two,
+    is marked ``undecided`` (the call stays). Returns an int label per component (sorted by
+    centre) and a list of the twin decisions (dicts, for the run record).
     """
     k = len(centers)
     labels = np.zeros(k, int)
@@ -1457,7 +1457,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                                                         cs[j]))
             if method.name == "profile":  # (the other methods keep the Gaussian test)
                 one_start, best = _shared_shape_excess(
-                    consensus, cc[j - 1], cc[j], cs[j - 1], cs[j], ca[j - 1], ca[j], readings=True)
+                    consensus, cc[j - 1], cc[j], cs[j - 1], cs[j], ca[j - 1], ca[j])
                 ev["shape_excess"] = float(one_start)
                 ev["_best_start"] = best  # (read by the grouping only where it could turn the call)
             return ev
