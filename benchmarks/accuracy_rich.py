@@ -51,6 +51,11 @@ RICH = tuple(s for s in SCENARIOS if s.startswith("rich-"))
 TARGETS = ("TNAP", "beta-actin")
 TUNE_SEEDS = tuple(range(0, 6))
 HELD_SEEDS = tuple(range(1000, 1012))
+#: more tuning seeds (added 2026-12-07, looked at while changing the band model)
+TUNE2_SEEDS = tuple(range(6, 12))
+#: a second held-out set (added 2026-12-07, after 1000-1011 had been looked at for several
+#: tried changes): run once per candidate change, never used to change anything
+FRESH_SEEDS = tuple(range(2000, 2012))
 SHAPE, N_LANES = (900, 1400), 10
 LANE_OFF_PX = 10.0
 
@@ -155,7 +160,11 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
                     help="2 held-out seeds per scenario, no tuning set")
-    ap.add_argument("--seeds", choices=("held", "tune", "both"), default="both")
+    ap.add_argument("--seeds", choices=("held", "tune", "both", "tune2", "fresh"), default="both",
+                    help="tune: 0-5, tune2: 6-11 (both looked at while tuning); held: 1000-1011, "
+                         "fresh: 2000-2011 (held out; fresh never looked at before a change is final)")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="images measured in this many processes (the records are the same)")
     ap.add_argument("--scenario", default=None, help=f"one of {', '.join(RICH)} (default: all)")
     ap.add_argument("--method", default=None,
                     help="background method for measure_bands (default: the package default)")
@@ -171,7 +180,8 @@ def main(argv=None):
         sets = [("held-out", HELD_SEEDS[:2])]
     else:
         sets = {"held": [("held-out", HELD_SEEDS)], "tune": [("tuning", TUNE_SEEDS)],
-                "both": [("tuning", TUNE_SEEDS), ("held-out", HELD_SEEDS)]}[args.seeds]
+                "both": [("tuning", TUNE_SEEDS), ("held-out", HELD_SEEDS)],
+                "tune2": [("tuning", TUNE2_SEEDS)], "fresh": [("fresh", FRESH_SEEDS)]}[args.seeds]
     t_start = time.perf_counter()
     print(f"image {SHAPE[0]} x {SHAPE[1]}, {N_LANES} lanes; lanes found by find_lanes on the "
           "light-band image (dark bands: ceiling - stored); windows: sim.windows (valley cuts); "
@@ -190,8 +200,16 @@ def main(argv=None):
         for label, seeds in sets:
             t0 = time.perf_counter()
             recs = []
-            for seed in seeds:
-                recs += run_image(name, seed, args.method)
+            if args.workers > 1:
+                from concurrent.futures import ProcessPoolExecutor
+
+                with ProcessPoolExecutor(args.workers) as pool:
+                    for part in pool.map(run_image, [name] * len(seeds), seeds,
+                                         [args.method] * len(seeds)):
+                        recs += part
+            else:
+                for seed in seeds:
+                    recs += run_image(name, seed, args.method)
             for r in recs:
                 r["seed_set"] = label
             all_records += recs

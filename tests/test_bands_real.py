@@ -189,5 +189,9 @@ def test_broad_gapdh_band_not_split_by_share_changes():
     ok = np.isfinite(case["y"])
     err = np.abs(rows[ok] - case["y"][ok])
     assert err.max() <= BAND_TOL, f"rows {np.round(rows, 1)}, annotated {case['y']}"
+    # (with the context reaching to the valleys beside the window, the decomposition may
+    # describe the band as one component: then there is no twin decision to check)
     twins = params["consensus"]["twins"]
-    assert twins and not any(t["two_bands"] for t in twins)
+    assert not any(t["two_bands"] for t in twins)
+    assert len({c["band"] for c in params["consensus"]["components"]
+                if 450 - case["y0"] <= c["row"] <= 520 - case["y0"]}) == 1

@@ -92,10 +92,6 @@ KNOWN_MISSES = {
         "[318, 367] gives 342.5 - the annotation looks 4-6 px right of the band gaps (render checked)",
     ("bands", "zdf-rat-heart-adrenoceptors/b1ar-jul04-top/July4_B1AR_10wtop_16wbottom_GAPDH@y30"):
         "band rows pass; lane 3's lane_x is the lane-centre miss above",
-    ("bands", "uvitec-alliance-multistrip-blotteravg/gel/signal@y595"):
-        "row5 touching doublet, lanes 4 and 7 (clipped) read between the members (628 vs 624/635): with "
-        "the config's window the two-component split gives a negative area and the row6 band in the "
-        "window margin is not modelled; with annotated lanes and window all rows are within 0.9 px",
 }
 
 
