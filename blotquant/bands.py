@@ -816,15 +816,19 @@ def _shared_shapes(C, cc, cs, ca, groups, T, t):
     # the target's pieces say which way its tail runs: their area-weighted mean beyond the main
     tau0 = float(np.clip((cc[T] * ca[T]).sum() / ca[T].sum() - cc[t], -2.5 * cs[t], 2.5 * cs[t]))
     start = bm.Pattern(rows0, np.full(k, float(cs[t])), np.full(k, tau0), np.full(k, 0.3))
+    # each band moves at most half way to its nearest neighbour's start: bands keep their order
+    # along the lane (a fit that let them pass each other gave the target's shape to a small
+    # piece beside it and the target's rows to the neighbour: a volume of 0)
+    gap = np.abs(rows0[:, None] - rows0[None, :]) + np.diag(np.full(k, np.inf))
+    ctol = np.minimum(max(4.0, float(cs[t])), 0.45 * gap.min(1))
     try:
-        pat, _ = bm.fit_pattern(Cb, start, shared=True, degree=3,
-                                center_tol=max(4.0, float(cs[t])))
+        pat, _ = bm.fit_pattern(Cb, start, shared=True, degree=3, center_tol=ctol)
         if pat.lengths[0] < 1.0 and abs(pat.taus[0]) < 0.1 * pat.sigmas[0]:
             # a flat top under a row and a tail under a tenth of the width are not told from a
             # Gaussian at row sampling: the fit then stops anywhere along that flat valley (inputs
             # 1e-15 apart gave widths 0.6 % apart, volumes 0.2 %), so the bands are Gaussian
             pat, _ = bm.fit_pattern(Cb, start, shared=True, degree=3, shapes=False,
-                                    center_tol=max(4.0, float(cs[t])))
+                                    center_tol=ctol)
     except (ValueError, np.linalg.LinAlgError):
         return None, None
     if not np.all(np.isfinite(pat.centers)):
