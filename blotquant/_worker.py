@@ -24,6 +24,13 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot  # noqa: E402,F401
+try:  # tifffile's decoders of the deflate TIFFs imagers write (loaded on first use otherwise)
+    import imagecodecs._deflate  # noqa: E402,F401
+    import imagecodecs._zlib  # noqa: E402,F401
+except ImportError:  # a build without them: tifffile falls back to zlib
+    pass
+import PIL.ImageDraw  # noqa: E402,F401 - the overlay's labels
+import PIL.ImageFont  # noqa: E402,F401
 import scipy.interpolate  # noqa: E402,F401
 import scipy.ndimage  # noqa: E402,F401
 import scipy.optimize  # noqa: E402,F401

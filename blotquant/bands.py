@@ -742,7 +742,7 @@ def _sloped_hump_rss(y, c1, c2, s1, s2):
     return float(one.fun @ one.fun)
 
 
-def _shared_shape_excess(C, c1, c2, s1, s2, a1, a2, readings=False):
+def _shared_shape_excess(C, c1, c2, s1, s2, a1, a2):
     """How much better two bands of one shape describe rows ``c1 - 5 s1 .. c2 + 5 s2`` of ``C``.
 
     The pair of Gaussian pieces (rows ``c1 < c2``, widths ``s1``, ``s2``, areas ``a1``, ``a2``)
@@ -751,16 +751,17 @@ def _shared_shape_excess(C, c1, c2, s1, s2, a1, a2, readings=False):
     with an exponential tail up or down the lane: Gaussian, tailing and flat-topped bands) and
     the flat- or sloped-topped hump of :func:`_one_band_fit`. Two bands: two bands of one shared
     shape of that family (bands of a row run alike: a neighbour looks like the target), each at
-    its own row with its own area. Both over a quadratic baseline. Returns
-    ``(rss_one - rss_two) / rss_two * n_rows``: large (> ~20, the threshold of
+    its own row with its own area. Both over a quadratic baseline. Returns ``(excess, best)``:
+    ``excess = (rss_one - rss_two) / rss_two * n_rows`` is large (> ~20, the threshold of
     :func:`_one_band_fit`) when the data need two bands; near zero or negative when the pieces
     are one tailing or flat-topped band's, which a Gaussian decomposition splits into pieces
     that two free Gaussians fit better than one sloped hump (a tail piece was called a
     neighbour: an isolated tailing band lost 4-7 % of its volume).
 
-    With ``readings=True`` returns ``(excess, best)``: ``excess`` as above (the two-band side
-    fitted from one start: what the grouping decides on) and ``best`` with the two-band side
-    fitted from three more starts (tailing either way, a flat top) as well, its lowest residual.
+    ``excess`` fits the two-band side from one start (what the grouping decides on); ``best()``
+    reads the test with the two-band side fitted from three more starts as well (tailing either
+    way, a flat top; the lowest residual), fitted only when asked (more starts can only raise
+    the reading).
     The single start can stop in another minimum than the best (ZDF B2AR Oct8 GAPDH: 19.5 or
     21.5 against 20 for inputs 1e-13 apart), so where the two readings fall on either side of the
     threshold the data do not decide between one band and two.
@@ -791,13 +792,16 @@ def _shared_shape_excess(C, c1, c2, s1, s2, a1, a2, readings=False):
     _, r2 = bm.fit_pattern(y, two, degree=2, shared=True, center_tol=max(2.0, 0.5 * s),
                            max_nfev=60)
     excess = (r1 - r2) / max(r2, 1e-300) * n
-    if not readings:
-        return excess
-    more = [bm.Pattern(two.centers, two.sigmas, np.full(2, tau * s), np.full(2, length))
-            for tau, length in ((-1.0, 0.3), (1.0, 0.3), (0.0, 0.5 * max(c2 - c1, 0.6)))]
-    r2b = min([r2] + [bm.fit_pattern(y, p, degree=2, shared=True, center_tol=max(2.0, 0.5 * s),
-                                     max_nfev=60)[1] for p in more])
-    return excess, (r1 - r2b) / max(r2b, 1e-300) * n
+
+    def best():
+        starts2 = [bm.Pattern(two.centers, two.sigmas, np.full(2, tau * s), np.full(2, length))
+                   for tau, length in ((-1.0, 0.3), (1.0, 0.3), (0.0, 0.5 * max(c2 - c1, 0.6)))]
+        r2b = min([r2] + [bm.fit_pattern(y, p, degree=2, shared=True,
+                                         center_tol=max(2.0, 0.5 * s), max_nfev=60)[1]
+                          for p in starts2])
+        return (r1 - r2b) / max(r2b, 1e-300) * n
+
+    return excess, best
 
 
 def _shared_shapes(C, cc, cs, ca, groups, T, t):
@@ -938,8 +942,10 @@ def _group_components(centers, sigmas, areas, evidence=None):
       one flat- or sloped-topped hump: the simulator's touching neighbours at 1.8-3 sd, a fixed
       0.3-1x share).
 
-    A smooth plateau or single broad hump is one band. Returns an int label per component
-    (sorted by centre) and a list of the twin decisions (dicts, for the run record).
+    A smooth plateau or single broad hump is one band. A one-band call with no other reason for
+    two, whose shape test read at its best start (``evidence(j)["_best_start"]()``) would say two,
+    is marked ``undecided`` (the call stays). Returns an int label per component (sorted by
+    centre) and a list of the twin decisions (dicts, for the run record).
     """
     k = len(centers)
     labels = np.zeros(k, int)
@@ -968,14 +974,14 @@ def _group_components(centers, sigmas, areas, evidence=None):
             if ev.get("shape_excess", ev.get("one_band_excess", 0.0)) > 20.0:
                 why.append("two-band shape")
             separate = bool(why)
-            if "shape_excess_best_start" in ev:
-                # the shape test read at the two-band side's best fit: where it would turn the
-                # call, the data do not decide (the call stays the single-start one: a reading
-                # that changes with where one fit stopped is not evidence either way)
-                alt = [w for w in why if w != "two-band shape"]
-                if ev["shape_excess_best_start"] > 20.0:
-                    alt.append("two-band shape")
-                ev["undecided"] = bool(alt) != separate
+            best_start = ev.pop("_best_start", None)
+            if best_start is not None and not why:
+                # the shape test read at the two-band side's best fit (only a one-band call with
+                # no other reason for two can turn: more starts only raise the reading): where it
+                # would turn the call, the data do not decide (the call stays the single-start
+                # one: a reading that changes with where one fit stopped is not evidence)
+                ev["shape_excess_best_start"] = float(best_start())
+                ev["undecided"] = ev["shape_excess_best_start"] > 20.0
             ev.update(pair=[j - 1, j], separation_sd=float(sep), two_bands=separate, why=why)
             decisions.append(ev)
         labels[j] = labels[j - 1] + (1 if separate else 0)
@@ -1581,9 +1587,9 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                                                         cs[j]))
             if shaped:  # (the other methods keep the Gaussian test)
                 one_start, best = _shared_shape_excess(
-                    consensus, cc[j - 1], cc[j], cs[j - 1], cs[j], ca[j - 1], ca[j], readings=True)
+                    consensus, cc[j - 1], cc[j], cs[j - 1], cs[j], ca[j - 1], ca[j])
                 ev["shape_excess"] = float(one_start)
-                ev["shape_excess_best_start"] = float(best)
+                ev["_best_start"] = best  # (read by the grouping only where it could turn the call)
             return ev
 
         groups, twins = _group_components(cc, cs, ca, evidence)

@@ -288,6 +288,23 @@ def _mp_context():
     return multiprocessing.get_context("spawn")
 
 
+def start_workers_early(n_jobs=None, scheduler=None) -> None:
+    """Start the forkserver now, so that its imports (:mod:`blotquant._worker`, 1-2 s on one core)
+    run while this process reads the configs, instead of after it.
+
+    Nothing happens where no pool would be opened (``n_jobs`` 1, one usable core, a Dask
+    ``scheduler``) or where there is no forkserver. Where the plan then needs fewer than two
+    workers, the server was started for nothing: it exits with this process.
+    """
+    if scheduler is not None or (n_jobs is not None and int(n_jobs) <= 1) or usable_cores() <= 1:
+        return
+    ctx = _mp_context()
+    if ctx.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()  # returns at once; the preload runs in the server
+
+
 def _open_executor(stack, *, n_jobs, scheduler, n_tasks):
     """(executor, number of workers); closed by ``stack``."""
     if scheduler is not None:

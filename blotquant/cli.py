@@ -94,8 +94,9 @@ def _run(args) -> int:
     """Plan every experiment (nothing runs if any config or results folder is wrong), run them all,
     write each one's results; exit 0 if all were written, 2 if one failed on bad input, 1 if one
     failed on an unexpected error (a bug: its traceback is logged with -v)."""
-    from blotquant.batch import Failed, PlanError, is_batch, plan, run_batch
+    from blotquant.batch import Failed, PlanError, is_batch, plan, run_batch, start_workers_early
 
+    start_workers_early(args.jobs, args.scheduler)  # their imports overlap the planning below
     try:
         jobs = plan(args.config, out=args.out, force=args.force)
     except PlanError as exc:

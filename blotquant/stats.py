@@ -34,6 +34,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from blotquant._testnames import (  # noqa: F401 - part of this module's interface
+    ASSUMPTION_TESTS, OMNIBUS_TESTS, POSTHOC_TESTS, TESTS, TWO_GROUP_TESTS,
+)
 from blotquant.errors import StatsError
 
 __all__ = [
@@ -61,12 +64,6 @@ EXTRA_COLUMNS = [
     "ss_between", "ss_within", "eta_squared",
 ]
 
-ASSUMPTION_TESTS = ("shapiro", "levene", "brown_forsythe")
-OMNIBUS_TESTS = ("anova", "welch_anova", "kruskal")
-TWO_GROUP_TESTS = ("t_test", "welch_t_test", "mann_whitney")
-POSTHOC_TESTS = ("lsd", "tukey", "dunnett", "games_howell", "dunn")
-#: Every test name :func:`run_tests` accepts, in the order rows are written.
-TESTS = ASSUMPTION_TESTS + OMNIBUS_TESTS + TWO_GROUP_TESTS + POSTHOC_TESTS
 
 _COMPARE_TESTS = OMNIBUS_TESTS + ("auto",)
 _COMPARE_POSTHOC = POSTHOC_TESTS + ("none", "auto")

@@ -38,7 +38,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     >>> args.group, args.value, args.tests, args.alpha, args.format
     ('group', 'value', 'all', 0.05, 'csv')
     """
-    from blotquant.stats import TESTS
+    from blotquant._testnames import TESTS  # not blotquant.stats: no pandas to build a parser
 
     parser.description = ("Test groups in a tidy table (one row per value): assumption checks, "
                           "ANOVA / Welch / Kruskal-Wallis, post-hoc tests. Prints one table.")

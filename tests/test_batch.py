@@ -385,6 +385,38 @@ def test_usable_cores_follows_the_affinity():
     assert usable_cores() == expected
 
 
+_STARTUP = """
+import sys
+from multiprocessing import forkserver
+from blotquant.batch import start_workers_early
+from blotquant.cli import build_parser
+
+build_parser()
+print("pandas" in sys.modules)
+start_workers_early({jobs})
+print(forkserver._forkserver._forkserver_pid is not None)
+"""
+
+
+@pytest.mark.parametrize("jobs, started", [(2, True), (None, True), (1, False)])
+def test_the_workers_imports_start_before_the_configs_are_read(jobs, started):
+    """`blotquant run` starts the forkserver (whose imports take 1-2 s) before it plans, and building
+    the command line loads no pandas first (0.3 s before anything else could start)."""
+    import multiprocessing
+    import subprocess
+    import sys
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no forkserver on this platform")
+    from blotquant.batch import usable_cores
+
+    if usable_cores() < 2 and jobs != 1:
+        pytest.skip("one usable core: no pool is started")
+    done = subprocess.run([sys.executable, "-c", _STARTUP.format(jobs=jobs)], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.split() == ["False", str(started)]
+
+
 def test_overlays_drawn_in_the_workers_are_the_bytes_a_single_run_draws(batch, tmp_path):
     """Workers draw each image's overlay and send it back without the pixel arrays: the PNGs
     (and the report that embeds them) are the bytes that rendering from the pixels gives."""
