@@ -813,9 +813,11 @@ def _shared_shapes(C, cc, cs, ca, groups, T, t):
     :func:`blotquant.bandmodel.shape_basis` (a flat top smoothed by a Gaussian, with an
     exponential tail), each at its own row with its own area, over a cubic baseline. Components
     over twice the target's main width are smear, not bands: they stay Gaussian (subtracted from
-    ``C`` before the fit, kept as columns of the split). Returns ``((pattern, broad), record)``,
-    the target being band 0 of ``pattern`` and ``broad`` the indices of the smear components,
-    or ``(None, None)`` when the target has no other band beside it or the fit fails.
+    ``C`` before the fit, kept as columns of the split). The target is one band, or one copy per
+    band where ``T`` holds several groups (a window drawn around a doublet asks for both). Returns
+    ``((pattern, broad, nt), record)``: the target's ``nt`` bands first in ``pattern``, ``broad``
+    the indices of the smear components; ``(None, None)`` when the target has no other band
+    beside it or the fit fails.
     """
     from blotquant import bandmodel as bm
 
@@ -824,15 +826,18 @@ def _shared_shapes(C, cc, cs, ca, groups, T, t):
     others = [k for k in range(cc.size) if k not in inT]
     bandlike = [k for k in others if cs[k] <= 2.0 * cs[t]]
     broad = np.array([k for k in others if cs[k] > 2.0 * cs[t]], int)
-    bands = [list(T)] + [[k for k in bandlike if groups[k] == g]
-                         for g in np.unique(groups[bandlike])] if bandlike else [list(T)]
-    if len(bands) < 2:
+    if not bandlike:
         return None, None
+    # the target is one band, or several where the window holds several (a doublet asked for as
+    # one target): one copy of the shape per band of it, the target's share their sum
+    tbands = [[int(k) for k in T if groups[k] == g] for g in np.unique(groups[T])]
+    main = next(b for b in tbands if t in b)
+    bands = tbands + [[k for k in bandlike if groups[k] == g] for g in np.unique(groups[bandlike])]
     Cb = C - (gaussian_basis(n, cc[broad], cs[broad]) @ ca[broad] if broad.size else 0.0)
     rows0 = np.array([float(cc[b][int(np.argmax(ca[b]))]) for b in bands])
     k = len(bands)
     # the target's pieces say which way its tail runs: their area-weighted mean beyond the main
-    tau0 = float(np.clip((cc[T] * ca[T]).sum() / ca[T].sum() - cc[t], -2.5 * cs[t], 2.5 * cs[t]))
+    tau0 = float(np.clip((cc[main] * ca[main]).sum() / ca[main].sum() - cc[t], -2.5 * cs[t], 2.5 * cs[t]))
     start = bm.Pattern(rows0, np.full(k, float(cs[t])), np.full(k, tau0), np.full(k, 0.3))
     # each band moves at most half way to its nearest neighbour's start: bands keep their order
     # along the lane (a fit that let them pass each other gave the target's shape to a small
@@ -853,9 +858,9 @@ def _shared_shapes(C, cc, cs, ca, groups, T, t):
         return None, None
     record = {"sigma": float(pat.sigmas[0]), "tail": float(pat.taus[0]),
               "flat_top": float(pat.lengths[0]),
-              "band_rows": [float(c) for c in pat.centers], "smear_components":
-              [int(j) for j in broad]}
-    return (pat, broad), record
+              "band_rows": [float(c) for c in pat.centers], "target_bands": len(tbands),
+              "smear_components": [int(j) for j in broad]}
+    return (pat, broad, len(tbands)), record
 
 
 def _pair_evidence(Y, shifts, noise, cc, cs, j, sm_sd=2.0):
@@ -1621,7 +1626,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         tg = labels[int(cand[np.argmin(np.abs(mid_rows[cand] - wc))])]
         T = np.flatnonzero(groups == tg)  # the target's components (one, or a skewed band's pieces)
         t = int(T[np.argmax(ca[T])])  # its main component: the width scale of the band
-        window_pieces, shape_pat, shape_record = [], None, None
+        window_pieces, shape_pat, shape_record, t_lead_components = [], None, None, []
         if shaped:
             # the user's window says which pieces are the target's: the target's main piece is
             # its largest one whose row lies inside the window (in most strong lanes), and its
@@ -1648,6 +1653,9 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             T = np.array(sorted(set(run) | set(inside)))
             t = int(T[np.argmax(ca[T])])
             shape_pat, shape_record = _shared_shapes(consensus, cc, cs, ca, groups, T, t)
+            # the target's bands (their largest pieces), where the window holds several
+            t_lead_components = [int(T[groups[T] == g][np.argmax(ca[T][groups[T] == g])])
+                                 for g in np.unique(groups[T])]
             if shape_record is not None:
                 shape_record["band_rows"] = [r + y0 for r in shape_record["band_rows"]]
             window_pieces = [int(j) for j in window_pieces]
@@ -1735,13 +1743,13 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             if shape_pat is not None:
                 from blotquant import bandmodel as bm
 
-                pat, broad = shape_pat
+                pat, broad, nt = shape_pat
 
                 def shaped_bases(dd):
-                    return (bm.shape_basis(n, pat.centers[:1] + dd, pat.sigmas[:1],
-                                           pat.taus[:1], pat.lengths[:1]),
-                            np.hstack([bm.shape_basis(n, pat.centers[1:] + dd, pat.sigmas[1:],
-                                                      pat.taus[1:], pat.lengths[1:]),
+                    return (bm.shape_basis(n, pat.centers[:nt] + dd, pat.sigmas[:nt],
+                                           pat.taus[:nt], pat.lengths[:nt]),
+                            np.hstack([bm.shape_basis(n, pat.centers[nt:] + dd, pat.sigmas[nt:],
+                                                      pat.taus[nt:], pat.lengths[nt:]),
                                        gaussian_basis(n, cc[broad] + dd, cs[broad])]))
 
                 # the pattern's rows in this lane: moved by the lane's fitted offset, refined
@@ -1760,6 +1768,10 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                 grid = d + np.arange(-3.0, 3.01, 0.5)
                 d = float(grid[int(np.argmin([misfit(dd) for dd in grid]))])
                 Gt, Gn = shaped_bases(d)
+            # the fit's position of each band of the target (its largest piece), where it has several
+            # (every piece of the target is in the fit, in order: ti[k] is sorted T's k-th)
+            t_leads = [int(ti[k]) for k, j in enumerate(np.sort(T)) if j in t_lead_components] \
+                if len(t_lead_components) > 1 else []
             uu_ = np.arange(n, dtype=float)
             nb_rows = np.zeros(n, bool)
             for j in nb_idx:
@@ -1787,6 +1799,13 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                     how = "lanes"
                 else:
                     ab = _band_support((y - bk) * w, c, s, noise[i])
+                    if len(t_leads) > 1 and ab is not None:
+                        # a target of several bands (a doublet in the window): from each band's
+                        # own peak, the walk from one stops at the dip before the other
+                        for pos in t_leads:
+                            ab_j = _band_support((y - bk) * w, cen[pos], sig[pos], noise[i])
+                            if ab_j is not None:
+                                ab = (min(ab[0], ab_j[0]), max(ab[1], ab_j[1]))
                     how = "data"
                     if ab is None:  # too weak to show its own extent: the model's
                         ab, how = (a, b), "model"
