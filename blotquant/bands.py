@@ -1645,16 +1645,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                     run.append(j)
                     j += step
             window_pieces = [int(j) for j in T if j not in run]
-            # every band whose core (its peak +- 1 sd) lies inside the window (in most strong
-            # lanes) is the target's: a window drawn around a doublet asks for both; a band whose
-            # peak sits at the window's edge is cut by it, not asked for (windows drawn to overlap
-            # on a doublet's two members: Amersham RhoA). Smear (over twice the main width) is not
-            # a band.
-            core_in = ((lane_rows - cs[:, None] >= top - y0)
-                       & (lane_rows + cs[:, None] <= bottom - y0)).mean(1)
-            inside = [int(j) for j in np.flatnonzero(core_in >= 0.5)
-                      if j not in run and cs[j] <= 2.0 * cs[t]]
-            T = np.array(sorted(set(run) | set(inside)))
+            T = np.array(sorted(run))
             t = int(T[np.argmax(ca[T])])
             shape_pat, shape_record = _shared_shapes(consensus, cc, cs, ca, groups, T, t)
             # the target's bands (their largest pieces), where the window holds several
