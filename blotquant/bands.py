@@ -1306,7 +1306,7 @@ def _context_rows(prof, top, bottom, min_margin):
 
 
 def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None,
-                  saturated=None, margin=None, half_width=3.0):
+                  saturated=None, margin=None, half_width=3.0, n_bands=1):
     """Find the target band of a row window in every lane and integrate its volume.
 
     Parameters
@@ -1329,6 +1329,10 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         the window height, at least 15).
     half_width : float, optional
         Rows integrated on each side of the band centre, in fitted band widths (sigma).
+    n_bands : int, optional
+        How many bands the target is (default 1): 2 quantifies a doublet drawn in one window
+        as one volume, the two bands nearest the window's centre (the config's ``bands``). Where
+        the window shows fewer, every lane's note says so.
 
     Returns
     -------
@@ -1391,6 +1395,11 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
     if not isinstance(method_kwargs, (Mapping, type(None))):
         raise LayoutError(f"`method_kwargs` must be a mapping; got {method_kwargs!r}")
     check_options(background, kw)
+    if isinstance(n_bands, bool) or not isinstance(n_bands, (int, np.integer)) or n_bands < 1:
+        raise LayoutError(f"`bands` (how many bands the target is) must be a whole number >= 1; got {n_bands!r}")
+    if n_bands > 1 and method.name == "joint-model":
+        raise LayoutError(f"`bands: {n_bands}` (a target of several bands) needs `background: profile` (or "
+                          f"another method but joint-model); remove `bands` or change `background`")
 
     # ``profile`` with the default margin: the strips reach one window height beyond the window
     # and the context is then cut where no band is cut (:func:`_context_rows`)
@@ -1436,6 +1445,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
 
     bg_params = {"method": method.name}
     undecided_note = None  # (profile: a twin call of the target's pieces the data do not make)
+    few_note = None  # (a target of n_bands bands where the window shows fewer)
     if method.kind == "image":
         ys_all = np.concatenate([s[0].ravel() for s in strips])
         xs_all = np.concatenate([s[1].ravel() for s in strips])
@@ -1623,9 +1633,15 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             np.empty(0, int)
         if cand.size == 0:
             cand = np.flatnonzero(g_area >= 0.2 * g_area.max())
-        tg = labels[int(cand[np.argmin(np.abs(mid_rows[cand] - wc))])]
+        near = cand[np.argsort(np.abs(mid_rows[cand] - wc), kind="stable")]
+        tg = labels[int(near[0])]
         T = np.flatnonzero(groups == tg)  # the target's components (one, or a skewed band's pieces)
         t = int(T[np.argmax(ca[T])])  # its main component: the width scale of the band
+        if n_bands > 1:  # a doublet asked for as one target: the bands nearest the window's centre
+            T = np.flatnonzero(np.isin(groups, labels[near[:n_bands]]))
+            if near.size < n_bands:
+                few_note = (f"the target is {n_bands} bands (config `bands`), but the window shows "
+                            f"{near.size}: this volume is of {near.size}")
         window_pieces, shape_pat, shape_record, t_lead_components = [], None, None, []
         if shaped:
             # the user's window says which pieces are the target's: the target's main piece is
@@ -1654,7 +1670,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             if shape_record is not None:
                 shape_record["band_rows"] = [r + y0 for r in shape_record["band_rows"]]
             window_pieces = [int(j) for j in window_pieces]
-        if T.size == 1:
+        if T.size == 1 or len(t_lead_components) > 1:
             pk0 = float(cc[t])
         else:  # the peak of the skewed band's summed components, on a fine grid
             uf = np.linspace(cc[T].min() - 2 * cs[T].max(), cc[T].max() + 2 * cs[T].max(), 2001)
@@ -1830,7 +1846,9 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             s = float(fit["sigmas"][main])
             scale = s / float(cs[t])
             own_fit = fit["components"][:, ti].sum(1)
-            if ti.size == 1:
+            if ti.size == 1 or len(t_lead_components) > 1:
+                # (a target of several bands: the row of its main band, which follows the lanes'
+                # smile whichever member is the stronger in this lane)
                 c = float(fit["centers"][main])
             else:  # a skewed band: its row is the peak of its fitted shape
                 k = int(np.argmax(own_fit))
@@ -1975,6 +1993,8 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             note = (note + "; " if note else "") + "saturated pixels in the band"
         if undecided_note:
             note = (note + "; " if note else "") + undecided_note
+        if few_note:
+            note = (note + "; " if note else "") + few_note
         vsd = float(res.get("vol_sd", float("nan")))
         if found and np.isfinite(vsd) and vsd > SOFT_VOLUME_CV * abs(res["vol"]):
             note = (note + "; " if note else "") + (
