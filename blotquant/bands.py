@@ -60,16 +60,18 @@ _SUPPORT_CAP_SD = 5.0
 
 
 
-def _strip_indices(lanes, i, rows, band_slope, shape):
+def _strip_indices(lanes, i, rows, band_slope, shape, step=1):
     """Image (ys, xs) of lane ``i``'s strip: one row per entry of ``rows`` (band coordinate).
 
     Row ``u`` of the strip is the band line through the lane centre at image row ``u``; column
     ``j`` is ``j`` pixels from the lane's left edge. Returns int arrays (n_rows, width) and a
-    bool array saying which entries fell inside the image.
+    bool array saying which entries fell inside the image. ``step > 1`` keeps every
+    ``step``-th column only (columns 0, step, 2 step, ...: a cheap look at the strip's rows).
     """
     h, w = shape
-    width = max(1, int(round(float(lanes.widths[i]))))
-    v = np.arange(width) - (width - 1) / 2.0
+    full = max(1, int(round(float(lanes.widths[i]))))
+    v = (np.arange(full) - (full - 1) / 2.0)[::step]
+    width = v.size
     off = np.round(band_slope * v).astype(int)
     # a strip entry's first column depends on its image row only: computed once per image row
     # that the strip touches (the same expression as per entry), then looked up; the columns
@@ -77,15 +79,15 @@ def _strip_indices(lanes, i, rows, band_slope, shape):
     # run by run
     y_lo = int(rows.min() + off.min())
     yv = np.arange(y_lo, int(rows.max() + off.max()) + 1)
-    first = np.floor(lanes.centers[i] + lanes.slope * (yv - lanes.y_ref) - (width - 1) / 2.0 + 0.5).astype(int)
+    first = np.floor(lanes.centers[i] + lanes.slope * (yv - lanes.y_ref) - (full - 1) / 2.0 + 0.5).astype(int)
     ys = np.empty((rows.size, width), int)
     xs = np.empty((rows.size, width), int)
     cuts = np.flatnonzero(np.diff(off)) + 1
     for j0, j1 in zip(np.r_[0, cuts], np.r_[cuts, width]):
         o = int(off[j0])
         ys[:, j0:j1] = (rows + o)[:, None]
-        xs[:, j0:j1] = first[rows + o - y_lo][:, None] + np.arange(j0, j1)[None, :]
-    if yv[0] >= 0 and yv[-1] < h and first.min() >= 0 and first.max() + width - 1 < w:
+        xs[:, j0:j1] = first[rows + o - y_lo][:, None] + step * np.arange(j0, j1)[None, :]
+    if yv[0] >= 0 and yv[-1] < h and first.min() >= 0 and first.max() + full - 1 < w:
         return ys, xs, np.ones(ys.shape, bool)  # (all inside the image: nothing to clip)
     inside = (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
     return np.clip(ys, 0, h - 1), np.clip(xs, 0, w - 1), inside
@@ -347,7 +349,7 @@ def _plateau(y, lo, hi):
 
 
 def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0, no_split=None,
-                       min_sep=0.8):
+                       min_sep=0.8, window=None):
     """Decompose the consensus profile into Gaussian components (centres, sigmas, areas).
 
     Components are added one at a time (at the residual's maximum, or by splitting the widest
@@ -359,11 +361,14 @@ def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0, no_split=
 
     noise = _noise_sd(C)
     Cs = gaussian_filter1d(C, 1.5)
-    height = float(Cs.max() - np.median(Cs))
+    wl, wh = (0, C.size - 1) if window is None else (max(int(window[0]), 0),
+                                                      min(int(window[1]), C.size - 1))
+    height = float(Cs[wl:wh + 1].max() - np.median(Cs))
     peaks, _ = find_peaks(Cs, prominence=max(4 * noise, 0.1 * height))
     if peaks.size == 0:
         return np.empty(0), np.empty(0), np.empty(0)
-    top = peaks[np.argmax(Cs[peaks])]
+    pin = peaks[(peaks >= wl) & (peaks <= wh)]
+    top = pin[np.argmax(Cs[pin])] if pin.size else peaks[np.argmax(Cs[peaks])]
     fwhm = peak_widths(Cs, [top], rel_height=0.5)[0][0]
     sg = float(np.clip(fwhm / 2.355, 1.5, C.size / 6))
     # bin rows so that a band spans ~3 sd of ~3 bins: the pixel-integrated model stays exact
@@ -383,7 +388,10 @@ def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0, no_split=
 
     def ok(f):
         a = f["areas"]
-        good = a.min() >= min_area * a.max() and (
+        cen = f["centers"] * b + (b - 1) / 2.0
+        inw = (cen >= wl) & (cen <= wh)
+        ref = a[inw].max() if inw.any() else a.max()
+        good = a.min() >= min_area * ref and (
             a.size < 2 or np.min(np.diff(np.sort(f["centers"]))) >= min_sep * np.median(f["sigmas"]))
         if good and no_split is not None:  # one flat-topped band is not two
             inside = (f["centers"] >= no_split[0] / b - 1) & (f["centers"] <= no_split[1] / b + 1)
@@ -796,6 +804,65 @@ def _shared_shape_excess(C, c1, c2, s1, s2, a1, a2):
     return excess, best
 
 
+def _shared_shapes(C, cc, cs, ca, groups, T, t):
+    """The bands of the consensus ``C`` as copies of one band shape, for splitting shared rows.
+
+    Bands of a row run alike (the same gel, the same transfer): the target (components ``T``,
+    main component ``t``) and every other band of the context (the other components, grouped by
+    ``groups``) are fitted to ``C`` as bands of one shape of the family of
+    :func:`blotquant.bandmodel.shape_basis` (a flat top smoothed by a Gaussian, with an
+    exponential tail), each at its own row with its own area, over a cubic baseline. Components
+    over twice the target's main width are smear, not bands: they stay Gaussian (subtracted from
+    ``C`` before the fit, kept as columns of the split). The target is one band, or one copy per
+    band where ``T`` holds several groups (a window drawn around a doublet asks for both). Returns
+    ``((pattern, broad, nt), record)``: the target's ``nt`` bands first in ``pattern``, ``broad``
+    the indices of the smear components; ``(None, None)`` when the target has no other band
+    beside it or the fit fails.
+    """
+    from blotquant import bandmodel as bm
+
+    n = C.size
+    inT = set(int(j) for j in T)
+    others = [k for k in range(cc.size) if k not in inT]
+    bandlike = [k for k in others if cs[k] <= 2.0 * cs[t]]
+    broad = np.array([k for k in others if cs[k] > 2.0 * cs[t]], int)
+    if not bandlike:
+        return None, None
+    # the target is one band, or several where the window holds several (a doublet asked for as
+    # one target): one copy of the shape per band of it, the target's share their sum
+    tbands = [[int(k) for k in T if groups[k] == g] for g in np.unique(groups[T])]
+    main = next(b for b in tbands if t in b)
+    bands = tbands + [[k for k in bandlike if groups[k] == g] for g in np.unique(groups[bandlike])]
+    Cb = C - (gaussian_basis(n, cc[broad], cs[broad]) @ ca[broad] if broad.size else 0.0)
+    rows0 = np.array([float(cc[b][int(np.argmax(ca[b]))]) for b in bands])
+    k = len(bands)
+    # the target's pieces say which way its tail runs: their area-weighted mean beyond the main
+    tau0 = float(np.clip((cc[main] * ca[main]).sum() / ca[main].sum() - cc[t], -2.5 * cs[t], 2.5 * cs[t]))
+    start = bm.Pattern(rows0, np.full(k, float(cs[t])), np.full(k, tau0), np.full(k, 0.3))
+    # each band moves at most half way to its nearest neighbour's start: bands keep their order
+    # along the lane (a fit that let them pass each other gave the target's shape to a small
+    # piece beside it and the target's rows to the neighbour: a volume of 0)
+    gap = np.abs(rows0[:, None] - rows0[None, :]) + np.diag(np.full(k, np.inf))
+    ctol = np.minimum(max(4.0, float(cs[t])), 0.45 * gap.min(1))
+    try:
+        pat, _ = bm.fit_pattern(Cb, start, shared=True, degree=3, center_tol=ctol)
+        if pat.lengths[0] < 1.0 and abs(pat.taus[0]) < 0.1 * pat.sigmas[0]:
+            # a flat top under a row and a tail under a tenth of the width are not told from a
+            # Gaussian at row sampling: the fit then stops anywhere along that flat valley (inputs
+            # 1e-15 apart gave widths 0.6 % apart, volumes 0.2 %), so the bands are Gaussian
+            pat, _ = bm.fit_pattern(Cb, start, shared=True, degree=3, shapes=False,
+                                    center_tol=ctol)
+    except (ValueError, np.linalg.LinAlgError):
+        return None, None
+    if not np.all(np.isfinite(pat.centers)):
+        return None, None
+    record = {"sigma": float(pat.sigmas[0]), "tail": float(pat.taus[0]),
+              "flat_top": float(pat.lengths[0]),
+              "band_rows": [float(c) for c in pat.centers], "target_bands": len(tbands),
+              "smear_components": [int(j) for j in broad]}
+    return (pat, broad, len(tbands)), record
+
+
 def _pair_evidence(Y, shifts, noise, cc, cs, j, sm_sd=2.0):
     """What the lanes' data say about adjacent consensus components ``j - 1`` and ``j``.
 
@@ -1190,8 +1257,56 @@ def _model_bands_in(prof, shifts, strong, noise, flat, top, bottom, *, row0=0, d
     return results, notes, record
 
 
+#: a context edge needs no further walk where the lanes' mean profile is within this fraction of
+#: the window's band height of its lowest level beyond the window and nothing further out rises
+#: by more (0.5 % walked into structure beside real bands: ZDF July4 GAPDH rows 3-11 px off)
+_CONTEXT_FLOOR = 0.02
+
+
+def _context_rows(prof, top, bottom, min_margin):
+    """Rows ``(lo, hi)`` of ``prof`` (L, n) the band fit looks at: ends where no band is cut.
+
+    ``prof`` reaches one window height (at least ``min_margin`` rows) beyond the window
+    ``top..bottom``. Each side starts ``min_margin`` rows beyond the window (the old fixed margin)
+    and walks outwards on the lanes' mean profile (less a line under it, smoothed 2 rows) to the
+    first row that is either a valley (a local minimum: a band beyond it is another band's
+    business) or back at the background (within :data:`_CONTEXT_FLOOR` of the window's band
+    height of the lowest level on that side, with nothing further out rising by more); where
+    neither comes, at the lowest row within one window height. So a band beside a window cut at
+    the valley towards it is seen whole (neither the decomposition nor the baseline meets a band
+    cut by the context's edge), while an isolated band keeps the old margin.
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    L, n = prof.shape
+    m = prof.mean(0)
+    m = gaussian_filter1d(m - _lower_line(m), 2.0)
+    h = max(bottom - top, 8)
+    height = float(m[max(top, 0):min(bottom, n - 1) + 1].max() - m.min())
+
+    def edge(start, stop, step):
+        idx = np.arange(start, stop, step)
+        idx = idx[(idx >= 0) & (idx < n)]
+        if idx.size < 3:
+            return int(np.clip(start, 0, n - 1))
+        seg = m[idx]
+        tol = _CONTEXT_FLOOR * height
+        low = float(seg.min()) + tol
+        ahead = np.maximum.accumulate(seg[::-1])[::-1]  # the highest row from each one outwards
+        for j in range(seg.size - 1):
+            if (seg[j] <= low and ahead[j] - seg[j] <= tol) or (
+                    j > 0 and seg[j] <= seg[j - 1] and seg[j] < seg[j + 1]):
+                return int(idx[j])
+        return int(idx[np.argmin(seg)])
+
+    far = max(h, min_margin)
+    lo = edge(max(top - min_margin, 0), max(top - far, 0) - 1, -1)
+    hi = edge(min(bottom + min_margin, n - 1), min(bottom + far, n - 1) + 1, 1)
+    return lo, hi
+
+
 def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None,
-                  saturated=None, margin=None, half_width=3.0):
+                  saturated=None, margin=None, half_width=3.0, n_bands=1):
     """Find the target band of a row window in every lane and integrate its volume.
 
     Parameters
@@ -1214,6 +1329,10 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         the window height, at least 15).
     half_width : float, optional
         Rows integrated on each side of the band centre, in fitted band widths (sigma).
+    n_bands : int, optional
+        How many bands the target is (default 1): 2 quantifies a doublet drawn in one window
+        as one volume, the two bands nearest the window's centre (the config's ``bands``). Where
+        the window shows fewer, every lane's note says so.
 
     Returns
     -------
@@ -1276,23 +1395,47 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
     if not isinstance(method_kwargs, (Mapping, type(None))):
         raise LayoutError(f"`method_kwargs` must be a mapping; got {method_kwargs!r}")
     check_options(background, kw)
+    if isinstance(n_bands, bool) or not isinstance(n_bands, (int, np.integer)) or n_bands < 1:
+        raise LayoutError(f"`bands` (how many bands the target is) must be a whole number >= 1; got {n_bands!r}")
+    if n_bands > 1 and method.name == "joint-model":
+        raise LayoutError(f"`bands: {n_bands}` (a target of several bands) needs `background: profile` (or "
+                          f"another method but joint-model); remove `bands` or change `background`")
 
+    # ``profile`` with the default margin: the strips reach one window height beyond the window
+    # and the context is then cut where no band is cut (:func:`_context_rows`)
+    shaped = method.name == "profile"
+    valley_context = shaped and margin is None
     if margin is None:  # the band model looks at the bands beside the window too
         margin = max(20, 2 * int(bottom - top)) if method.name == "joint-model" else \
             max(15, int(round(0.25 * (bottom - top))))
+    min_margin = margin
+    if valley_context:
+        margin = max(margin, int(bottom - top))
     y0, y1 = max(top - margin, 0), min(bottom + margin, h - 1)
     rows = np.arange(y0, y1 + 1)
     n = rows.size
     band_slope = -float(lanes.slope)  # bands run perpendicular to the lanes
 
     # 1. strips and raw profiles (float64 sums of raw counts)
-    strips = [_strip_indices(lanes, i, rows, band_slope, img.shape) for i in range(n_lanes)]
     flat = img.reshape(-1)
-    raw = []
-    for ys, xs, inside in strips:
-        r = np.take(flat, ys * w + xs).astype(np.float64, copy=False)
-        raw.append(r if inside.all() else r * inside)  # (entries outside the image count 0)
-    prof = np.array([r.sum(1) for r in raw])
+
+    def profiles(rows, step=1):
+        strips = [_strip_indices(lanes, i, rows, band_slope, img.shape, step) for i in range(n_lanes)]
+        raw = []
+        for ys, xs, inside in strips:
+            r = np.take(flat, ys * w + xs).astype(np.float64, copy=False)
+            raw.append(r if inside.all() else r * inside)  # (entries outside the image count 0)
+        return strips, raw, np.array([r.sum(1) for r in raw])
+
+    if valley_context:
+        # where the context ends is read from every 8th column of the strips (their rows' shape,
+        # for an eighth of the cost); the strips are then made over the context only
+        lo, hi = _context_rows(profiles(rows, 8)[2], top - y0, bottom - y0, min_margin)
+        y0, y1 = y0 + lo, y0 + hi
+        margin = max(top - y0, y1 - bottom)
+        rows = np.arange(y0, y1 + 1)
+        n = rows.size
+    strips, raw, prof = profiles(rows)
     n_out = [int((~inside).sum()) for _, _, inside in strips]
     if saturated is not None:  # no clipped pixel in the strips' rows: nothing to look up per lane
         s_lo = min(int(s[0].min()) for s in strips)
@@ -1302,6 +1445,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
 
     bg_params = {"method": method.name}
     undecided_note = None  # (profile: a twin call of the target's pieces the data do not make)
+    few_note = None  # (a target of n_bands bands where the window shows fewer)
     if method.kind == "image":
         ys_all = np.concatenate([s[0].ravel() for s in strips])
         xs_all = np.concatenate([s[1].ravel() for s in strips])
@@ -1412,7 +1556,8 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         results, notes, consensus_params = _model_bands(
             prof, shift - smean, strong, noise, flat, top - y0, bottom - y0, row0=y0)
     else:
-        cc, cs, ca = _detect_components(consensus, no_split=no_split)
+        dwin = (top - y0, bottom - y0) if valley_context else None
+        cc, cs, ca = _detect_components(consensus, no_split=no_split, window=dwin)
         if cc.size == 0:  # nothing band-like in any lane: integrate a nominal band at the centre
             cc = np.array([(top + bottom) / 2.0 - y0])
             cs = np.array([max(2.0, (bottom - top) / 16.0)])
@@ -1455,7 +1600,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             ev = _pair_evidence(norm[stl], shift[stl] - smean, nrel[stl], cc, cs, j)
             ev["one_band_excess"] = float(_one_band_fit(consensus, cc[j - 1], cc[j], cs[j - 1],
                                                         cs[j]))
-            if method.name == "profile":  # (the other methods keep the Gaussian test)
+            if shaped:  # (the other methods keep the Gaussian test)
                 one_start, best = _shared_shape_excess(
                     consensus, cc[j - 1], cc[j], cs[j - 1], cs[j], ca[j - 1], ca[j])
                 ev["shape_excess"] = float(one_start)
@@ -1466,7 +1611,8 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         if cc.size > 1 and np.bincount(groups).max() > 1:
             # a skewed band: describe its shape closely (small pieces allowed), or the baseline
             # bends to take up what a few Gaussians leave of its tail
-            cc2, cs2, ca2 = _detect_components(consensus, no_split=no_split, max_components=8,
+            cc2, cs2, ca2 = _detect_components(consensus, no_split=no_split, window=dwin,
+                                               max_components=8,
                                                min_area=0.02, min_sep=0.3)
             if cc2.size >= cc.size:
                 cc, cs, ca = cc2, cs2, ca2
@@ -1487,10 +1633,44 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             np.empty(0, int)
         if cand.size == 0:
             cand = np.flatnonzero(g_area >= 0.2 * g_area.max())
-        tg = labels[int(cand[np.argmin(np.abs(mid_rows[cand] - wc))])]
+        near = cand[np.argsort(np.abs(mid_rows[cand] - wc), kind="stable")]
+        tg = labels[int(near[0])]
         T = np.flatnonzero(groups == tg)  # the target's components (one, or a skewed band's pieces)
         t = int(T[np.argmax(ca[T])])  # its main component: the width scale of the band
-        if T.size == 1:
+        if n_bands > 1:  # a doublet asked for as one target: the bands nearest the window's centre
+            T = np.flatnonzero(np.isin(groups, labels[near[:n_bands]]))
+            if near.size < n_bands:
+                few_note = (f"the target is {n_bands} bands (config `bands`), but the window shows "
+                            f"{near.size}: this volume is of {near.size}")
+        window_pieces, shape_pat, shape_record, t_lead_components = [], None, None, []
+        if shaped:
+            # the user's window says which pieces are the target's: the target's main piece is
+            # its largest one whose row lies inside the window (in most strong lanes), and its
+            # pieces end at the first one outside the window (the window was cut between the
+            # target and that band, even where no valley shows)
+            stw = np.flatnonzero(strong) if strong.any() else np.arange(n_lanes)
+            lane_rows = cc[:, None] + (shift[stw] - smean)[None, :]
+            fin = ((lane_rows >= top - y0) & (lane_rows <= bottom - y0)).mean(1)
+            Tin = T[fin[T] >= 0.5]
+            if Tin.size:
+                t = int(Tin[np.argmax(ca[Tin])])
+            run = [t]
+            for step in (-1, 1):
+                j = t + step
+                while j in T and fin[j] >= 0.5:
+                    run.append(j)
+                    j += step
+            window_pieces = [int(j) for j in T if j not in run]
+            T = np.array(sorted(run))
+            t = int(T[np.argmax(ca[T])])
+            shape_pat, shape_record = _shared_shapes(consensus, cc, cs, ca, groups, T, t)
+            # the target's bands (their largest pieces), where the window holds several
+            t_lead_components = [int(T[groups[T] == g][np.argmax(ca[T][groups[T] == g])])
+                                 for g in np.unique(groups[T])]
+            if shape_record is not None:
+                shape_record["band_rows"] = [r + y0 for r in shape_record["band_rows"]]
+            window_pieces = [int(j) for j in window_pieces]
+        if T.size == 1 or len(t_lead_components) > 1:
             pk0 = float(cc[t])
         else:  # the peak of the skewed band's summed components, on a fine grid
             uf = np.linspace(cc[T].min() - 2 * cs[T].max(), cc[T].max() + 2 * cs[T].max(), 2001)
@@ -1502,6 +1682,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                            for c, s, a, g in zip(cc, cs, ca / ca.max(), groups)],
             "target": t, "target_components": [int(j) for j in T], "target_peak": pk0 + y0,
             "n_strong_lanes": int(strong.sum()), "twins": jsonable(twins),
+            "pieces_outside_window": window_pieces, "shared_shape": shape_record,
         }
         undecided = [d for d in twins if d.get("undecided") and set(d["pair"]) & set(T.tolist())]
         if undecided:
@@ -1532,6 +1713,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                 p = {"components": [{"center": float(a), "sigma": float(b), "area": float(v)}
                                     for a, b, v in zip(fit["centers"], fit["sigmas"], fit["areas"])],
                      "converged": fit["converged"], "residual_sd": fit["residual_sd"]}
+            fit["centre_shift"] = float(centre_shift)  # the pattern's offset in this lane
             return fit, ti, base, p
 
         anchored = method.name == "profile"
@@ -1555,7 +1737,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             w = np.where(big, own / np.where(big, tot, 1.0), 0.0)
             return w, big
 
-        def _anchor(i, fit, ti, support, start, c, s, a, b):
+        def _anchor(i, fit, ti, support, start, c, s, a, b, d=0.0):
             """Baseline anchored on the rows outside every band, and the target's share per row.
 
             Returns ``(baseline, a, b, w, how, params)``: ``baseline`` (None when no flank is left) is
@@ -1569,6 +1751,38 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             cen, sig = fit["centers"], fit["sigmas"]
             Gt = gaussian_basis(n, cen[ti], sig[ti])
             Gn = gaussian_basis(n, cen[nb_idx], sig[nb_idx])
+            if shape_pat is not None:
+                from blotquant import bandmodel as bm
+
+                pat, broad, nt = shape_pat
+
+                def shaped_bases(dd):
+                    return (bm.shape_basis(n, pat.centers[:nt] + dd, pat.sigmas[:nt],
+                                           pat.taus[:nt], pat.lengths[:nt]),
+                            np.hstack([bm.shape_basis(n, pat.centers[nt:] + dd, pat.sigmas[nt:],
+                                                      pat.taus[nt:], pat.lengths[nt:]),
+                                       gaussian_basis(n, cc[broad] + dd, cs[broad])]))
+
+                # the pattern's rows in this lane: moved by the lane's fitted offset, refined
+                # (within 3 rows) by least squares over the rows its bands reach (the lane less
+                # its starting baseline, a quadratic left over them)
+                g0 = np.hstack(shaped_bases(d))[:, :pat.size]
+                near_rows = np.convolve(g0.max(1) > 1e-3 * g0.max(), np.ones(7), "same") > 0
+                yb = (y - start)[near_rows]
+                P2 = _poly_basis(int(near_rows.sum()), 2)
+
+                def misfit(dd):
+                    A = np.hstack([np.hstack(shaped_bases(dd))[near_rows], P2])
+                    r = yb - A @ np.linalg.lstsq(A, yb, rcond=None)[0]
+                    return float(r @ r)
+
+                grid = d + np.arange(-3.0, 3.01, 0.5)
+                d = float(grid[int(np.argmin([misfit(dd) for dd in grid]))])
+                Gt, Gn = shaped_bases(d)
+            # the fit's position of each band of the target (its largest piece), where it has several
+            # (every piece of the target is in the fit, in order: ti[k] is sorted T's k-th)
+            t_leads = [int(ti[k]) for k, j in enumerate(np.sort(T)) if j in t_lead_components] \
+                if len(t_lead_components) > 1 else []
             uu_ = np.arange(n, dtype=float)
             nb_rows = np.zeros(n, bool)
             for j in nb_idx:
@@ -1596,12 +1810,22 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                     how = "lanes"
                 else:
                     ab = _band_support((y - bk) * w, c, s, noise[i])
+                    if len(t_leads) > 1 and ab is not None:
+                        # a target of several bands (a doublet in the window): from each band's
+                        # own peak, the walk from one stops at the dip before the other
+                        for pos in t_leads:
+                            ab_j = _band_support((y - bk) * w, cen[pos], sig[pos], noise[i])
+                            if ab_j is not None:
+                                ab = (min(ab[0], ab_j[0]), max(ab[1], ab_j[1]))
                     how = "data"
                     if ab is None:  # too weak to show its own extent: the model's
                         ab, how = (a, b), "model"
                     else:  # never further out than the band's model reaches (smear, not band)
                         ab = (max(ab[0], cap[0]), min(ab[1], cap[1]))
                 excl = nb_rows & ~((uu_ >= ab[0]) & (uu_ <= ab[1]))  # (outside rows ab[0]..ab[1])
+                if valley_context:  # flanks near the band: its height, or the old margin
+                    near = max(ab[1] - ab[0] + 1, min_margin)
+                    excl = excl | (uu_ < ab[0] - near) | (uu_ > ab[1] + near)
                 bl, bp = anchored_baseline(y, ab, exclude=excl, degree=anchor_degree)
                 if bl is None:  # a neighbour takes a whole flank: fit it with a line under it
                     # (its shape is the model's, so no curvature is taken from its rows)
@@ -1622,7 +1846,9 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             s = float(fit["sigmas"][main])
             scale = s / float(cs[t])
             own_fit = fit["components"][:, ti].sum(1)
-            if ti.size == 1:
+            if ti.size == 1 or len(t_lead_components) > 1:
+                # (a target of several bands: the row of its main band, which follows the lanes'
+                # smile whichever member is the stronger in this lane)
                 c = float(fit["centers"][main])
             else:  # a skewed band: its row is the peak of its fitted shape
                 k = int(np.argmax(own_fit))
@@ -1658,7 +1884,8 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                 for start in starts():
                     # from the joint fit's baseline, else, when that leaves the band no flank (a
                     # wrong shape bent it), from a line under the profile
-                    base_k, a2, b2, w, how, bp = _anchor(i, fit, ti, support, start, c, s, a, b)
+                    base_k, a2, b2, w, how, bp = _anchor(i, fit, ti, support, start, c, s, a, b,
+                                                         d=float(fit["centers"][main] - cc[t]))
                     if base_k is not None:
                         break
                 if base_k is not None:
@@ -1766,6 +1993,8 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             note = (note + "; " if note else "") + "saturated pixels in the band"
         if undecided_note:
             note = (note + "; " if note else "") + undecided_note
+        if few_note:
+            note = (note + "; " if note else "") + few_note
         vsd = float(res.get("vol_sd", float("nan")))
         if found and np.isfinite(vsd) and vsd > SOFT_VOLUME_CV * abs(res["vol"]):
             note = (note + "; " if note else "") + (

@@ -46,10 +46,15 @@ class _Model(BaseModel):
 
 
 class Target(_Model):
-    """Where a target's band lies: a row window ``rows: [top, bottom]`` or ``mw: kDa``."""
+    """Where a target's band lies: a row window ``rows: [top, bottom]`` or ``mw: kDa``.
+
+    ``bands`` (default 1) is how many bands the target is: ``bands: 2`` quantifies a doublet
+    (ERK1/2, two phospho-forms) as one volume, the two bands nearest the window's centre.
+    """
 
     rows: Optional[tuple[int, int]] = None
     mw: Optional[float] = Field(default=None, gt=0, allow_inf_nan=False)
+    bands: int = Field(default=1, ge=1, le=4)
 
     @model_validator(mode="after")
     def _one_of(self):

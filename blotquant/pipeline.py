@@ -306,6 +306,7 @@ def _measure_image(experiment, membrane, image_spec, *, read, region=None):
             table, params = measure_bands(
                 blot.data, sample_lanes, window, background=experiment.analysis.background,
                 method_kwargs=dict(experiment.analysis.background_options or {}), saturated=blot.saturated,
+                n_bands=spec.bands,
             )
         except BlotquantError as exc:
             raise type(exc)(f"{path.name}, target {target}: {exc}") from exc

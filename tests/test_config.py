@@ -137,6 +137,23 @@ def test_mw_must_be_a_finite_positive_kda(project, value):
         load_config(_write(project, cfg))
 
 
+@pytest.mark.parametrize("value", [0, -1, 1.5, "two", 9])
+def test_target_bands_must_be_a_small_whole_number(project, value):
+    cfg = copy.deepcopy(BASE)
+    cfg["membranes"][0]["images"][0]["targets"]["TNAP"]["bands"] = value
+    with pytest.raises(ConfigError, match=r"targets\.TNAP\.bands"):
+        load_config(_write(project, cfg))
+
+
+def test_target_bands_defaults_to_one_and_reads_a_doublet(project):
+    cfg = copy.deepcopy(BASE)
+    cfg["membranes"][0]["images"][0]["targets"]["TNAP"]["bands"] = 2
+    exp = load_config(_write(project, cfg))
+    targets = exp.membranes[0].images[0].targets
+    assert targets["TNAP"].bands == 2
+    assert all(t.bands == 1 for name, t in targets.items() if name != "TNAP")
+
+
 def test_unknown_ladder_names_the_key_and_the_presets(project):
     cfg = copy.deepcopy(BASE)
     cfg["membranes"][0]["ladder"] = "pageruler-extra"

@@ -92,10 +92,6 @@ KNOWN_MISSES = {
         "[318, 367] gives 342.5 - the annotation looks 4-6 px right of the band gaps (render checked)",
     ("bands", "zdf-rat-heart-adrenoceptors/b1ar-jul04-top/July4_B1AR_10wtop_16wbottom_GAPDH@y30"):
         "band rows pass; lane 3's lane_x is the lane-centre miss above",
-    ("bands", "uvitec-alliance-multistrip-blotteravg/gel/signal@y595"):
-        "row5 touching doublet, lanes 4 and 7 (clipped) read between the members (628 vs 624/635): with "
-        "the config's window the two-component split gives a negative area and the row6 band in the "
-        "window margin is not modelled; with annotated lanes and window all rows are within 0.9 px",
 }
 
 
@@ -293,3 +289,30 @@ def test_cli_run_writes_outputs_and_volumes_reintegrate(tmp_path):
     overlap = rec.overlap if "overlap" in bands.columns and np.isfinite(rec.overlap) else 0.0
     assert rec.volume + rec.background + overlap == pytest.approx(box.sum(), rel=0.02)
     assert 0 < rec.volume < box.sum()
+
+
+def test_one_band_or_two_undecided_is_noted_on_every_lane():
+    """ZDF GAPDH strips (broad bands on a rising background): the two-band shape test of a touching
+    pair reads below 20 with its two-band side fitted from one start and above 20 from four, so
+    where the fit happens to stop decides one band or two (ZDF B2AR Oct8 flipped for inputs 1e-13
+    apart). The call stays the single-start one, and every lane of that target says its volume
+    depends on an undecided call: the biologist sees the soft number."""
+    cfg = CONFIG_DIR / "zdf-rat-heart-adrenoceptors.yaml"
+    _, results, _ = run_config(cfg)
+    found = 0
+    for res in results.images:
+        for target, rec in res.choices["bands"].items():
+            twins = [t for t in rec["consensus"].get("twins", []) if t.get("undecided")]
+            if not twins:
+                continue
+            found += 1
+            for t in twins:
+                readings = (t["shape_excess"], t["shape_excess_best_start"])
+                assert min(readings) < 20.0 < max(readings), (res.file, target, readings)
+                assert not t["two_bands"]
+            notes = results.bands.loc[(results.bands.membrane == res.membrane) & (results.bands.image == res.file)
+                                      & (results.bands.target == target), "note"].fillna("")
+            touched = [t for t in twins if set(t["pair"]) & set(rec["consensus"]["target_components"])]
+            if touched:
+                assert notes.str.contains("one band or two is undecided").all(), (res.file, target, list(notes))
+    assert found >= 1, "no undecided one-or-two call on the ZDF GAPDH strips"
