@@ -205,7 +205,7 @@ class Experiment(_Model):
         ...                      {"file": "a.tif", "targets": {"actin": {"rows": [1, 5]}}}]}])
         >>> d = exp.to_dict()
         >>> d["membranes"][0]["images"][0]["targets"], d["analysis"]["stats"]
-        ({'actin': {'rows': [1, 5], 'mw': None}}, {'test': 'anova', 'posthoc': 'lsd', 'alpha': 0.05})
+        ({'actin': {'rows': [1, 5], 'mw': None, 'bands': 1}}, {'test': 'anova', 'posthoc': 'lsd', 'alpha': 0.05})
         """
         return self.model_dump(mode="json", exclude={"source"})
 
