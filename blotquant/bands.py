@@ -1740,17 +1740,20 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         def _anchor(i, fit, ti, support, start, c, s, a, b, d=0.0):
             """Baseline anchored on the rows outside every band, and the target's share per row.
 
-            Returns ``(baseline, a, b, w, how, params)``: ``baseline`` (None when no flank is left) is
+            Returns ``(baseline, a, b, w, how, params, w_alt)``: ``baseline`` (None when no flank is left) is
             fitted on the rows outside the target's support and outside the neighbours' rows
             (their fitted components +- 3 sd), so neither a target nor a neighbour of the wrong
             shape can bend it; ``w`` is the target's share of each row (see ``_split``);
-            ``params`` the :func:`anchored_baseline` record of the baseline taken.
+            ``params`` the :func:`anchored_baseline` record of the baseline taken; ``w_alt`` the
+            share with the rows split by the Gaussian pieces instead of the shared band shape
+            (None where there is no shared shape or no neighbour).
             """
             y = prof[i]
             nb_idx = np.setdiff1d(np.arange(fit["centers"].size), ti)
             cen, sig = fit["centers"], fit["sigmas"]
             Gt = gaussian_basis(n, cen[ti], sig[ti])
             Gn = gaussian_basis(n, cen[nb_idx], sig[nb_idx])
+            gauss = (Gt, Gn) if nb_idx.size else None  # the split's other model (see below)
             if shape_pat is not None:
                 from blotquant import bandmodel as bm
 
@@ -1836,10 +1839,16 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                 (a, b), base_k, bk, bp_k = ab, bl, bl, bp
                 if not changed or support is not None:
                     break
+            w_alt = None
             if base_k is not None:
                 w, big = _split(y - base_k, Gt, Gn)
                 w = np.where(big, w, near_t.astype(float))
-            return base_k, a, b, w, how, bp_k
+                if shape_pat is not None and gauss is not None:
+                    # the shared rows split as the Gaussian pieces would split them: a second
+                    # model of the same rows, for the volume's model uncertainty
+                    w_alt, big = _split(y - base_k, *gauss)
+                    w_alt = np.where(big, w_alt, near_t.astype(float))
+            return base_k, a, b, w, how, bp_k, w_alt
 
         def integrate(i, fit, ti, base, support=None):
             main = int(ti[int(np.flatnonzero(T == t)[0])])  # T and ti are both sorted
@@ -1874,7 +1883,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                 # Gaussian model only located the band and shapes the neighbours (areas refitted with
                 # the anchored baseline), so a flat-topped or tailing band cannot trade area with a
                 # polynomial bent under it
-                base_k, bp = None, None
+                base_k, bp, w_alt = None, None, None
                 loc = (base, others)  # the band's row is found with the joint model (it locates)
                 loc_rows = (a, b)
                 def starts():  # (the second is computed only when the first is not taken)
@@ -1884,8 +1893,8 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                 for start in starts():
                     # from the joint fit's baseline, else, when that leaves the band no flank (a
                     # wrong shape bent it), from a line under the profile
-                    base_k, a2, b2, w, how, bp = _anchor(i, fit, ti, support, start, c, s, a, b,
-                                                         d=float(fit["centers"][main] - cc[t]))
+                    base_k, a2, b2, w, how, bp, w_alt = _anchor(i, fit, ti, support, start, c, s, a,
+                                                                b, d=float(fit["centers"][main] - cc[t]))
                     if base_k is not None:
                         break
                 if base_k is not None:
@@ -1908,15 +1917,21 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             if anchored and base_k is not None:
                 # vol = sum over the rows of w (y - baseline): the rows' own noise, and where the
                 # flank rows' fit could have put the baseline (its coefficients' covariance);
-                # the two come from different rows, so their variances add. Not included: the
-                # choice of rows and of the share given to a touching neighbour (model choices;
-                # the split's fitted areas, their uncertainty carried to first order, explained
-                # ~1 % of the volumes' spread over noise draws beside a neighbour 3.7 sd away;
-                # the rest came from the rows and shapes refitted per draw)
+                # the two come from different rows, so their variances add. (The split's fitted
+                # areas, their uncertainty carried to first order, explained ~1 % of the volumes'
+                # spread over noise draws beside a neighbour 3.7 sd away: the model's choice of
+                # shape is what matters, below.)
                 wr = w[rr]
                 g = wr @ _poly_basis(n, bp["degree"])[rr]
                 row_sd = bp["residual_sd"]  # (the diff-based noise[i] counts the band's own slopes)
                 vol_sd = float(np.sqrt(row_sd ** 2 * (wr @ wr) + g @ bp["baseline_cov"] @ g))
+                if w_alt is not None:
+                    # the share of rows given to a touching neighbour is a model's choice: the
+                    # volume with the rows split by the Gaussian pieces instead of the shared band
+                    # shape is the other reading; half their difference is the sd of a choice
+                    # between two equally plausible models, added to the noise's
+                    split_sd = 0.5 * abs(float((w[rr] - w_alt[rr]) @ (prof[i][rr] - base[rr])))
+                    vol_sd = float(np.hypot(vol_sd, split_sd))
             # which lanes are strong enough to locate their own band: judged with the joint model
             # that locates it (the same lanes whatever baseline the volume takes)
             lr = slice(loc_rows[0], loc_rows[1] + 1)
