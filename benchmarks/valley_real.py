@@ -14,8 +14,9 @@ made the way labs make it with ImageJ's gel analyser:
 The reference is crude where bands touch (a dip is not where one band ends) and it knows nothing
 of smear; it is independent of blotquant's band model, so it says which way a change of that
 model moves the numbers. Bands whose span reaches the end of the profile (no dip found within a
-window height), or whose span covers another target's span in the same lane (two targets drawn
-on one doublet: one straight line cannot split them), are left out and counted.
+window height), or whose span overlaps another target's span in the same lane by more than half
+the shorter one (two targets drawn on one doublet: one straight line cannot split them), are left
+out and counted.
 
     python benchmarks/valley_real.py                 # this checkout
     python benchmarks/valley_real.py OLD_CHECKOUT .  # two checkouts: which moved, and which way

@@ -354,7 +354,9 @@ def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0, no_split=
 
     Components are added one at a time (at the residual's maximum, or by splitting the widest
     component in two) while the fit improves significantly (F-like ratio ``f_min``) and the new
-    component holds at least ``min_area`` of the largest one.
+    component holds at least ``min_area`` of the largest one. With ``window`` (rows ``(lo, hi)``
+    of ``C``), the peak that sets the detection's scale and the "largest one" are those inside
+    the window: a strong band beside it in the context does not hide a weak target.
     """
     from scipy.ndimage import gaussian_filter1d
     from scipy.signal import find_peaks, peak_widths
@@ -390,7 +392,7 @@ def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0, no_split=
         a = f["areas"]
         cen = f["centers"] * b + (b - 1) / 2.0
         inw = (cen >= wl) & (cen <= wh)
-        ref = a[inw].max() if inw.any() else a.max()
+        ref = a[inw].max() if window is not None and inw.any() else a.max()
         good = a.min() >= min_area * ref and (
             a.size < 2 or np.min(np.diff(np.sort(f["centers"]))) >= min_sep * np.median(f["sigmas"]))
         if good and no_split is not None:  # one flat-topped band is not two
@@ -1325,8 +1327,13 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
     saturated : ndarray of bool, shape (rows, cols), optional
         Pixels at the detector ceiling; a band is flagged when one of its counted pixels is.
     margin : int, optional
-        Rows added above and below the window for the background fit (default: a quarter of
-        the window height, at least 15).
+        Rows added above and below the window for the band model's context. Default: for
+        ``profile``, from a quarter of the window height (at least 15) out to the first valley
+        beside the window, or to where the lanes' mean profile is back at its background, within
+        one window height (:func:`_context_rows`); for ``joint-model`` twice the window height
+        (at least 20); otherwise a quarter of the window height, at least 15. A ``margin`` given
+        is used as it is (for ``profile``, without the walk to the valleys, the detection
+        thresholds relative to the window's bands or the flank limit of the anchored baseline).
     half_width : float, optional
         Rows integrated on each side of the band centre, in fitted band widths (sigma).
     n_bands : int, optional
@@ -1398,8 +1405,8 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
     if isinstance(n_bands, bool) or not isinstance(n_bands, (int, np.integer)) or n_bands < 1:
         raise LayoutError(f"`bands` (how many bands the target is) must be a whole number >= 1; got {n_bands!r}")
     if n_bands > 1 and method.name == "joint-model":
-        raise LayoutError(f"`bands: {n_bands}` (a target of several bands) needs `background: profile` (or "
-                          f"another method but joint-model); remove `bands` or change `background`")
+        raise LayoutError(f"`bands: {n_bands}` (a target of several bands) needs `background: profile`, `border` "
+                          f"or `rolling-disk`, not joint-model; remove `bands` or change `background`")
 
     # ``profile`` with the default margin: the strips reach one window height beyond the window
     # and the context is then cut where no band is cut (:func:`_context_rows`)
@@ -1639,10 +1646,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         t = int(T[np.argmax(ca[T])])  # its main component: the width scale of the band
         if n_bands > 1:  # a doublet asked for as one target: the bands nearest the window's centre
             T = np.flatnonzero(np.isin(groups, labels[near[:n_bands]]))
-            if near.size < n_bands:
-                few_note = (f"the target is {n_bands} bands (config `bands`), but the window shows "
-                            f"{near.size}: this volume is of {near.size}")
-        window_pieces, shape_pat, shape_record, t_lead_components = [], None, None, []
+        window_pieces, shape_pat, shape_record = [], None, None
         if shaped:
             # the user's window says which pieces are the target's: the target's main piece is
             # its largest one whose row lies inside the window (in most strong lanes), and its
@@ -1661,15 +1665,16 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                     run.append(j)
                     j += step
             window_pieces = [int(j) for j in T if j not in run]
-            T = np.array(sorted(run))
-            t = int(T[np.argmax(ca[T])])
+            T = np.array(sorted(run))  # (t, the largest piece in the window, is still its largest)
             shape_pat, shape_record = _shared_shapes(consensus, cc, cs, ca, groups, T, t)
-            # the target's bands (their largest pieces), where the window holds several
-            t_lead_components = [int(T[groups[T] == g][np.argmax(ca[T][groups[T] == g])])
-                                 for g in np.unique(groups[T])]
             if shape_record is not None:
                 shape_record["band_rows"] = [r + y0 for r in shape_record["band_rows"]]
-            window_pieces = [int(j) for j in window_pieces]
+        # the target's bands (each one's largest piece): one, or several for ``n_bands > 1``
+        t_lead_components = [int(T[groups[T] == g][np.argmax(ca[T][groups[T] == g])])
+                             for g in np.unique(groups[T])]
+        if len(t_lead_components) < n_bands:
+            few_note = (f"the target is {n_bands} bands (config `bands`), but the window shows "
+                        f"{len(t_lead_components)}: this volume is of {len(t_lead_components)}")
         if T.size == 1 or len(t_lead_components) > 1:
             pk0 = float(cc[t])
         else:  # the peak of the skewed band's summed components, on a fine grid
@@ -1740,10 +1745,12 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         def _anchor(i, fit, ti, support, start, c, s, a, b, d=0.0):
             """Baseline anchored on the rows outside every band, and the target's share per row.
 
-            Returns ``(baseline, a, b, w, how, params, w_alt)``: ``baseline`` (None when no flank is left) is
-            fitted on the rows outside the target's support and outside the neighbours' rows
-            (their fitted components +- 3 sd), so neither a target nor a neighbour of the wrong
-            shape can bend it; ``w`` is the target's share of each row (see ``_split``);
+            Returns ``(baseline, a, b, w, how, params, w_alt)``: ``baseline`` (None when no flank
+            is left) is fitted on the rows outside the target's support and outside the neighbours'
+            rows (their fitted components +- 3 sd), so neither a target nor a neighbour of the wrong
+            shape can bend it; ``w`` is the target's share of each row (see ``_split``; with a
+            shared band shape, the rows are split by copies of that shape placed ``d`` rows from
+            the consensus, refined within 3 rows);
             ``params`` the :func:`anchored_baseline` record of the baseline taken; ``w_alt`` the
             share with the rows split by the Gaussian pieces instead of the shared band shape
             (None where there is no shared shape or no neighbour).
@@ -1784,7 +1791,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                 Gt, Gn = shaped_bases(d)
             # the fit's position of each band of the target (its largest piece), where it has several
             # (every piece of the target is in the fit, in order: ti[k] is sorted T's k-th)
-            t_leads = [int(ti[k]) for k, j in enumerate(np.sort(T)) if j in t_lead_components] \
+            t_leads = [int(ti[k]) for k, j in enumerate(T) if j in t_lead_components] \
                 if len(t_lead_components) > 1 else []
             uu_ = np.arange(n, dtype=float)
             nb_rows = np.zeros(n, bool)
@@ -1827,8 +1834,8 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                         ab = (max(ab[0], cap[0]), min(ab[1], cap[1]))
                 excl = nb_rows & ~((uu_ >= ab[0]) & (uu_ <= ab[1]))  # (outside rows ab[0]..ab[1])
                 if valley_context:  # flanks near the band: its height, or the old margin
-                    near = max(ab[1] - ab[0] + 1, min_margin)
-                    excl = excl | (uu_ < ab[0] - near) | (uu_ > ab[1] + near)
+                    flank = max(ab[1] - ab[0] + 1, min_margin)
+                    excl = excl | (uu_ < ab[0] - flank) | (uu_ > ab[1] + flank)
                 bl, bp = anchored_baseline(y, ab, exclude=excl, degree=anchor_degree)
                 if bl is None:  # a neighbour takes a whole flank: fit it with a line under it
                     # (its shape is the model's, so no curvature is taken from its rows)

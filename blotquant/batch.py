@@ -288,15 +288,20 @@ def _mp_context():
     return multiprocessing.get_context("spawn")
 
 
+def _pool_size(n_jobs):
+    """Worker processes asked for: ``n_jobs``, or every usable core."""
+    return usable_cores() if n_jobs is None else int(n_jobs)
+
+
 def start_workers_early(n_jobs=None, scheduler=None) -> None:
     """Start the forkserver now, so that its imports (:mod:`blotquant._worker`, 1-2 s on one core)
     run while this process reads the configs, instead of after it.
 
-    Nothing happens where no pool would be opened (``n_jobs`` 1, one usable core, a Dask
-    ``scheduler``) or where there is no forkserver. Where the plan then needs fewer than two
+    Nothing happens where no pool would be opened (one worker: ``n_jobs`` 1, or one usable core
+    by default; a Dask ``scheduler``) or where there is no forkserver. Where the plan then needs fewer than two
     workers, the server was started for nothing: it exits with this process.
     """
-    if scheduler is not None or (n_jobs is not None and int(n_jobs) <= 1) or usable_cores() <= 1:
+    if scheduler is not None or _pool_size(n_jobs) <= 1:
         return
     ctx = _mp_context()
     if ctx.get_start_method() == "forkserver":
@@ -314,7 +319,7 @@ def _open_executor(stack, *, n_jobs, scheduler, n_tasks):
         executor = client.get_executor(pure=False)  # every call runs: no deduplication by arguments
         stack.callback(executor.shutdown, wait=False)
         return executor, workers
-    n_jobs = usable_cores() if n_jobs is None else int(n_jobs)
+    n_jobs = _pool_size(n_jobs)
     if n_jobs < 1:
         raise BlotquantError(f"--jobs must be at least 1; got {n_jobs}")
     workers = min(n_jobs, n_tasks)

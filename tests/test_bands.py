@@ -312,6 +312,16 @@ def test_a_doublet_asked_for_as_one_target_is_both_bands(seed):
     assert not table["note"].str.contains("window shows").any()
 
 
+@pytest.mark.parametrize("background", ["profile", "rolling-disk"])
+def test_a_doublets_row_follows_the_smile_whichever_member_is_stronger(background):
+    """The row a doublet target is checked against the lanes' smile with is its main member's, for
+    every method: the peak of the two members' sum jumps by 11 rows between lanes where the other
+    member is the stronger, which read as 'off the smile' and moved those lanes' rows."""
+    img, lanes, upper, *_ = _doublet_blot()
+    table, params = measure_bands(img, lanes, (85, 125), n_bands=2, background=background)
+    assert not table["note"].str.contains("off the lanes' smile").any(), list(table["note"])
+
+
 def test_a_window_showing_fewer_bands_than_asked_says_so_on_every_lane():
     img, lanes, *_ = _doublet_blot()
     table, _ = measure_bands(img, lanes, (128, 152), n_bands=2)  # the strong band alone
@@ -328,7 +338,7 @@ def test_n_bands_must_be_a_whole_number_of_at_least_one(bad):
 
 def test_n_bands_with_the_joint_model_is_refused_with_the_fix():
     img, lanes, *_ = _doublet_blot()
-    with pytest.raises(LayoutError, match="needs `background: profile`"):
+    with pytest.raises(LayoutError, match="needs `background: profile`, `border` or `rolling-disk`"):
         measure_bands(img, lanes, (85, 125), background="joint-model", n_bands=2)
 
 
