@@ -106,6 +106,38 @@ def test_tail_of_a_band_under_its_neighbour():
     assert np.abs(err).max() < 0.02
 
 
+def _skewed_pair(seed):
+    # a tailing band (sd 4, tail 7 rows) and a neighbour of the same shape 16 rows (4 sd) below,
+    # 0.4-0.8x its strength in each lane; the window cut at the valley between them
+    def bands(k, rng):
+        a = rng.uniform(2e5, 5e5)
+        return [(_rows(260, 120.0, 4.0, a, tau=7.0), "target"),
+                (_rows(260, 136.0, 4.0, a * rng.uniform(0.4, 0.8), tau=7.0), "band")]
+
+    img, lanes, truth = _blot(bands, seed=seed)
+    prof = img.sum(1)
+    return _errors(img, lanes, truth, (100, 126 + int(np.argmin(prof[126:138]))))
+
+
+def test_a_tailing_band_beside_a_neighbour_of_its_shape():
+    # the rows the two share are split with their common shape, which must be found: fitted from
+    # a tail of 0 (the target is one Gaussian piece: no tail direction) the shape stayed Gaussian
+    # and the target's tail went to the neighbour (-23 to -29 % in every lane). From four starts
+    # the tail is found (7.0 rows in seeds 1 and 2; 3.2 in seed 3, another minimum): median
+    # |error| over the three seeds' 24 lanes 7.7 % (seed 3 -19 %). Bound here: 12 %.
+    err = np.concatenate([_skewed_pair(seed)[0] for seed in (1, 2, 3)])
+    assert np.median(np.abs(err)) < 0.12, np.round(100 * err, 1)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "profile: with the shape found, the split still leaves the target -2 to -10 % (seeds 1, 2), "
+    "and seed 3's fit stops at a tail of 3.2 rows (-19 %)"))
+def test_a_tailing_band_beside_a_neighbour_of_its_shape_to_the_issue_bound():
+    # the issue's bound for a neighbour at 1.8-5 sd: median 1 %, worst 3 %
+    err = np.concatenate([_skewed_pair(seed)[0] for seed in (1, 2, 3)])
+    assert np.median(np.abs(err)) < 0.01 and np.abs(err).max() < 0.03
+
+
 @pytest.mark.parametrize("seed", [5, 6, 7])
 def test_the_sd_of_a_band_beside_a_neighbour_counts_the_split(seed):
     # the case above, whose volume is off by 6-9 %: how the rows shared with the neighbour are
