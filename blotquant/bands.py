@@ -1784,19 +1784,21 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                 # the pattern's rows in this lane: moved by the lane's fitted offset, refined
                 # (within 3 rows) by least squares over the rows its bands reach (the lane less
                 # its starting baseline, a quadratic left over them)
-                g0 = np.hstack(shaped_bases(d))[:, :pat.size]
+                grid = d + np.arange(-3.0, 3.01, 0.5)  # (grid[6] is d itself)
+                bases = [shaped_bases(dd) for dd in grid]  # each built once, the winner kept
+                g0 = np.hstack(bases[6])[:, :pat.size]
                 near_rows = np.convolve(g0.max(1) > 1e-3 * g0.max(), np.ones(7), "same") > 0
                 yb = (y - start)[near_rows]
                 P2 = _poly_basis(int(near_rows.sum()), 2)
 
-                def misfit(dd):
-                    A = np.hstack([np.hstack(shaped_bases(dd))[near_rows], P2])
+                def misfit(gt_gn):
+                    A = np.hstack([np.hstack(gt_gn)[near_rows], P2])
                     r = yb - A @ np.linalg.lstsq(A, yb, rcond=None)[0]
                     return float(r @ r)
 
-                grid = d + np.arange(-3.0, 3.01, 0.5)
-                d = float(grid[int(np.argmin([misfit(dd) for dd in grid]))])
-                Gt, Gn = shaped_bases(d)
+                best = int(np.argmin([misfit(b) for b in bases]))
+                d = float(grid[best])
+                Gt, Gn = bases[best]
             # the fit's position of each band of the target (its largest piece), where it has several
             # (every piece of the target is in the fit, in order: ti[k] is sorted T's k-th)
             t_leads = [int(ti[k]) for k, j in enumerate(T) if j in t_lead_components] \
