@@ -1461,6 +1461,8 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
     bg_params = {"method": method.name}
     undecided_note = None  # (profile: a twin call of the target's pieces the data do not make)
     few_note = None  # (a target of n_bands bands where the window shows fewer)
+    cut_note = None  # (profile: most of the target's band lies beyond the window)
+    window_share = None
     if method.kind == "image":
         ys_all = np.concatenate([s[0].ravel() for s in strips])
         xs_all = np.concatenate([s[1].ravel() for s in strips])
@@ -1673,6 +1675,13 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                     run.append(j)
                     j += step
             window_pieces = [int(j) for j in T if j not in run]
+            window_share = float(ca[run].sum() / ca[T].sum()) if ca[T].sum() > 0 else 1.0
+            if window_share < 0.5:
+                # most of the band lies beyond the window: a window cut through the band's body (a
+                # flat-topped band, or a pair merged in the consensus) counts a piece of it only
+                cut_note = (f"the window cuts through this band: {100 * (1 - window_share):.0f} % "
+                            "of it (no dip between) lies beyond the window and is not counted; if "
+                            "it is one band, widen the window over it")
             T = np.array(sorted(run))  # (t, the largest piece in the window, is still its largest)
             shape_pat, shape_record = _shared_shapes(consensus, cc, cs, ca, groups, T, t)
             if shape_record is not None:
@@ -1695,7 +1704,8 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                            for c, s, a, g in zip(cc, cs, ca / ca.max(), groups)],
             "target": t, "target_components": [int(j) for j in T], "target_peak": pk0 + y0,
             "n_strong_lanes": int(strong.sum()), "twins": jsonable(twins),
-            "pieces_outside_window": window_pieces, "shared_shape": shape_record,
+            "pieces_outside_window": window_pieces, "window_share": window_share,
+            "shared_shape": shape_record,
         }
         undecided = [d for d in twins if d.get("undecided") and set(d["pair"]) & set(T.tolist())]
         if undecided:
@@ -2027,6 +2037,8 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             note = (note + "; " if note else "") + undecided_note
         if few_note:
             note = (note + "; " if note else "") + few_note
+        if cut_note:
+            note = (note + "; " if note else "") + cut_note
         vsd = float(res.get("vol_sd", float("nan")))
         if found and np.isfinite(vsd) and vsd > SOFT_VOLUME_CV * abs(res["vol"]):
             note = (note + "; " if note else "") + (
