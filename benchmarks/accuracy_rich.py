@@ -62,6 +62,7 @@ FRESH3_SEEDS = tuple(range(3000, 3012))
 #: a fourth held-out set (added at the end of the second 2026-12-07 stop, after three changes had
 #: been judged on the three sets above): run once on that stop's final code, for its figures
 FRESH4_SEEDS = tuple(range(4000, 4012))
+FRESH5_SEEDS = tuple(range(5000, 5012))
 SHAPE, N_LANES = (900, 1400), 10
 LANE_OFF_PX = 10.0
 
@@ -166,9 +167,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
                     help="2 held-out seeds per scenario, no tuning set")
-    ap.add_argument("--seeds", choices=("held", "tune", "both", "tune2", "fresh", "fresh3", "fresh4"), default="both",
+    ap.add_argument("--seeds", choices=("held", "tune", "both", "tune2", "fresh", "fresh3", "fresh4", "fresh5"), default="both",
                     help="tune: 0-5, tune2: 6-11 (both looked at while tuning); held: 1000-1011, "
-                         "fresh: 2000-2011, fresh3: 3000-3011, fresh4: 4000-4011 (held out)")
+                         "fresh: 2000-2011, fresh3: 3000-3011, fresh4: 4000-4011, fresh5: 5000-5011 (held out)")
     ap.add_argument("--workers", type=int, default=1,
                     help="images measured in this many processes (the records are the same)")
     ap.add_argument("--scenario", default=None, help=f"one of {', '.join(RICH)} (default: all)")
@@ -188,7 +189,7 @@ def main(argv=None):
         sets = {"held": [("held-out", HELD_SEEDS)], "tune": [("tuning", TUNE_SEEDS)],
                 "both": [("tuning", TUNE_SEEDS), ("held-out", HELD_SEEDS)],
                 "tune2": [("tuning", TUNE2_SEEDS)], "fresh": [("fresh", FRESH_SEEDS)],
-                "fresh3": [("fresh3", FRESH3_SEEDS)], "fresh4": [("fresh4", FRESH4_SEEDS)]}[args.seeds]
+                "fresh3": [("fresh3", FRESH3_SEEDS)], "fresh4": [("fresh4", FRESH4_SEEDS)], "fresh5": [("fresh5", FRESH5_SEEDS)]}[args.seeds]
     t_start = time.perf_counter()
     print(f"image {SHAPE[0]} x {SHAPE[1]}, {N_LANES} lanes; lanes found by find_lanes on the "
           "light-band image (dark bands: ceiling - stored); windows: sim.windows (valley cuts); "
