@@ -436,7 +436,8 @@ def anchored_baseline(profile, support, *, bands=None, exclude=None, degree=4, m
     params : dict
         ``degree`` (used), ``rows_above``, ``rows_below`` (numbers of flank rows), ``areas`` of
         ``bands`` (ndarray, shape (m,)), ``fit`` (ndarray, shape (n_rows,): their fitted sum),
-        ``residual_sd`` (of the rows fitted), ``baseline_cov`` (ndarray, shape (degree + 1,
+        ``residual_sd`` (of the rows fitted), ``alt_baselines`` (list of ndarray: the baselines
+        one degree lower and one higher, where allowed, fitted on the same rows), ``baseline_cov`` (ndarray, shape (degree + 1,
         degree + 1): covariance of the Legendre coefficients of the baseline, on ``t`` from -1
         to 1 over the profile, from ``residual_sd``).
 
@@ -545,9 +546,19 @@ def anchored_baseline(profile, support, *, bands=None, exclude=None, degree=4, m
         Ak = A[keep]
         inv = np.linalg.pinv(Ak.T @ Ak)
     cov = res_sd ** 2 * inv[cols.size:, cols.size:]
+    # the baselines of the degrees beside the one taken (within 1..degree, as far as the flanks
+    # allow it), fitted on the same rows with the same neighbours: how much the choice of degree
+    # moves what lies under the band
+    alts = []
+    d_max = int(degree) if min(na, nb) >= max(min_rows, int(degree) + 1) else 1
+    for da in (d - 1, d + 1):
+        if 1 <= da <= d_max and keep.sum() > da + 1 + cols.size:
+            Pa = _poly_basis(n, da)
+            coef_a, _ = _lstsq(np.hstack([B[:, cols], Pa])[keep], y[keep])
+            alts.append(Pa @ coef_a[cols.size:])
     return base, {
         "degree": d, "rows_above": na, "rows_below": nb, "areas": areas,
-        "fit": B @ areas, "residual_sd": res_sd, "baseline_cov": cov,
+        "fit": B @ areas, "residual_sd": res_sd, "baseline_cov": cov, "alt_baselines": alts,
     }
 
 

@@ -1959,6 +1959,13 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                     # between two equally plausible models, added to the noise's
                     split_sd = 0.5 * abs(float((w[rr] - w_alt[rr]) @ (prof[i][rr] - base[rr])))
                     vol_sd = float(np.hypot(vol_sd, split_sd))
+                if bp.get("alt_baselines"):
+                    # the baseline's degree is a choice too (the F test's lowest adequate one):
+                    # the baselines one degree lower and higher, fitted on the same rows, are the
+                    # other readings; half the larger change of the volume is their sd
+                    deg_sd = 0.5 * max(abs(float(wr @ (base[rr] - ba[rr])))
+                                       for ba in bp["alt_baselines"])
+                    vol_sd = float(np.hypot(vol_sd, deg_sd))
             # which lanes are strong enough to locate their own band: judged with the joint model
             # that locates it (the same lanes whatever baseline the volume takes)
             lr = slice(loc_rows[0], loc_rows[1] + 1)

@@ -223,3 +223,39 @@ def test_a_window_cut_through_the_band_is_said_where_it_loses_the_band():
             assert np.abs(err).max() < 0.1 and not said.any(), (np.round(100 * err), said)
         else:
             assert (np.abs(err) > 0.5).sum() >= 8  # (the case is still the one described)
+
+
+@pytest.mark.parametrize("smear, seed", [(0.3, 1), (0.3, 2), (0.6, 1)])
+def test_the_sd_of_a_band_on_smear_counts_the_baseline_degree(smear, seed):
+    # a lone Gaussian band on a broad smear hump (0.3-0.6x its peak, sd 40-70 rows): the flank
+    # rows' F test picks the baseline's degree, and the volume moves with that choice; volume_sd
+    # now holds half the larger change with one degree less or more. Every lane's error lies
+    # within 4 sd (measured: 3.9 sd at most; 5.3, 6.8 and 9.0 sd with noise and baseline
+    # covariance alone), errors 0.1-4.9 %.
+    sd = 5.0
+
+    def bands(k, rng):
+        return [(_rows(260, 130.0, sd, rng.uniform(2e5, 5e5)), "target")]
+
+    img, lanes, truth = _blot(bands, seed=seed, smear=smear)
+    err, table, params = _errors(img, lanes, truth, (110, 150))
+    z = np.abs(table["volume"].to_numpy() - truth) / table["volume_sd"].to_numpy()
+    assert z.max() < 4.0, np.round(z, 1)
+    assert np.abs(err).max() < 0.05
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "profile: the hump is decomposed into broad Gaussian pieces (sd ~3x the band's) that are taken "
+    "for neighbours; their rows (+-3 sd) leave no flank below the band, and the baseline falls back "
+    "to a line under the hump (+37 % median, worst +56 %)"))
+def test_a_lone_band_on_a_smear_hump():
+    # the case above with the hump at 0.6x the band's peak, seed 3. Bound: median 1 %, worst 3 %.
+    sd = 5.0
+
+    def bands(k, rng):
+        return [(_rows(260, 130.0, sd, rng.uniform(2e5, 5e5)), "target")]
+
+    img, lanes, truth = _blot(bands, seed=3, smear=0.6)
+    err, table, params = _errors(img, lanes, truth, (110, 150))
+    assert np.median(np.abs(err)) < 0.01
+    assert np.abs(err).max() < 0.03
