@@ -1815,8 +1815,11 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                 if len(t_lead_components) > 1 else []
             uu_ = np.arange(n, dtype=float)
             nb_rows = np.zeros(n, bool)
+            band_rows = np.zeros(n, bool)  # (the rows of the band-like neighbours only: not smear)
             for j in nb_idx:
                 nb_rows |= np.abs(uu_ - cen[j]) <= 3.0 * sig[j]
+                if sig[j] <= 2.0 * s:
+                    band_rows |= np.abs(uu_ - cen[j]) <= 3.0 * sig[j]
             t_lo, t_hi = float(np.min(cen[ti])), float(np.max(cen[ti]))
             # rows no model reaches: the target's when nearer its pieces than any neighbour
             d_t = np.maximum(np.maximum(t_lo - uu_, uu_ - t_hi), 0.0)
@@ -1857,6 +1860,15 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                     flank = max(ab[1] - ab[0] + 1, min_margin)
                     excl = excl | (uu_ < ab[0] - flank) | (uu_ > ab[1] + flank)
                 bl, bp = anchored_baseline(y, ab, exclude=excl, degree=anchor_degree)
+                if bl is None and (band_rows != nb_rows).any():
+                    # no flank left, and smear took part of it (pieces over twice the band's width
+                    # that a smear hump was decomposed into): the smear's rows are the baseline's
+                    # (its polynomial follows the hump), only band-like neighbours' rows stay out
+                    # (a faint band on a hump 3x its peak: +90 to +270 % with a line under it)
+                    excl = band_rows & ~((uu_ >= ab[0]) & (uu_ <= ab[1]))
+                    if valley_context:
+                        excl = excl | (uu_ < ab[0] - flank) | (uu_ > ab[1] + flank)
+                    bl, bp = anchored_baseline(y, ab, exclude=excl, degree=anchor_degree)
                 if bl is None:  # a neighbour takes a whole flank: fit it with a line under it
                     # (its shape is the model's, so no curvature is taken from its rows)
                     bl, bp = anchored_baseline(y, ab, bands=Gn, degree=1)

@@ -259,3 +259,21 @@ def test_a_lone_band_on_a_smear_hump():
     err, table, params = _errors(img, lanes, truth, (110, 150))
     assert np.median(np.abs(err)) < 0.01
     assert np.abs(err).max() < 0.03
+
+
+def test_a_faint_band_on_a_smear_hump_three_times_its_peak():
+    # a faint lone band on a smear hump 3x its peak (sd 40-70 rows): the hump is decomposed into
+    # pieces over twice the band's width, whose rows (+-3 sd) took the whole flank below the band,
+    # and the baseline fell back to a line under the hump (+90 to +270 %, median +163 %). With no
+    # flank left, the smear pieces' rows are the baseline's again (only band-like neighbours' rows
+    # stay out). Measured: median 5.6 %, 2.4-12 % but one lane +53 % (its support walk follows the
+    # hump's slope to the 5 sd cap). Bound here: median 10 %; the 1 % is not reached.
+    sd = 5.0
+
+    def bands(k, rng):
+        return [(_rows(260, 130.0, sd, rng.uniform(2e4, 5e4)), "target")]
+
+    img, lanes, truth = _blot(bands, seed=3, smear=3.0)
+    err, table, params = _errors(img, lanes, truth, (110, 150))
+    assert np.median(np.abs(err)) < 0.10, np.round(100 * err, 1)
+    assert (np.abs(err) < 0.15).sum() >= 7, np.round(100 * err, 1)
