@@ -437,8 +437,8 @@ def anchored_baseline(profile, support, *, bands=None, exclude=None, degree=4, m
         ``degree`` (used), ``rows_above``, ``rows_below`` (numbers of flank rows), ``areas`` of
         ``bands`` (ndarray, shape (m,)), ``fit`` (ndarray, shape (n_rows,): their fitted sum),
         ``residual_sd`` (of the rows fitted), ``alt_baselines`` (list of ndarray: the baselines
-        one degree lower and one higher, where allowed, fitted on the same rows), ``baseline_cov`` (ndarray, shape (degree + 1,
-        degree + 1): covariance of the Legendre coefficients of the baseline, on ``t`` from -1
+        one degree lower and one higher, where allowed, fitted on the same rows),
+        ``baseline_cov`` (ndarray, shape (degree + 1, degree + 1): covariance of the Legendre coefficients of the baseline, on ``t`` from -1
         to 1 over the profile, from ``residual_sd``).
 
     Notes

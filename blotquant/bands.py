@@ -57,6 +57,9 @@ _FOUND_SNR = 3.0
 # Gaussian piece: a Gaussian band's walk ends at 4.1-4.8 sd; 4.5 cut flat-topped bands short
 # (shapes max 9.5 -> 24 %), 5 stops walks onto smear (hard max 7.6 -> 5.8 %, true lanes)
 _SUPPORT_CAP_SD = 5.0
+#: a component wider than this many times the target's main width is smear, not a band: it
+#: keeps its Gaussian in the shared-shape split, and its rows can be the baseline's
+_SMEAR_WIDTH = 2.0
 
 
 
@@ -826,8 +829,8 @@ def _shared_shapes(C, cc, cs, ca, groups, T, t):
     n = C.size
     inT = set(int(j) for j in T)
     others = [k for k in range(cc.size) if k not in inT]
-    bandlike = [k for k in others if cs[k] <= 2.0 * cs[t]]
-    broad = np.array([k for k in others if cs[k] > 2.0 * cs[t]], int)
+    bandlike = [k for k in others if cs[k] <= _SMEAR_WIDTH * cs[t]]
+    broad = np.array([k for k in others if cs[k] > _SMEAR_WIDTH * cs[t]], int)
     if not bandlike:
         return None, None
     # the target is one band, or several where the window holds several (a doublet asked for as
@@ -1818,7 +1821,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             band_rows = np.zeros(n, bool)  # (the rows of the band-like neighbours only: not smear)
             for j in nb_idx:
                 nb_rows |= np.abs(uu_ - cen[j]) <= 3.0 * sig[j]
-                if sig[j] <= 2.0 * s:
+                if sig[j] <= _SMEAR_WIDTH * s:
                     band_rows |= np.abs(uu_ - cen[j]) <= 3.0 * sig[j]
             t_lo, t_hi = float(np.min(cen[ti])), float(np.max(cen[ti]))
             # rows no model reaches: the target's when nearer its pieces than any neighbour
