@@ -1858,20 +1858,20 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                         ab, how = (a, b), "model"
                     else:  # never further out than the band's model reaches (smear, not band)
                         ab = (max(ab[0], cap[0]), min(ab[1], cap[1]))
-                excl = nb_rows & ~((uu_ >= ab[0]) & (uu_ <= ab[1]))  # (outside rows ab[0]..ab[1])
+                inside = (uu_ >= ab[0]) & (uu_ <= ab[1])
+                far = np.zeros(n, bool)
                 if valley_context:  # flanks near the band: its height, or the old margin
                     flank = max(ab[1] - ab[0] + 1, min_margin)
-                    excl = excl | (uu_ < ab[0] - flank) | (uu_ > ab[1] + flank)
-                bl, bp = anchored_baseline(y, ab, exclude=excl, degree=anchor_degree)
+                    far = (uu_ < ab[0] - flank) | (uu_ > ab[1] + flank)
+                bl, bp = anchored_baseline(y, ab, exclude=(nb_rows & ~inside) | far,
+                                           degree=anchor_degree)
                 if bl is None and (band_rows != nb_rows).any():
                     # no flank left, and smear took part of it (pieces over twice the band's width
                     # that a smear hump was decomposed into): the smear's rows are the baseline's
                     # (its polynomial follows the hump), only band-like neighbours' rows stay out
                     # (a faint band on a hump 3x its peak: +90 to +270 % with a line under it)
-                    excl = band_rows & ~((uu_ >= ab[0]) & (uu_ <= ab[1]))
-                    if valley_context:
-                        excl = excl | (uu_ < ab[0] - flank) | (uu_ > ab[1] + flank)
-                    bl, bp = anchored_baseline(y, ab, exclude=excl, degree=anchor_degree)
+                    bl, bp = anchored_baseline(y, ab, exclude=(band_rows & ~inside) | far,
+                                               degree=anchor_degree)
                 if bl is None:  # a neighbour takes a whole flank: fit it with a line under it
                     # (its shape is the model's, so no curvature is taken from its rows)
                     bl, bp = anchored_baseline(y, ab, bands=Gn, degree=1)
