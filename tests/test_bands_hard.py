@@ -268,3 +268,38 @@ def test_a_faint_band_on_a_smear_hump_three_times_its_peak():
     err, _, _ = _lone_band_on_smear(3, 3.0, (2e4, 5e4))
     assert np.median(np.abs(err)) < 0.10, np.round(100 * err, 1)
     assert (np.abs(err) < 0.15).sum() >= 7, np.round(100 * err, 1)
+
+
+def _triplet(seed, up, down, tau=0.0, smear=0.0):
+    """A band (sd 5, row 130) between two neighbours of its shape, ``up`` sd above (0.3-1x its
+    strength) and ``down`` sd below (0.5-1.2x), each lane's strengths its own; ``tau``: every
+    band's tail (rows). The window is cut at the profile's lowest rows between the target's peak
+    and each neighbour's, as a user draws it on the lanes' sum. Returns (errors, table)."""
+    sd = 5.0
+
+    def bands(k, rng):
+        a = rng.uniform(2e5, 5e5)
+        return [(_rows(260, 130.0, sd, a, tau=tau), "target"),
+                (_rows(260, 130.0 - up * sd, sd, a * rng.uniform(0.3, 1.0), tau=tau), "band"),
+                (_rows(260, 130.0 + down * sd, sd, a * rng.uniform(0.5, 1.2), tau=tau), "band")]
+
+    img, lanes, truth = _blot(bands, seed=seed, smear=smear)
+    prof = img.sum(1)
+    lo = int(np.floor(130 - up * sd)) + int(np.argmin(prof[int(130 - up * sd):130]))
+    hi = 131 + int(np.argmin(prof[131:int(130 + down * sd)]))
+    err, table, _ = _errors(img, lanes, truth, (lo, hi))
+    return err, table
+
+
+@pytest.mark.parametrize("up, down, tau, smear", [(3.0, 3.0, 0.0, 0.0), (3.0, 3.5, 0.0, 0.0),
+                                                  (2.5, 3.5, 2.0, 0.1), (3.0, 3.5, 2.0, 0.1)])
+def test_a_band_between_two_neighbours(up, down, tau, smear):
+    # three bands 2.5-3.5 sd apart (Gaussian, or tailing 2 rows on a smear hump 10 % of the peak).
+    # The consensus took its first band width from the target's peak down to the context's lowest
+    # row, over both valleys: 3-4x the band's sd, rows binned over the three bands and one broad
+    # piece fitted (a negative one for the Gaussian 3.0 / 3.0: IndexError; +124 % in a lane of the
+    # 3.0 / 3.5, +200 to +730 % for the tailing ones); its noise, from first differences, was the
+    # bands' slopes and hid the neighbours' peaks. Measured now over seeds 1-3: worst 0.4-3.0 %.
+    # Bound: the issue's worst 3 % beside a neighbour.
+    err = np.concatenate([_triplet(seed, up, down, tau, smear)[0] for seed in (1, 2, 3)])
+    assert np.abs(err).max() < 0.03, np.round(100 * err, 1)
