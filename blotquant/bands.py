@@ -1298,6 +1298,49 @@ def _model_bands_in(prof, shifts, strong, noise, flat, top, bottom, *, row0=0, d
 _CONTEXT_FLOOR = 0.02
 
 
+def _model_line_baseline(y, fit, ti, shape_pat, cc, cs, d):
+    """Baseline and neighbours' counts of a lane whose band has no flank of background on one side.
+
+    No row tells how the background runs on under the band there, so no curvature is taken (as in
+    :func:`blotquant.background.anchored_baseline`, where a curved baseline needs both flanks): a
+    line is fitted over the whole context together with every band, each with its model shape and
+    its area free. The shapes are the shared band shapes of the consensus when it has them
+    (``shape_pat``: a tailing or flat-topped band and its neighbours, placed ``d`` rows from the
+    consensus, refined within 3 rows by the fit's residual), else the lane's fitted Gaussian
+    pieces (``fit``'s rows and widths). Returns ``(baseline, others)``: the line, and the other
+    bands' fitted counts per row.
+    """
+    from blotquant.background import _poly_basis, gaussian_basis
+
+    y = np.asarray(y, float)
+    n = y.size
+    if shape_pat is None:
+        G = gaussian_basis(n, fit["centers"], fit["sigmas"])
+        own = np.zeros(G.shape[1], bool)
+        own[np.asarray(ti, int)] = True
+        cands = [(G[:, own], G[:, ~own])]
+    else:
+        from blotquant import bandmodel as bm
+
+        pat, broad, nt = shape_pat
+        cands = [(bm.shape_basis(n, pat.centers[:nt] + dd, pat.sigmas[:nt], pat.taus[:nt],
+                                 pat.lengths[:nt]),
+                  np.hstack([bm.shape_basis(n, pat.centers[nt:] + dd, pat.sigmas[nt:],
+                                            pat.taus[nt:], pat.lengths[nt:]),
+                             gaussian_basis(n, cc[broad] + dd, cs[broad])]))
+                 for dd in d + np.arange(-3.0, 3.01, 0.5)]
+    P = _poly_basis(n, 1)
+    best = None
+    for Gt, Gn in cands:
+        A = np.hstack([Gt, Gn, P])
+        coef = np.linalg.lstsq(A, y, rcond=None)[0]
+        r = y - A @ coef
+        if best is None or r @ r < best[0]:
+            k_t, k_n = Gt.shape[1], Gn.shape[1]
+            best = (float(r @ r), P @ coef[k_t + k_n:], Gn @ coef[k_t:k_t + k_n])
+    return best[1], best[2]
+
+
 def _context_rows(prof, top, bottom, min_margin):
     """Rows ``(lo, hi)`` of ``prof`` (L, n) the band fit looks at: ends where no band is cut.
 
@@ -1967,7 +2010,11 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                     a, b, base = a2, b2, base_k
                     others = (prof[i] - base) * (1.0 - w)
                 else:
-                    how = "model, joint baseline"
+                    # no flank on one side: no curvature from a fit that can trade it for the
+                    # bands' shapes (a line under the bands' model shapes)
+                    how = "model, line baseline"
+                    base, others = _model_line_baseline(prof[i], fit, ti, shape_pat, cc, cs,
+                                                        float(fit["centers"][main] - cc[t]))
             else:
                 loc = (base, others)
                 loc_rows = (a, b)
@@ -2086,6 +2133,13 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         if cut_note:
             note = (note + "; " if note else "") + cut_note
         vsd = float(res.get("vol_sd", float("nan")))
+        if found and res["support"] == "model, line baseline":
+            # no flank of background within the context on one side (a neighbour or the context's
+            # edge takes it): the baseline and the neighbours' shares are the band model's alone,
+            # and how wrong its shapes are cannot be told from these rows
+            note = (note + "; " if note else "") + (
+                "no background beside the band on one side: the baseline under it is the band "
+                "model's (volume_sd not estimated); check the overlay")
         if found and np.isfinite(vsd) and vsd > SOFT_VOLUME_CV * abs(res["vol"]):
             note = (note + "; " if note else "") + (
                 f"uncertain volume: {'bootstrap' if method.name == 'joint-model' else 'fit'} sd "

@@ -174,10 +174,15 @@ def test_band_row_is_the_peak_of_a_skewed_band():
     np.testing.assert_allclose(table["band_row"], 100.0, atol=0.5)
     # the tail is part of the band: nothing subtracted as a neighbour
     assert (table["overlap"] == 0).all()
-    # the window cuts the tail (rows 65-145 are seen): 99.3 % of the band lies in them; 3 %
-    # tolerance for that and for the baseline under a tail a sum of Gaussians only approximates
+    # the window cuts the tail (rows 65-145 are seen): 99.3 % of the band lies in them. The tail
+    # reaches the context's end, so no row below the band is background: the baseline is a line
+    # fitted with the band's Gaussian pieces over the context (no curvature without both flanks),
+    # and every lane says so. The pieces only approximate the tail and the line takes part of what
+    # they miss: -4.5 % (the joint fit's degree-4 polynomial gave +0.1 to +0.3 % here, and +330 to
+    # +650 % under tailing bands between neighbours, tests/test_bands_hard.py). 5 % tolerance
     true = 800.0 * 40 * shape.sum()
-    np.testing.assert_allclose(table["volume"], true, rtol=0.03)
+    np.testing.assert_allclose(table["volume"], true, rtol=0.05)
+    assert table["note"].str.contains("no background beside the band on one side").all()
 
 
 def _emg_rows(n, mu, sigma, tau, area):
