@@ -63,6 +63,15 @@ FRESH3_SEEDS = tuple(range(3000, 3012))
 #: been judged on the three sets above): run once on that stop's final code, for its figures
 FRESH4_SEEDS = tuple(range(4000, 4012))
 FRESH5_SEEDS = tuple(range(5000, 5012))
+#: a sixth held-out set (added at the fourth 2026-12-07 stop, after all five above had judged
+#: changes): for the judgement of that stop's change, never looked at while making it
+FRESH6_SEEDS = tuple(range(6000, 6012))
+#: a seventh (added at the same stop, for its second change: the consensus's noise and width)
+FRESH7_SEEDS = tuple(range(7000, 7012))
+#: the seed sets besides tune (0-5) and held (1000-1011), by their --seeds name
+SEED_SETS = {"tune2": TUNE2_SEEDS, "fresh": FRESH_SEEDS, "fresh3": FRESH3_SEEDS,
+             "fresh4": FRESH4_SEEDS, "fresh5": FRESH5_SEEDS, "fresh6": FRESH6_SEEDS,
+             "fresh7": FRESH7_SEEDS}
 SHAPE, N_LANES = (900, 1400), 10
 LANE_OFF_PX = 10.0
 
@@ -167,9 +176,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
                     help="2 held-out seeds per scenario, no tuning set")
-    ap.add_argument("--seeds", choices=("held", "tune", "both", "tune2", "fresh", "fresh3", "fresh4", "fresh5"), default="both",
+    ap.add_argument("--seeds", choices=("held", "tune", "both", *SEED_SETS), default="both",
                     help="tune: 0-5, tune2: 6-11 (both looked at while tuning); held: 1000-1011, "
-                         "fresh: 2000-2011, fresh3: 3000-3011, fresh4: 4000-4011, fresh5: 5000-5011 (held out)")
+                         "fresh: 2000-2011, freshK: K000-K011 for K = 3..7 (held out)")
     ap.add_argument("--workers", type=int, default=1,
                     help="images measured in this many processes (the records are the same)")
     ap.add_argument("--scenario", default=None, help=f"one of {', '.join(RICH)} (default: all)")
@@ -188,8 +197,7 @@ def main(argv=None):
     else:
         sets = {"held": [("held-out", HELD_SEEDS)], "tune": [("tuning", TUNE_SEEDS)],
                 "both": [("tuning", TUNE_SEEDS), ("held-out", HELD_SEEDS)],
-                "tune2": [("tuning", TUNE2_SEEDS)], "fresh": [("fresh", FRESH_SEEDS)],
-                "fresh3": [("fresh3", FRESH3_SEEDS)], "fresh4": [("fresh4", FRESH4_SEEDS)], "fresh5": [("fresh5", FRESH5_SEEDS)]}[args.seeds]
+                **{k: [("tuning" if k == "tune2" else k, v)] for k, v in SEED_SETS.items()}}[args.seeds]
     t_start = time.perf_counter()
     print(f"image {SHAPE[0]} x {SHAPE[1]}, {N_LANES} lanes; lanes found by find_lanes on the "
           "light-band image (dark bands: ceiling - stored); windows: sim.windows (valley cuts); "
