@@ -360,7 +360,7 @@ def _plateau(y, lo, hi):
 
 
 def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0, no_split=None,
-                       min_sep=0.8, window=None):
+                       min_sep=0.8, window=None, first_look="local", info=None):
     """Decompose the consensus profile into Gaussian components (centres, sigmas, areas).
 
     Components are added one at a time (at the residual's maximum, or by splitting the widest
@@ -368,18 +368,27 @@ def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0, no_split=
     component holds at least ``min_area`` of the largest one. With ``window`` (rows ``(lo, hi)``
     of ``C``), the peak that sets the detection's scale and the "largest one" are those inside
     the window: a strong band beside it in the context does not hide a weak target.
+
+    ``first_look`` sets where the search starts: ``"local"`` (default) takes the noise from second
+    differences and the first band width at half its height above the valleys towards the
+    detected peaks beside it; ``"global"`` takes the noise from first differences and the width
+    down to the context's lowest row (the search of earlier versions: in a context of touching
+    bands it sees fewer peaks and a wider band, and from there the search may end elsewhere).
+    ``info`` (a dict, optional) receives ``peaks``, the number of peaks the first look found.
     """
     from scipy.ndimage import gaussian_filter1d
     from scipy.signal import find_peaks, peak_widths
 
     # (second differences: in a context of touching bands, first differences are their slopes, and
     # a "noise" of 8 % of the height hid two bands 3 sd beside the target: one broad piece was fitted)
-    noise = _noise_sd_smooth(C)
+    noise = _noise_sd_smooth(C) if first_look == "local" else _noise_sd(C)
     Cs = gaussian_filter1d(C, 1.5)
     wl, wh = (0, C.size - 1) if window is None else (max(int(window[0]), 0),
                                                       min(int(window[1]), C.size - 1))
     height = float(Cs[wl:wh + 1].max() - np.median(Cs))
     peaks, _ = find_peaks(Cs, prominence=max(4 * noise, 0.1 * height))
+    if info is not None:
+        info["peaks"] = int(peaks.size)
     if peaks.size == 0:
         return np.empty(0), np.empty(0), np.empty(0)
     pin = peaks[(peaks >= wl) & (peaks <= wh)]
@@ -396,7 +405,7 @@ def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0, no_split=
     prom = float(Cs[top] - max(Cs[lv], Cs[rv]))
     fwhm = peak_widths(Cs, [top], rel_height=0.5,
                        prominence_data=(np.array([prom]), np.array([lv]), np.array([rv])))[0][0] \
-        if prom > 0 else peak_widths(Cs, [top], rel_height=0.5)[0][0]
+        if prom > 0 and first_look == "local" else peak_widths(Cs, [top], rel_height=0.5)[0][0]
     sg = float(np.clip(fwhm / 2.355, 1.5, C.size / 6))
     # bin rows so that a band spans ~3 sd of ~3 bins: the pixel-integrated model stays exact
     b = max(1, int(sg // 3))
@@ -1642,7 +1651,8 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             prof, shift - smean, strong, noise, flat, top - y0, bottom - y0, row0=y0)
     else:
         dwin = (top - y0, bottom - y0) if valley_context else None
-        cc, cs, ca = _detect_components(consensus, no_split=no_split, window=dwin)
+        look = {}
+        cc, cs, ca = _detect_components(consensus, no_split=no_split, window=dwin, info=look)
         if cc.size == 0:  # nothing band-like in any lane: integrate a nominal band at the centre
             cc = np.array([(top + bottom) / 2.0 - y0])
             cs = np.array([max(2.0, (bottom - top) / 16.0)])
@@ -1657,27 +1667,53 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         for j, f in enumerate(flat):
             if f is not None:
                 jw[j, max(f[0], 0):min(f[1], n - 1) + 1] = 0.0
-        if cc.size and st.size >= 2:
-            # one band pattern for all lanes (shared rows and widths, per-lane shift and areas):
-            # resolves members of a doublet whose strengths change from lane to lane
+
+        def refine(cc, cs, ca):
+            """The pattern after the joint step, as ``(cc, cs, ca, joint, bic)``: the joint fit's
+            components where they resolve a doublet that at least 2 lanes show with a dip between
+            its members (pieces of one broad band stay as the consensus described them; only a
+            pair with a new member counts: a pair the consensus already had may dip while the new
+            component is a smear hump or a piece of a broad band), else the consensus's; ``bic``
+            of the joint fit of the pattern taken over the strong lanes."""
             joint = _joint_components(norm[st], shift[st] - smean, cc, cs, no_split=no_split,
                                       inside=(top - y0, bottom - y0), weights=jw)
             jc, js, ja = joint["centers"], joint["sigmas"], np.clip(joint["areas"], 0, None)
-            # taken only when it resolves a doublet that at least 2 lanes
-            # show with a dip between its members; pieces of one broad band stay as the consensus
-            # described them
-            # (only a pair with a new member counts: a pair the consensus already had may dip while
-            # the new component is a smear hump or a piece of a broad band)
             matched = {int(np.argmin(np.abs(jc - c))) for c in cc}
             n_dip = max((sum(_dips(jc[j - 1], jc[j], js[j - 1], js[j], p, q)
                              for p, q in ja[:, [j - 1, j]]) for j in range(1, jc.size)
                          if not {j - 1, j} <= matched), default=0)
             if jc.size > cc.size and n_dip >= 2:
-                cc, cs, ca = jc, js, ja.mean(0)
-                shift[st] = joint["shifts"] + smean
-                consensus = np.mean([_shift(norm[i], shift[i] - smean) for i in st], 0)
+                cc, cs, ca, rss = jc, js, ja.mean(0), joint["rss"]
             else:
                 joint = None
+                rss = _joint_fit(norm[st], shift[st] - smean, cc, cs, weights=jw)["rss"]
+            # BIC of the pattern: each band's row and width, and its area in every lane (the
+            # lanes' shifts and baselines are the same in every candidate)
+            n_obs = max(int((jw > 0).sum()), 1)
+            bic = n_obs * np.log(max(rss, 1e-300) / n_obs) + cc.size * (2 + st.size) * np.log(n_obs)
+            return cc, cs, ca, joint, float(bic)
+
+        search = {"first_look": "local", "peaks": look.get("peaks")}
+        if cc.size and st.size >= 2:
+            # one band pattern for all lanes (shared rows and widths, per-lane shift and areas):
+            # resolves members of a doublet whose strengths change from lane to lane
+            best = refine(cc, cs, ca)
+            if look.get("peaks", 0) >= 2:
+                # where the first look saw several peaks, the search of earlier versions (fewer
+                # peaks, a wider first band) may end at another pattern (a close doublet merged
+                # from one start is resolved from the other): both, the lower BIC taken
+                gc, gs, ga = _detect_components(consensus, no_split=no_split, window=dwin,
+                                                first_look="global")
+                if gc.size and (gc.size != cc.size or not np.allclose(gc, cc, atol=0.5)):
+                    other = refine(gc, gs, ga)
+                    search.update(bic_local=best[4], bic_global=other[4])
+                    if other[4] < best[4]:
+                        best = other
+                        search["first_look"] = "global"
+            cc, cs, ca, joint = best[:4]
+            if joint is not None:
+                shift[st] = joint["shifts"] + smean
+                consensus = np.mean([_shift(norm[i], shift[i] - smean) for i in st], 0)
         stl = np.flatnonzero(strong)
         nrel = noise / np.where(amp > 0, amp, 1.0)
 
@@ -1775,7 +1811,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             "target": t, "target_components": [int(j) for j in T], "target_peak": pk0 + y0,
             "n_strong_lanes": int(strong.sum()), "twins": jsonable(twins),
             "pieces_outside_window": window_pieces, "window_share": window_share,
-            "shared_shape": shape_record,
+            "shared_shape": shape_record, "search": search,
         }
         undecided = [d for d in twins if d.get("undecided") and set(d["pair"]) & set(T.tolist())]
         if undecided:

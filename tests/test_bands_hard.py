@@ -274,7 +274,8 @@ def _triplet(seed, up, down, tau=0.0, smear=0.0):
     """A band (sd 5, row 130) between two neighbours of its shape, ``up`` sd above (0.3-1x its
     strength) and ``down`` sd below (0.5-1.2x), each lane's strengths its own; ``tau``: every
     band's tail (rows). The window is cut at the profile's lowest rows between the target's peak
-    and each neighbour's, as a user draws it on the lanes' sum. Returns (errors, table)."""
+    and each neighbour's, as a user draws it on the lanes' sum (at the midpoint for a neighbour
+    under 2.5 sd away: no valley there). Returns (errors, table)."""
     sd = 5.0
 
     def bands(k, rng):
@@ -285,7 +286,10 @@ def _triplet(seed, up, down, tau=0.0, smear=0.0):
 
     img, lanes, truth = _blot(bands, seed=seed, smear=smear)
     prof = img.sum(1)
-    lo = int(np.floor(130 - up * sd)) + int(np.argmin(prof[int(130 - up * sd):130]))
+    if up < 2.5:  # a close doublet shows no valley: the window's top at the midpoint
+        lo = int(round(130 - up * sd / 2))
+    else:
+        lo = int(np.floor(130 - up * sd)) + int(np.argmin(prof[int(130 - up * sd):130]))
     hi = 131 + int(np.argmin(prof[131:int(130 + down * sd)]))
     err, table, _ = _errors(img, lanes, truth, (lo, hi))
     return err, table
@@ -326,3 +330,21 @@ def test_a_band_with_no_background_beside_it():
 def test_a_band_with_no_background_beside_it_to_the_issue_bound():
     err = np.concatenate([_triplet(seed, 2.5, 4.5, tau=2.0, smear=0.1)[0] for seed in (1, 2, 3)])
     assert np.median(np.abs(err)) < 0.01 and np.abs(err).max() < 0.03
+
+
+@pytest.mark.parametrize("tau", [0.0, 2.0])
+def test_a_close_doublet_beside_a_third_band(tau):
+    # a neighbour 1.8 sd above (no valley: the window's top at the midpoint) and a third band 3 sd
+    # below. The consensus's first look from beside the band (second-difference noise, width above
+    # the valleys: what resolves the triplets above) starts here from two pieces, the doublet
+    # merged, and the search does not split it again: 14-39 % median. The earlier first look
+    # (first-difference noise, width to the context's lowest row) sees one peak, and the joint
+    # step finds all three from it. Both are searched where the first look sees several peaks, and
+    # the pattern with the lower BIC of the joint fit is taken. Measured: worst 0.5-1.4 %.
+    # Bound: the issue's worst 3 %.
+    errs = []
+    for seed in (1, 2, 3):
+        err, table = _triplet(seed, 1.8, 3.0, tau=tau)
+        errs.append(err)
+    err = np.concatenate(errs)
+    assert np.abs(err).max() < 0.03, np.round(100 * err, 1)
