@@ -397,9 +397,9 @@ def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0, no_split=
     # profile's ends where there is none): measured from the lowest point of the whole context, the
     # half height of a band between two neighbours lay below the valleys and the "width" spanned
     # all three (4x too wide: rows binned over the bands, one broad piece fitted)
-    k = int(np.flatnonzero(peaks == top)[0]) if top in peaks else -1
+    k = int(np.searchsorted(peaks, top))  # (top is one of the peaks)
     lo_p = int(peaks[k - 1]) if k > 0 else 0
-    hi_p = int(peaks[k + 1]) if 0 <= k < peaks.size - 1 else C.size - 1
+    hi_p = int(peaks[k + 1]) if k < peaks.size - 1 else C.size - 1
     lv = lo_p + int(np.argmin(Cs[lo_p:top + 1]))
     rv = top + int(np.argmin(Cs[top:hi_p + 1]))
     prom = float(Cs[top] - max(Cs[lv], Cs[rv]))
@@ -1307,6 +1307,21 @@ def _model_bands_in(prof, shifts, strong, noise, flat, top, bottom, *, row0=0, d
 _CONTEXT_FLOOR = 0.02
 
 
+def _pattern_bases(n, shape_pat, cc, cs, d):
+    """Unit bases ``(Gt, Gn)`` over ``n`` rows of the shared band shapes ``shape_pat`` (``(pattern,
+    broad, nt)``: the target's ``nt`` bands first, then its neighbours; ``broad``, the indices of
+    the consensus's smear pieces, kept as Gaussians of rows ``cc`` and widths ``cs``), all moved by
+    ``d`` rows: the target's columns and the other bands'."""
+    from blotquant import bandmodel as bm
+    from blotquant.background import gaussian_basis
+
+    pat, broad, nt = shape_pat
+    return (bm.shape_basis(n, pat.centers[:nt] + d, pat.sigmas[:nt], pat.taus[:nt], pat.lengths[:nt]),
+            np.hstack([bm.shape_basis(n, pat.centers[nt:] + d, pat.sigmas[nt:], pat.taus[nt:],
+                                      pat.lengths[nt:]),
+                       gaussian_basis(n, cc[broad] + d, cs[broad])]))
+
+
 def _model_line_baseline(y, fit, ti, shape_pat, cc, cs, d):
     """Baseline and neighbours' counts of a lane whose band has no flank of background on one side.
 
@@ -1329,15 +1344,7 @@ def _model_line_baseline(y, fit, ti, shape_pat, cc, cs, d):
         own[np.asarray(ti, int)] = True
         cands = [(G[:, own], G[:, ~own])]
     else:
-        from blotquant import bandmodel as bm
-
-        pat, broad, nt = shape_pat
-        cands = [(bm.shape_basis(n, pat.centers[:nt] + dd, pat.sigmas[:nt], pat.taus[:nt],
-                                 pat.lengths[:nt]),
-                  np.hstack([bm.shape_basis(n, pat.centers[nt:] + dd, pat.sigmas[nt:],
-                                            pat.taus[nt:], pat.lengths[nt:]),
-                             gaussian_basis(n, cc[broad] + dd, cs[broad])]))
-                 for dd in d + np.arange(-3.0, 3.01, 0.5)]
+        cands = [_pattern_bases(n, shape_pat, cc, cs, dd) for dd in d + np.arange(-3.0, 3.01, 0.5)]
     P = _poly_basis(n, 1)
     best = None
     for Gt, Gn in cands:
@@ -1669,12 +1676,12 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                 jw[j, max(f[0], 0):min(f[1], n - 1) + 1] = 0.0
 
         def refine(cc, cs, ca):
-            """The pattern after the joint step, as ``(cc, cs, ca, joint, bic)``: the joint fit's
+            """The pattern after the joint step, as ``(cc, cs, ca, joint)``: the joint fit's
             components where they resolve a doublet that at least 2 lanes show with a dip between
             its members (pieces of one broad band stay as the consensus described them; only a
             pair with a new member counts: a pair the consensus already had may dip while the new
-            component is a smear hump or a piece of a broad band), else the consensus's; ``bic``
-            of the joint fit of the pattern taken over the strong lanes."""
+            component is a smear hump or a piece of a broad band; ``joint`` then the joint fit),
+            else the consensus's (``joint`` None)."""
             joint = _joint_components(norm[st], shift[st] - smean, cc, cs, no_split=no_split,
                                       inside=(top - y0, bottom - y0), weights=jw)
             jc, js, ja = joint["centers"], joint["sigmas"], np.clip(joint["areas"], 0, None)
@@ -1683,15 +1690,19 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                              for p, q in ja[:, [j - 1, j]]) for j in range(1, jc.size)
                          if not {j - 1, j} <= matched), default=0)
             if jc.size > cc.size and n_dip >= 2:
-                cc, cs, ca, rss = jc, js, ja.mean(0), joint["rss"]
-            else:
-                joint = None
-                rss = _joint_fit(norm[st], shift[st] - smean, cc, cs, weights=jw)["rss"]
-            # BIC of the pattern: each band's row and width, and its area in every lane (the
-            # lanes' shifts and baselines are the same in every candidate)
+                return jc, js, ja.mean(0), joint
+            return cc, cs, ca, None
+
+        def bic(pattern):
+            """BIC of the joint fit of a ``refine`` pattern over the strong lanes: each band's row
+            and width, and its area in every lane (the lanes' shifts and baselines are the same in
+            every candidate)."""
+            cc, cs, _, joint = pattern
+            rss = joint["rss"] if joint is not None else \
+                _joint_fit(norm[st], shift[st] - smean, cc, cs, weights=jw)["rss"]
             n_obs = max(int((jw > 0).sum()), 1)
-            bic = n_obs * np.log(max(rss, 1e-300) / n_obs) + cc.size * (2 + st.size) * np.log(n_obs)
-            return cc, cs, ca, joint, float(bic)
+            return float(n_obs * np.log(max(rss, 1e-300) / n_obs)
+                         + cc.size * (2 + st.size) * np.log(n_obs))
 
         search = {"first_look": "local", "peaks": look.get("peaks")}
         if cc.size and st.size >= 2:
@@ -1706,11 +1717,11 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                                                 first_look="global")
                 if gc.size and (gc.size != cc.size or not np.allclose(gc, cc, atol=0.5)):
                     other = refine(gc, gs, ga)
-                    search.update(bic_local=best[4], bic_global=other[4])
-                    if other[4] < best[4]:
+                    search.update(bic_local=bic(best), bic_global=bic(other))
+                    if search["bic_global"] < search["bic_local"]:
                         best = other
                         search["first_look"] = "global"
-            cc, cs, ca, joint = best[:4]
+            cc, cs, ca, joint = best
             if joint is not None:
                 shift[st] = joint["shifts"] + smean
                 consensus = np.mean([_shift(norm[i], shift[i] - smean) for i in st], 0)
@@ -1886,22 +1897,12 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             Gn = gaussian_basis(n, cen[nb_idx], sig[nb_idx])
             gauss = (Gt, Gn) if nb_idx.size else None  # the split's other model (see below)
             if shape_pat is not None:
-                from blotquant import bandmodel as bm
-
-                pat, broad, nt = shape_pat
-
-                def shaped_bases(dd):
-                    return (bm.shape_basis(n, pat.centers[:nt] + dd, pat.sigmas[:nt],
-                                           pat.taus[:nt], pat.lengths[:nt]),
-                            np.hstack([bm.shape_basis(n, pat.centers[nt:] + dd, pat.sigmas[nt:],
-                                                      pat.taus[nt:], pat.lengths[nt:]),
-                                       gaussian_basis(n, cc[broad] + dd, cs[broad])]))
-
+                pat = shape_pat[0]
                 # the pattern's rows in this lane: moved by the lane's fitted offset, refined
                 # (within 3 rows) by least squares over the rows its bands reach (the lane less
                 # its starting baseline, a quadratic left over them)
                 grid = d + np.arange(-3.0, 3.01, 0.5)  # (grid[6] is d itself)
-                bases = [shaped_bases(dd) for dd in grid]  # each built once, the winner kept
+                bases = [_pattern_bases(n, shape_pat, cc, cs, dd) for dd in grid]  # (the winner kept)
                 g0 = np.hstack(bases[6])[:, :pat.size]
                 near_rows = np.convolve(g0.max(1) > 1e-3 * g0.max(), np.ones(7), "same") > 0
                 yb = (y - start)[near_rows]
