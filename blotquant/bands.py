@@ -139,17 +139,12 @@ def _lower_line(y, n_iter=6):
     return fit if Y.ndim == 2 else fit[0]
 
 
-def _noise_sd(y):
-    d = np.diff(y)
-    return float(1.4826 * median1d(np.abs(d - median1d(d))) / np.sqrt(2.0)) + 1e-300
-
-
-def _noise_sd_smooth(y):
-    """Noise sd of ``y`` from its second differences (``y[u-1] - 2 y[u] + y[u+1]``, variance 6
-    sd^2 for white noise): like :func:`_noise_sd`, but a smooth signal hardly enters, where first
-    differences take a context full of bands' slopes for noise."""
-    d = np.diff(y, 2)
-    return float(1.4826 * median1d(np.abs(d - median1d(d))) / np.sqrt(6.0)) + 1e-300
+def _noise_sd(y, order=1):
+    """Noise sd of ``y`` from the MAD of its differences of ``order`` 1 or 2 (variance 2 and 6 x
+    sd^2 for white noise). Second differences hardly see a smooth signal, where first differences
+    take a context full of bands' slopes for noise."""
+    d = np.diff(y, order)
+    return float(1.4826 * median1d(np.abs(d - median1d(d))) / np.sqrt((2.0, 6.0)[order - 1])) + 1e-300
 
 
 def _shift(y, s):
@@ -381,7 +376,7 @@ def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0, no_split=
 
     # (second differences: in a context of touching bands, first differences are their slopes, and
     # a "noise" of 8 % of the height hid two bands 3 sd beside the target: one broad piece was fitted)
-    noise = _noise_sd_smooth(C) if first_look == "local" else _noise_sd(C)
+    noise = _noise_sd(C, 2 if first_look == "local" else 1)
     Cs = gaussian_filter1d(C, 1.5)
     wl, wh = (0, C.size - 1) if window is None else (max(int(window[0]), 0),
                                                       min(int(window[1]), C.size - 1))
