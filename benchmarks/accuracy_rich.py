@@ -73,11 +73,19 @@ FRESH8_SEEDS = tuple(range(8000, 8012))
 #: a ninth (added at the 2026-12-08 stop, for its change: the context walks on beyond one window
 #: height where it ends on a band's slope)
 FRESH9_SEEDS = tuple(range(9000, 9012))
+#: a tenth (added at the same stop, for the same walk with a third first look of the consensus
+#: search, the width from the peak's steeper side, after the walk alone failed on 9000-9011)
+FRESH10_SEEDS = tuple(range(10000, 10012))
+#: an eleventh (added at the same stop, for the walk bounded at 4.5 band sds with the third first
+#: look, after the unbounded walk had been judged on 10000-10011)
+FRESH11_SEEDS = tuple(range(11000, 11012))
 #: the seed sets besides tune (0-5) and held (1000-1011), by their --seeds name
 SEED_SETS = {"tune2": TUNE2_SEEDS, "fresh": FRESH_SEEDS, "fresh3": FRESH3_SEEDS,
              "fresh4": FRESH4_SEEDS, "fresh5": FRESH5_SEEDS, "fresh6": FRESH6_SEEDS,
              "fresh7": FRESH7_SEEDS, "fresh8": FRESH8_SEEDS,
-             "fresh9": FRESH9_SEEDS}
+             "fresh9": FRESH9_SEEDS,
+             "fresh10": FRESH10_SEEDS,
+             "fresh11": FRESH11_SEEDS}
 SHAPE, N_LANES = (900, 1400), 10
 LANE_OFF_PX = 10.0
 
@@ -184,7 +192,7 @@ def main(argv=None):
                     help="2 held-out seeds per scenario, no tuning set")
     ap.add_argument("--seeds", choices=("held", "tune", "both", *SEED_SETS), default="both",
                     help="tune: 0-5, tune2: 6-11 (both looked at while tuning); held: 1000-1011, "
-                         "fresh: 2000-2011, freshK: K000-K011 for K = 3..9 (held out)")
+                         "fresh: 2000-2011, freshK: K000-K011 for K = 3..11 (held out)")
     ap.add_argument("--workers", type=int, default=1,
                     help="images measured in this many processes (the records are the same)")
     ap.add_argument("--scenario", default=None, help=f"one of {', '.join(RICH)} (default: all)")

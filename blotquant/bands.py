@@ -366,17 +366,20 @@ def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0, no_split=
 
     ``first_look`` sets where the search starts: ``"local"`` (default) takes the noise from second
     differences and the first band width at half its height above the valleys towards the
-    detected peaks beside it; ``"global"`` takes the noise from first differences and the width
-    down to the context's lowest row (the search of earlier versions: in a context of touching
-    bands it sees fewer peaks and a wider band, and from there the search may end elsewhere).
-    ``info`` (a dict, optional) receives ``peaks``, the number of peaks the first look found.
+    detected peaks beside it; ``"steep"`` as ``"local"``, but the width twice the half width on the
+    peak's steeper side (the band's own side, where the other holds a tail or a neighbour with no
+    valley towards it); ``"global"`` takes the noise from first differences and the width down to
+    the context's lowest row (the search of earlier versions: in a context of touching bands it
+    sees fewer peaks and a wider band, and from there the search may end elsewhere). ``info`` (a
+    dict, optional) receives ``peaks``, the number of peaks the first look found, and ``sides``,
+    the first peak's half widths above and below it (``"local"`` and ``"steep"``).
     """
     from scipy.ndimage import gaussian_filter1d
     from scipy.signal import find_peaks, peak_widths
 
     # (second differences: in a context of touching bands, first differences are their slopes, and
     # a "noise" of 8 % of the height hid two bands 3 sd beside the target: one broad piece was fitted)
-    noise = _noise_sd(C, 2 if first_look == "local" else 1)
+    noise = _noise_sd(C, 1 if first_look == "global" else 2)
     Cs = gaussian_filter1d(C, 1.5)
     wl, wh = (0, C.size - 1) if window is None else (max(int(window[0]), 0),
                                                       min(int(window[1]), C.size - 1))
@@ -398,9 +401,15 @@ def _detect_components(C, max_components=5, min_area=0.12, f_min=20.0, no_split=
     lv = lo_p + int(np.argmin(Cs[lo_p:top + 1]))
     rv = top + int(np.argmin(Cs[top:hi_p + 1]))
     prom = float(Cs[top] - max(Cs[lv], Cs[rv]))
-    fwhm = peak_widths(Cs, [top], rel_height=0.5,
-                       prominence_data=(np.array([prom]), np.array([lv]), np.array([rv])))[0][0] \
-        if prom > 0 and first_look == "local" else peak_widths(Cs, [top], rel_height=0.5)[0][0]
+    if prom > 0 and first_look in ("local", "steep"):
+        _, _, lip, rip = peak_widths(Cs, [top], rel_height=0.5,
+                                     prominence_data=(np.array([prom]), np.array([lv]), np.array([rv])))
+        sides = (top - float(lip[0]), float(rip[0]) - top)
+        fwhm = 2.0 * min(sides) if first_look == "steep" else sides[0] + sides[1]
+        if info is not None:
+            info["sides"] = sides
+    else:
+        fwhm = peak_widths(Cs, [top], rel_height=0.5)[0][0]
     sg = float(np.clip(fwhm / 2.355, 1.5, C.size / 6))
     # bin rows so that a band spans ~3 sd of ~3 bins: the pixel-integrated model stays exact
     b = max(1, int(sg // 3))
@@ -1295,11 +1304,24 @@ def _model_bands_in(prof, shifts, strong, noise, flat, top, bottom, *, row0=0, d
     }
     return results, notes, record
 
-
 #: a context edge needs no further walk where the lanes' mean profile is within this fraction of
 #: the window's band height of its lowest level beyond the window and nothing further out rises
 #: by more (0.5 % walked into structure beside real bands: ZDF July4 GAPDH rows 3-11 px off)
 _CONTEXT_FLOOR = 0.02
+
+#: where the context's first reach ends on a band's slope, the walk goes on to at most this many
+#: band sds beyond the window: a band with no valley towards the window lies within ~1.5 sd of its
+#: edge (two bands 3 sd apart or more show a valley), and reaches 3 sd beyond its centre
+_BEYOND_SD = 4.5
+
+#: the strips' coarse profile, from which the context is cut, reaches this many reaches (one
+#: window height each, at least the old margin) beyond the window
+_CONTEXT_REACHES = 3
+
+#: the consensus's first peak is lopsided, and its width is also read from its steeper side (a
+#: third start of the search), where that side's half width is below this fraction of the mean of
+#: both (a Gaussian's two sides agree to within the noise)
+_STEEP_SIDE = 0.8
 
 
 def _pattern_bases(n, shape_pat, cc, cs, d):
@@ -1352,32 +1374,48 @@ def _model_line_baseline(y, fit, ti, shape_pat, cc, cs, d):
     return best[1], best[2]
 
 
-def _context_rows(prof, top, bottom, min_margin):
+def _context_rows(prof, top, bottom, min_margin, far=None, info=None):
     """Rows ``(lo, hi)`` of ``prof`` (L, n) the band fit looks at: ends where no band is cut.
 
-    ``prof`` reaches one window height (at least ``min_margin`` rows) beyond the window
-    ``top..bottom``. Each side starts ``min_margin`` rows beyond the window (the old fixed margin)
-    and walks outwards on the lanes' mean profile (less a line under it, smoothed 2 rows) to the
-    first row that is either a valley (a local minimum: a band beyond it is another band's
-    business) or back at the background (within :data:`_CONTEXT_FLOOR` of the window's band
-    height of the lowest level on that side, with nothing further out rising by more); where
-    neither comes, at the lowest row within one window height. So a band beside a window cut at
-    the valley towards it is seen whole (neither the decomposition nor the baseline meets a band
-    cut by the context's edge), while an isolated band keeps the old margin.
+    Each side starts ``min_margin`` rows beyond the window ``top..bottom`` and walks outwards on
+    the lanes' mean profile (less a line under it, smoothed 2 rows) to the first row that is either
+    a valley (a local minimum: a band beyond it is another band's business) or back at the
+    background (within :data:`_CONTEXT_FLOOR` of the window's band height of the lowest level on
+    that side, with nothing further out rising by more); where neither comes within ``far`` rows
+    of the window (default: one window height, at least ``min_margin``), at the lowest row within
+    them. So a band beside a window cut at the valley towards it is seen whole (neither the
+    decomposition nor the baseline meets a band cut by the context's edge), while an isolated band
+    keeps the old margin.
+
+    Where that lowest row is the reach's last and the profile still falls outwards beyond it, the
+    reach ends on the slope of a band that shows no valley towards the window (the outer member of
+    a doublet the window cuts at its middle). The walk then goes on, on ``prof`` beyond the first
+    reach (the caller reads it further, :data:`_CONTEXT_REACHES` reaches), to the next valley or
+    background, at most :data:`_BEYOND_SD` band sds beyond the window (else to the lowest row
+    within that), the sd being the window's highest peak's, from its steeper side. ``info`` (a
+    dict, optional) receives ``extended``: the sides whose walk went on.
     """
     from scipy.ndimage import gaussian_filter1d
 
-    L, n = prof.shape
-    m = prof.mean(0)
-    m = gaussian_filter1d(m - _lower_line(m), 2.0)
+    L, n_all = prof.shape
     h = max(bottom - top, 8)
-    height = float(m[max(top, 0):min(bottom, n - 1) + 1].max() - m.min())
+    far = max(h, min_margin) if far is None else int(far)
+    # the first reach: the profile over one reach beyond the window, as the walk has always read it
+    a0, a1 = max(top - far, 0), min(bottom + far, n_all - 1)
 
-    def edge(start, stop, step):
+    def mean_profile(a, b):
+        m = prof[:, a:b + 1].mean(0)
+        return gaussian_filter1d(m - _lower_line(m), 2.0)
+
+    def edge(m, start, stop, step, height):
+        """(row, how): the first valley or background row from ``start`` towards ``stop``
+        (``how`` "found"), else the lowest row: "slope" where that is the last (the profile still
+        falls outwards there) or there is no room to walk, "low" where it is not."""
+        n = m.size
         idx = np.arange(start, stop, step)
         idx = idx[(idx >= 0) & (idx < n)]
         if idx.size < 3:
-            return int(np.clip(start, 0, n - 1))
+            return int(np.clip(start, 0, n - 1)), "slope"
         seg = m[idx]
         tol = _CONTEXT_FLOOR * height
         low = float(seg.min()) + tol
@@ -1385,12 +1423,43 @@ def _context_rows(prof, top, bottom, min_margin):
         for j in range(seg.size - 1):
             if (seg[j] <= low and ahead[j] - seg[j] <= tol) or (
                     j > 0 and seg[j] <= seg[j - 1] and seg[j] < seg[j + 1]):
-                return int(idx[j])
-        return int(idx[np.argmin(seg)])
+                return int(idx[j]), "found"
+        j = int(np.argmin(seg))
+        return int(idx[j]), "slope" if j == seg.size - 1 else "low"
 
-    far = max(h, min_margin)
-    lo = edge(max(top - min_margin, 0), max(top - far, 0) - 1, -1)
-    hi = edge(min(bottom + min_margin, n - 1), min(bottom + far, n - 1) + 1, 1)
+    m = mean_profile(a0, a1)
+    t, b = top - a0, bottom - a0
+    height = float(m[max(t, 0):min(b, m.size - 1) + 1].max() - m.min())
+    lo, lo_how = edge(m, max(t - min_margin, 0), max(t - far, 0) - 1, -1, height)
+    hi, hi_how = edge(m, min(b + min_margin, m.size - 1), min(b + far, m.size - 1) + 1, 1, height)
+    lo, hi = lo + a0, hi + a0
+    extended = []
+    if "slope" in (lo_how, hi_how) and (a0 > 0 or a1 < n_all - 1):
+        # A side still falling outwards at the reach's end cuts a band that shows no valley
+        # towards the window: the outer member of a doublet the window cuts at its middle lies
+        # within ~1.5 sd of the window's edge and reaches 3 sd further. The walk goes on from
+        # there (on the whole profile, its own line under it) to the next valley or background,
+        # at most _BEYOND_SD band sds beyond the window; the sd is the window's highest peak's,
+        # from its steeper side (the band's own, not a neighbour's or a tail's)
+        from scipy.signal import peak_widths
+
+        k = t + int(np.argmax(m[t:b + 1]))
+        _, _, lip, rip = peak_widths(m, [k], rel_height=0.5)
+        sd = min(k - float(lip[0]), float(rip[0]) - k) / np.sqrt(2.0 * np.log(2.0))
+        reach = int(np.ceil(_BEYOND_SD * sd))
+        if reach > far:
+            m2 = mean_profile(0, n_all - 1)
+            for side, how, start, stop, step in (("top", lo_how, lo, top - reach - 1, -1),
+                                                  ("bottom", hi_how, hi, bottom + reach + 1, 1)):
+                nxt = start + step
+                if how != "slope" or not 0 <= nxt < n_all or m2[nxt] >= m2[start]:
+                    continue
+                row, _ = edge(m2, start, stop, step, height)  # (else its lowest row)
+                if row != start:
+                    lo, hi = (row, hi) if side == "top" else (lo, row)
+                    extended.append(side)
+    if info is not None:
+        info["extended"] = extended
     return lo, hi
 
 
@@ -1521,11 +1590,17 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             raw.append(r if inside.all() else r * inside)  # (entries outside the image count 0)
         return strips, raw, np.array([r.sum(1) for r in raw])
 
+    context_info = {}
     if valley_context:
         # where the context ends is read from every 8th column of the strips (their rows' shape,
         # for an eighth of the cost); the strips are then made over the context only
-        lo, hi = _context_rows(profiles(rows, 8)[2], top - y0, bottom - y0, min_margin)
-        y0, y1 = y0 + lo, y0 + hi
+        # (read up to _CONTEXT_REACHES reaches beyond the window: the walk goes on where the first
+        # reach ends on a band's slope)
+        far = margin
+        z0, z1 = max(top - _CONTEXT_REACHES * far, 0), min(bottom + _CONTEXT_REACHES * far, h - 1)
+        lo, hi = _context_rows(profiles(np.arange(z0, z1 + 1), 8)[2], top - z0, bottom - z0, min_margin,
+                               far=far, info=context_info)
+        y0, y1 = z0 + lo, z0 + hi
         margin = max(top - y0, y1 - bottom)
         rows = np.arange(y0, y1 + 1)
         n = rows.size
@@ -1716,6 +1791,22 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
                     if search["bic_global"] < search["bic_local"]:
                         best = other
                         search["first_look"] = "global"
+            sides = look.get("sides")
+            if sides is not None and min(sides) < _STEEP_SIDE * 0.5 * sum(sides):
+                # a lopsided first peak (a tail, or a neighbour with no valley towards it): its
+                # width from its steeper side, the band's own, is the other start; the lower BIC
+                kc, ks, ka = _detect_components(consensus, no_split=no_split, window=dwin,
+                                                first_look="steep")
+                taken = search["first_look"]
+                if kc.size and (kc.size != best[0].size or not np.allclose(kc, best[0], atol=0.5)):
+                    other = refine(kc, ks, ka)
+                    b_taken = search.get(f"bic_{taken}")  # (the pattern taken so far)
+                    if b_taken is None:
+                        b_taken = bic(best)
+                    search.update({f"bic_{taken}": b_taken, "bic_steep": bic(other)})
+                    if search["bic_steep"] < b_taken:
+                        best = other
+                        search["first_look"] = "steep"
             cc, cs, ca, joint = best
             if joint is not None:
                 shift[st] = joint["shifts"] + smean
@@ -2201,6 +2292,7 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
     params = {
         "method": method.name, "method_kwargs": {k: v for k, v in kw.items()},
         "window": [int(top), int(bottom)], "rows": [int(y0), int(y1)], "margin": int(margin),
+        **({"context_extended": context_info["extended"]} if context_info.get("extended") else {}),
         "half_width": float(half_width), "band_slope": band_slope,
         "background": bg_params, "consensus": consensus_params, "lanes": lane_params,
     }

@@ -309,25 +309,27 @@ def test_a_band_between_two_neighbours(up, down, tau, smear):
     assert np.abs(err).max() < 0.03, np.round(100 * err, 1)
 
 
-def test_a_band_with_no_background_beside_it():
-    # the target between tailing neighbours 2.5 sd above and 4.5 sd below on a smear hump: the
-    # context ends at the neighbours, so no row beside the band is background, and its baseline was
-    # the joint Gaussian fit's degree-4 polynomial, bent under tailing bands (+330 to +650 % median
-    # over seeds 1-3, worst +1225 %; volume_sd empty, no word of why). No row pins a curvature, so a
-    # line is fitted with the bands' own shapes over the context (as the anchored baseline takes a
-    # line unless both flanks are there), and every lane says it. Measured: median 18-45 % (the
-    # rest is the tails' share). Bound here: median 50 %, and the note in every lane.
+def test_a_band_between_tailing_neighbours_on_smear():
+    # the target between tailing neighbours 2.5 sd above and 4.5 sd below on a smear hump. The
+    # context ended one window height beyond the window, on the neighbours' slopes, so no row beside
+    # the band was background: first the joint Gaussian fit's degree-4 polynomial was the baseline,
+    # bent under tailing bands (+330 to +650 % median over seeds 1-3, worst +1225 %; volume_sd
+    # empty, no word of why), then a line under the bands' model shapes (18-45 % median, the
+    # tails' share; every lane said "no background beside the band"). Now the context walks on
+    # where its first reach ends on a band's slope (at most 4.5 band sds beyond the window): the
+    # neighbours are seen whole, background rows lie beside the band, and the volume is the data's
+    # with a volume_sd. Measured: median 0.7-1.5 % per seed, worst 3.1 %. Bound: median 3 % per
+    # seed (the issue's hard bound), worst 5 %, and a volume_sd in every lane.
     for seed in (1, 2, 3):
         err, table = _triplet(seed, 2.5, 4.5, tau=2.0, smear=0.1)
-        assert np.median(np.abs(err)) < 0.5, (seed, np.round(100 * err, 1))
-        assert table["note"].str.contains("no background beside the band").all(), seed
-        assert table["volume_sd"].isna().all()
+        assert np.median(np.abs(err)) < 0.03 and np.abs(err).max() < 0.05, (seed, np.round(100 * err, 1))
+        assert table["volume_sd"].notna().all(), seed
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "profile: with no background row beside the band, the line under the bands' model shapes "
-    "leaves 18-45 % median (the tails the shapes do not hold)"))
-def test_a_band_with_no_background_beside_it_to_the_issue_bound():
+    "profile: between tailing neighbours on smear, median 1.2 % and worst 3.1 % over seeds 1-3 "
+    "(the tails' share the band shapes do not hold)"))
+def test_a_band_between_tailing_neighbours_on_smear_to_the_issue_bound():
     err = np.concatenate([_triplet(seed, 2.5, 4.5, tau=2.0, smear=0.1)[0] for seed in (1, 2, 3)])
     assert np.median(np.abs(err)) < 0.01 and np.abs(err).max() < 0.03
 
@@ -347,4 +349,24 @@ def test_a_close_doublet_beside_a_third_band(tau):
         err, table = _triplet(seed, 1.8, 3.0, tau=tau)
         errs.append(err)
     err = np.concatenate(errs)
+    assert np.abs(err).max() < 0.03, np.round(100 * err, 1)
+
+
+def test_a_close_doublet_whose_outer_member_the_context_cut():
+    # a neighbour 1.8 sd above (no valley: the window's top at the midpoint, row 125.5) and a third
+    # band 4 sd below. The context reached one window height (15 rows) beyond the window, to row
+    # 111, and cut the doublet's outer member (row 121, sd 5: it reaches row 106): one piece of sd
+    # 10.4 was fitted, every lane "no band detected", -200 to +480 % in every lane. Where the first
+    # reach ends on a band's slope, the context walks on (at most 4.5 band sds beyond the window),
+    # and a lopsided first peak is also read from its steeper side (the lower BIC kept).
+    # Measured: worst 0.4-1.5 %. Bound: the issue's worst 3 %.
+    err = np.concatenate([_triplet(seed, 1.8, 4.0)[0] for seed in (1, 2, 3)])
+    assert np.abs(err).max() < 0.03, np.round(100 * err, 1)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "profile: with tails of 2 rows, seed 3's doublet (1.72 sd apart as fitted) is grouped as one "
+    "tailing band by the shape test (excess -47): +36 to +69 %; seeds 1-2 are within 1.1 %"))
+def test_a_close_doublet_whose_outer_member_the_context_cut_with_tails():
+    err = np.concatenate([_triplet(seed, 1.8, 4.0, tau=2.0)[0] for seed in (1, 2, 3)])
     assert np.abs(err).max() < 0.03, np.round(100 * err, 1)
