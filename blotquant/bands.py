@@ -1311,7 +1311,9 @@ _CONTEXT_FLOOR = 0.02
 
 #: where the context's first reach ends on a band's slope, the walk goes on to at most this many
 #: band sds beyond the window: a band with no valley towards the window lies within ~1.5 sd of its
-#: edge (two bands 3 sd apart or more show a valley), and reaches 3 sd beyond its centre
+#: edge (two bands 3 sd apart or more show a valley), and reaches 3 sd beyond its centre. (The sd
+#: is read on the lanes' mean profile smoothed by 2 rows: sqrt(sd^2 + 4), 20 % wide at sd 3, 8 % at
+#: sd 5; and the walk never reads beyond _CONTEXT_REACHES reaches)
 _BEYOND_SD = 4.5
 
 #: the strips' coarse profile, from which the context is cut, reaches this many reaches (one
@@ -1374,6 +1376,30 @@ def _model_line_baseline(y, fit, ti, shape_pat, cc, cs, d):
     return best[1], best[2]
 
 
+def _steep_sd(m, k):
+    """The sd of the band whose highest row in ``m`` is ``k``, from the half width on its steeper
+    side (the band's own, not a neighbour's or a tail's); 0 if there is none. Where ``k`` is not a
+    local maximum (a window cut on the rising slope of a stronger band beyond it), the half height
+    is taken above the lowest rows on either side of ``k``."""
+    import warnings
+
+    from scipy.signal import peak_widths
+
+    with warnings.catch_warnings():  # (scipy's PeakPropertyWarning for a width of 0: handled below)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        _, _, lip, rip = peak_widths(m, [k], rel_height=0.5)
+        half = min(k - float(lip[0]), float(rip[0]) - k)
+        if not half > 0:
+            lb, rb = int(np.argmin(m[:k + 1])), k + int(np.argmin(m[k:]))
+            prom = float(m[k] - max(m[lb], m[rb]))
+            if not prom > 0:
+                return 0.0
+            _, _, lip, rip = peak_widths(m, [k], rel_height=0.5, prominence_data=(
+                np.array([prom]), np.array([lb]), np.array([rb])))
+            half = min(k - float(lip[0]), float(rip[0]) - k)
+    return half / np.sqrt(2.0 * np.log(2.0)) if np.isfinite(half) and half > 0 else 0.0
+
+
 def _context_rows(prof, top, bottom, min_margin, far=None, info=None):
     """Rows ``(lo, hi)`` of ``prof`` (L, n) the band fit looks at: ends where no band is cut.
 
@@ -1397,7 +1423,7 @@ def _context_rows(prof, top, bottom, min_margin, far=None, info=None):
     """
     from scipy.ndimage import gaussian_filter1d
 
-    L, n_all = prof.shape
+    n_all = prof.shape[1]
     h = max(bottom - top, 8)
     far = max(h, min_margin) if far is None else int(far)
     # the first reach: the profile over one reach beyond the window, as the walk has always read it
@@ -1408,14 +1434,14 @@ def _context_rows(prof, top, bottom, min_margin, far=None, info=None):
         return gaussian_filter1d(m - _lower_line(m), 2.0)
 
     def edge(m, start, stop, step, height):
-        """(row, how): the first valley or background row from ``start`` towards ``stop``
-        (``how`` "found"), else the lowest row: "slope" where that is the last (the profile still
-        falls outwards there) or there is no room to walk, "low" where it is not."""
+        """``(row, on_slope)``: the first valley or background row from ``start`` towards
+        ``stop``, else the lowest row; ``on_slope`` where that is the last (the profile still
+        falls outwards there) or there is no room to walk (fewer than 3 rows: ``start``)."""
         n = m.size
         idx = np.arange(start, stop, step)
         idx = idx[(idx >= 0) & (idx < n)]
         if idx.size < 3:
-            return int(np.clip(start, 0, n - 1)), "slope"
+            return int(np.clip(start, 0, n - 1)), True
         seg = m[idx]
         tol = _CONTEXT_FLOOR * height
         low = float(seg.min()) + tol
@@ -1423,36 +1449,31 @@ def _context_rows(prof, top, bottom, min_margin, far=None, info=None):
         for j in range(seg.size - 1):
             if (seg[j] <= low and ahead[j] - seg[j] <= tol) or (
                     j > 0 and seg[j] <= seg[j - 1] and seg[j] < seg[j + 1]):
-                return int(idx[j]), "found"
+                return int(idx[j]), False
         j = int(np.argmin(seg))
-        return int(idx[j]), "slope" if j == seg.size - 1 else "low"
+        return int(idx[j]), j == seg.size - 1
 
     m = mean_profile(a0, a1)
     t, b = top - a0, bottom - a0
     height = float(m[max(t, 0):min(b, m.size - 1) + 1].max() - m.min())
-    lo, lo_how = edge(m, max(t - min_margin, 0), max(t - far, 0) - 1, -1, height)
-    hi, hi_how = edge(m, min(b + min_margin, m.size - 1), min(b + far, m.size - 1) + 1, 1, height)
+    lo, lo_slope = edge(m, max(t - min_margin, 0), max(t - far, 0) - 1, -1, height)
+    hi, hi_slope = edge(m, min(b + min_margin, m.size - 1), min(b + far, m.size - 1) + 1, 1, height)
     lo, hi = lo + a0, hi + a0
     extended = []
-    if "slope" in (lo_how, hi_how) and (a0 > 0 or a1 < n_all - 1):
+    if (lo_slope or hi_slope) and (a0 > 0 or a1 < n_all - 1):
         # A side still falling outwards at the reach's end cuts a band that shows no valley
         # towards the window: the outer member of a doublet the window cuts at its middle lies
         # within ~1.5 sd of the window's edge and reaches 3 sd further. The walk goes on from
         # there (on the whole profile, its own line under it) to the next valley or background,
-        # at most _BEYOND_SD band sds beyond the window; the sd is the window's highest peak's,
-        # from its steeper side (the band's own, not a neighbour's or a tail's)
-        from scipy.signal import peak_widths
-
-        k = t + int(np.argmax(m[t:b + 1]))
-        _, _, lip, rip = peak_widths(m, [k], rel_height=0.5)
-        sd = min(k - float(lip[0]), float(rip[0]) - k) / np.sqrt(2.0 * np.log(2.0))
-        reach = int(np.ceil(_BEYOND_SD * sd))
+        # at most _BEYOND_SD band sds beyond the window
+        reach = int(np.ceil(_BEYOND_SD * _steep_sd(m, t + int(np.argmax(m[t:b + 1])))))
         if reach > far:
             m2 = mean_profile(0, n_all - 1)
-            for side, how, start, stop, step in (("top", lo_how, lo, top - reach - 1, -1),
-                                                  ("bottom", hi_how, hi, bottom + reach + 1, 1)):
+            sides = (("top", lo_slope, lo, top - reach - 1, -1),
+                     ("bottom", hi_slope, hi, bottom + reach + 1, 1))
+            for side, slope, start, stop, step in sides:
                 nxt = start + step
-                if how != "slope" or not 0 <= nxt < n_all or m2[nxt] >= m2[start]:
+                if not slope or not 0 <= nxt < n_all or m2[nxt] >= m2[start]:
                     continue
                 row, _ = edge(m2, start, stop, step, height)  # (else its lowest row)
                 if row != start:
@@ -1486,7 +1507,9 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         Rows added above and below the window for the band model's context. Default: for
         ``profile``, from a quarter of the window height (at least 15) out to the first valley
         beside the window, or to where the lanes' mean profile is back at its background, within
-        one window height (:func:`_context_rows`); for ``joint-model`` twice the window height
+        one window height, or further where that ends on the slope of a band with no valley
+        towards the window (at most 4.5 band sds beyond it; :func:`_context_rows`); for
+        ``joint-model`` twice the window height
         (at least 20); otherwise a quarter of the window height, at least 15. A ``margin`` given
         is used as it is (for ``profile``, without the walk to the valleys, the detection
         thresholds relative to the window's bands or the flank limit of the anchored baseline).
@@ -1508,9 +1531,11 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         ``snr``, ``found``, ``note``.
     params : dict
         ``method``, ``method_kwargs``, ``window``, ``rows`` (profile rows used), ``margin``,
-        ``band_slope``, ``consensus`` (components found across lanes and which is the
-        target), ``lanes`` (per lane: ``shift`` (smile + tilt, rows), ``components``,
-        ``converged``, ``fixed`` (row taken from neighbours), background parameters).
+        ``context_extended`` (``profile``: the sides whose context walked on beyond one window
+        height; absent where none did), ``band_slope``, ``consensus`` (components found across
+        lanes and which is the target; ``search``: the first look taken and the BICs compared),
+        ``lanes`` (per lane: ``shift`` (smile + tilt, rows), ``components``, ``converged``,
+        ``fixed`` (row taken from neighbours), background parameters).
 
     Notes
     -----
@@ -1564,8 +1589,8 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         raise LayoutError(f"`bands: {n_bands}` (a target of several bands) needs `background: profile`, `border` "
                           f"or `rolling-disk`, not joint-model; remove `bands` or change `background`")
 
-    # ``profile`` with the default margin: the strips reach one window height beyond the window
-    # and the context is then cut where no band is cut (:func:`_context_rows`)
+    # ``profile`` with the default margin: the context is cut where no band is cut
+    # (:func:`_context_rows`), from one window height beyond the window or further
     shaped = method.name == "profile"
     valley_context = shaped and margin is None
     if margin is None:  # the band model looks at the bands beside the window too
@@ -1779,34 +1804,31 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
             # one band pattern for all lanes (shared rows and widths, per-lane shift and areas):
             # resolves members of a doublet whose strengths change from lane to lane
             best = refine(cc, cs, ca)
-            if look.get("peaks", 0) >= 2:
-                # where the first look saw several peaks, the search of earlier versions (fewer
-                # peaks, a wider first band) may end at another pattern (a close doublet merged
-                # from one start is resolved from the other): both, the lower BIC taken
-                gc, gs, ga = _detect_components(consensus, no_split=no_split, window=dwin,
-                                                first_look="global")
-                if gc.size and (gc.size != cc.size or not np.allclose(gc, cc, atol=0.5)):
-                    other = refine(gc, gs, ga)
-                    search.update(bic_local=bic(best), bic_global=bic(other))
-                    if search["bic_global"] < search["bic_local"]:
-                        best = other
-                        search["first_look"] = "global"
+            # other starts of the search, each where it may end at another pattern; every pattern
+            # goes through the joint step and the lowest BIC of the joint fit is taken:
+            # - "global", where the first look saw several peaks: the search of earlier versions
+            #   (fewer peaks, a wider first band; a close doublet merged from one start is
+            #   resolved from the other)
+            # - "steep", where the first peak is lopsided (a tail, or a neighbour with no valley
+            #   towards it): its width from its steeper side, the band's own
             sides = look.get("sides")
-            if sides is not None and min(sides) < _STEEP_SIDE * 0.5 * sum(sides):
-                # a lopsided first peak (a tail, or a neighbour with no valley towards it): its
-                # width from its steeper side, the band's own, is the other start; the lower BIC
+            lopsided = sides is not None and min(sides) < _STEEP_SIDE * 0.5 * sum(sides)
+            looks = (["global"] if look.get("peaks", 0) >= 2 else []) + (["steep"] if lopsided else [])
+            tried = [cc]
+            for name in looks:
                 kc, ks, ka = _detect_components(consensus, no_split=no_split, window=dwin,
-                                                first_look="steep")
-                taken = search["first_look"]
-                if kc.size and (kc.size != best[0].size or not np.allclose(kc, best[0], atol=0.5)):
-                    other = refine(kc, ks, ka)
-                    b_taken = search.get(f"bic_{taken}")  # (the pattern taken so far)
-                    if b_taken is None:
-                        b_taken = bic(best)
-                    search.update({f"bic_{taken}": b_taken, "bic_steep": bic(other)})
-                    if search["bic_steep"] < b_taken:
-                        best = other
-                        search["first_look"] = "steep"
+                                                first_look=name)
+                if not kc.size or any(kc.size == q.size and np.allclose(kc, q, atol=0.5) for q in tried):
+                    continue
+                tried.append(kc)
+                other = refine(kc, ks, ka)
+                taken = f"bic_{search['first_look']}"
+                if taken not in search:
+                    search[taken] = bic(best)
+                search[f"bic_{name}"] = bic(other)
+                if search[f"bic_{name}"] < search[taken]:
+                    best = other
+                    search["first_look"] = name
             cc, cs, ca, joint = best
             if joint is not None:
                 shift[st] = joint["shifts"] + smean

@@ -12,6 +12,8 @@ today's figures and what a wider fit context (an experiment, not landed: see
 benchmarks/README.md, accuracy_rich.py) gave.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -270,18 +272,18 @@ def test_a_faint_band_on_a_smear_hump_three_times_its_peak():
     assert (np.abs(err) < 0.15).sum() >= 7, np.round(100 * err, 1)
 
 
-def _triplet(seed, up, down, tau=0.0, smear=0.0):
-    """A band (sd 5, row 130) between two neighbours of its shape, ``up`` sd above (0.3-1x its
-    strength) and ``down`` sd below (0.5-1.2x), each lane's strengths its own; ``tau``: every
-    band's tail (rows). The window is cut at the profile's lowest rows between the target's peak
-    and each neighbour's, as a user draws it on the lanes' sum (at the midpoint for a neighbour
-    under 2.5 sd away: no valley there). Returns (errors, table)."""
+def _triplet(seed, up, down, tau=0.0, smear=0.0, up_strength=(0.3, 1.0)):
+    """A band (sd 5, row 130) between two neighbours of its shape, ``up`` sd above (``up_strength``
+    x its strength, 0.3-1x by default) and ``down`` sd below (0.5-1.2x), each lane's strengths its
+    own; ``tau``: every band's tail (rows). The window is cut at the profile's lowest rows between
+    the target's peak and each neighbour's, as a user draws it on the lanes' sum (at the midpoint
+    for a neighbour under 2.5 sd away: no valley there). Returns (errors, table)."""
     sd = 5.0
 
     def bands(k, rng):
         a = rng.uniform(2e5, 5e5)
         return [(_rows(260, 130.0, sd, a, tau=tau), "target"),
-                (_rows(260, 130.0 - up * sd, sd, a * rng.uniform(0.3, 1.0), tau=tau), "band"),
+                (_rows(260, 130.0 - up * sd, sd, a * rng.uniform(*up_strength), tau=tau), "band"),
                 (_rows(260, 130.0 + down * sd, sd, a * rng.uniform(0.5, 1.2), tau=tau), "band")]
 
     img, lanes, truth = _blot(bands, seed=seed, smear=smear)
@@ -361,6 +363,18 @@ def test_a_close_doublet_whose_outer_member_the_context_cut():
     # and a lopsided first peak is also read from its steeper side (the lower BIC kept).
     # Measured: worst 0.4-1.5 %. Bound: the issue's worst 3 %.
     err = np.concatenate([_triplet(seed, 1.8, 4.0)[0] for seed in (1, 2, 3)])
+    assert np.abs(err).max() < 0.03, np.round(100 * err, 1)
+
+
+def test_a_close_doublet_whose_stronger_outer_member_the_context_cut():
+    # as above, the member beyond the window 1.3-1.6x the target: the window's highest row is then
+    # its edge, on the rising slope towards that member, not a peak, and the band sd that bounds
+    # the context's further walk came out 0 (scipy warned of a width of 0): no walk, worst 4.7 %
+    # (seed 3). The half height is now taken above the lowest rows on either side. Measured: worst
+    # 0.2-0.4 %. Bound: the issue's worst 3 %, and no warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        err = np.concatenate([_triplet(seed, 1.8, 4.0, up_strength=(1.3, 1.6))[0] for seed in (1, 2, 3)])
     assert np.abs(err).max() < 0.03, np.round(100 * err, 1)
 
 
