@@ -1400,37 +1400,36 @@ def _steep_sd(m, k):
     return half / np.sqrt(2.0 * np.log(2.0)) if np.isfinite(half) and half > 0 else 0.0
 
 
-def _context_rows(prof, top, bottom, min_margin, far=None, info=None):
+def _context_rows(prof, top, bottom, min_margin, info=None, beyond=None):
     """Rows ``(lo, hi)`` of ``prof`` (L, n) the band fit looks at: ends where no band is cut.
 
     Each side starts ``min_margin`` rows beyond the window ``top..bottom`` and walks outwards on
     the lanes' mean profile (less a line under it, smoothed 2 rows) to the first row that is either
     a valley (a local minimum: a band beyond it is another band's business) or back at the
     background (within :data:`_CONTEXT_FLOOR` of the window's band height of the lowest level on
-    that side, with nothing further out rising by more); where neither comes within ``far`` rows
-    of the window (default: one window height, at least ``min_margin``), at the lowest row within
-    them. So a band beside a window cut at the valley towards it is seen whole (neither the
+    that side, with nothing further out rising by more); where neither comes within ``prof``'s
+    reach beyond the window (one window height, at least ``min_margin``), at the lowest row within
+    it. So a band beside a window cut at the valley towards it is seen whole (neither the
     decomposition nor the baseline meets a band cut by the context's edge), while an isolated band
     keeps the old margin.
 
     Where that lowest row is the reach's last and the profile still falls outwards beyond it, the
     reach ends on the slope of a band that shows no valley towards the window (the outer member of
-    a doublet the window cuts at its middle). The walk then goes on, on ``prof`` beyond the first
-    reach (the caller reads it further, :data:`_CONTEXT_REACHES` reaches), to the next valley or
+    a doublet the window cuts at its middle). The walk then goes on, on the profile ``beyond()``
+    returns (a callable, optional: ``(profile, offset)``, a profile reaching further, whose row
+    ``r + offset`` is ``prof``'s row ``r``; read only when needed), to the next valley or
     background, at most :data:`_BEYOND_SD` band sds beyond the window (else to the lowest row
-    within that), the sd being the window's highest peak's, from its steeper side. ``info`` (a
-    dict, optional) receives ``extended``: the sides whose walk went on.
+    within that), the sd being the window's highest peak's, from its steeper side; ``lo`` and
+    ``hi`` may then lie beyond ``prof``'s rows. ``info`` (a dict, optional) receives
+    ``extended``: the sides whose walk went on.
     """
     from scipy.ndimage import gaussian_filter1d
 
-    n_all = prof.shape[1]
-    h = max(bottom - top, 8)
-    far = max(h, min_margin) if far is None else int(far)
-    # the first reach: the profile over one reach beyond the window, as the walk has always read it
-    a0, a1 = max(top - far, 0), min(bottom + far, n_all - 1)
+    n = prof.shape[1]
+    far = max(bottom - top, 8, min_margin)
 
-    def mean_profile(a, b):
-        m = prof[:, a:b + 1].mean(0)
+    def mean_profile(p):
+        m = p.mean(0)
         return gaussian_filter1d(m - _lower_line(m), 2.0)
 
     def edge(m, start, stop, step, height):
@@ -1453,31 +1452,30 @@ def _context_rows(prof, top, bottom, min_margin, far=None, info=None):
         j = int(np.argmin(seg))
         return int(idx[j]), j == seg.size - 1
 
-    m = mean_profile(a0, a1)
-    t, b = top - a0, bottom - a0
-    height = float(m[max(t, 0):min(b, m.size - 1) + 1].max() - m.min())
-    lo, lo_slope = edge(m, max(t - min_margin, 0), max(t - far, 0) - 1, -1, height)
-    hi, hi_slope = edge(m, min(b + min_margin, m.size - 1), min(b + far, m.size - 1) + 1, 1, height)
-    lo, hi = lo + a0, hi + a0
+    m = mean_profile(prof)
+    height = float(m[max(top, 0):min(bottom, n - 1) + 1].max() - m.min())
+    lo, lo_slope = edge(m, max(top - min_margin, 0), max(top - far, 0) - 1, -1, height)
+    hi, hi_slope = edge(m, min(bottom + min_margin, n - 1), min(bottom + far, n - 1) + 1, 1, height)
     extended = []
-    if (lo_slope or hi_slope) and (a0 > 0 or a1 < n_all - 1):
+    if (lo_slope or hi_slope) and beyond is not None:
         # A side still falling outwards at the reach's end cuts a band that shows no valley
         # towards the window: the outer member of a doublet the window cuts at its middle lies
         # within ~1.5 sd of the window's edge and reaches 3 sd further. The walk goes on from
         # there (on the whole profile, its own line under it) to the next valley or background,
         # at most _BEYOND_SD band sds beyond the window
-        reach = int(np.ceil(_BEYOND_SD * _steep_sd(m, t + int(np.argmax(m[t:b + 1])))))
+        reach = int(np.ceil(_BEYOND_SD * _steep_sd(m, top + int(np.argmax(m[top:bottom + 1])))))
         if reach > far:
-            m2 = mean_profile(0, n_all - 1)
-            sides = (("top", lo_slope, lo, top - reach - 1, -1),
-                     ("bottom", hi_slope, hi, bottom + reach + 1, 1))
+            wide, off = beyond()
+            m2 = mean_profile(wide)
+            sides = (("top", lo_slope, lo + off, top + off - reach - 1, -1),
+                     ("bottom", hi_slope, hi + off, bottom + off + reach + 1, 1))
             for side, slope, start, stop, step in sides:
                 nxt = start + step
-                if not slope or not 0 <= nxt < n_all or m2[nxt] >= m2[start]:
+                if not slope or not 0 <= nxt < m2.size or m2[nxt] >= m2[start]:
                     continue
                 row, _ = edge(m2, start, stop, step, height)  # (else its lowest row)
                 if row != start:
-                    lo, hi = (row, hi) if side == "top" else (lo, row)
+                    lo, hi = (row - off, hi) if side == "top" else (lo, row - off)
                     extended.append(side)
     if info is not None:
         info["extended"] = extended
@@ -1619,13 +1617,14 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
     if valley_context:
         # where the context ends is read from every 8th column of the strips (their rows' shape,
         # for an eighth of the cost); the strips are then made over the context only
-        # (read up to _CONTEXT_REACHES reaches beyond the window: the walk goes on where the first
-        # reach ends on a band's slope)
-        far = margin
-        z0, z1 = max(top - _CONTEXT_REACHES * far, 0), min(bottom + _CONTEXT_REACHES * far, h - 1)
-        lo, hi = _context_rows(profiles(np.arange(z0, z1 + 1), 8)[2], top - z0, bottom - z0, min_margin,
-                               far=far, info=context_info)
-        y0, y1 = z0 + lo, z0 + hi
+        def beyond(y0=y0):  # (_CONTEXT_REACHES reaches, where the walk goes on beyond the first)
+            z0 = max(top - _CONTEXT_REACHES * margin, 0)
+            z1 = min(bottom + _CONTEXT_REACHES * margin, h - 1)
+            return profiles(np.arange(z0, z1 + 1), 8)[2], y0 - z0
+
+        lo, hi = _context_rows(profiles(rows, 8)[2], top - y0, bottom - y0, min_margin,
+                               info=context_info, beyond=beyond)
+        y0, y1 = y0 + lo, y0 + hi
         margin = max(top - y0, y1 - bottom)
         rows = np.arange(y0, y1 + 1)
         n = rows.size
