@@ -53,39 +53,19 @@ TUNE_SEEDS = tuple(range(0, 6))
 HELD_SEEDS = tuple(range(1000, 1012))
 #: more tuning seeds (added 2026-12-07, looked at while changing the band model)
 TUNE2_SEEDS = tuple(range(6, 12))
-#: a second held-out set (added 2026-12-07, after 1000-1011 had been looked at for several
-#: tried changes): run once per candidate change, never used to change anything
-FRESH_SEEDS = tuple(range(2000, 2012))
-#: a third held-out set (added 2026-12-07, after a look at one image of 1000-1011 for a tried
-#: change): for that change's final judgement
-FRESH3_SEEDS = tuple(range(3000, 3012))
-#: a fourth held-out set (added at the end of the second 2026-12-07 stop, after three changes had
-#: been judged on the three sets above): run once on that stop's final code, for its figures
-FRESH4_SEEDS = tuple(range(4000, 4012))
-FRESH5_SEEDS = tuple(range(5000, 5012))
-#: a sixth held-out set (added at the fourth 2026-12-07 stop, after all five above had judged
-#: changes): for the judgement of that stop's change, never looked at while making it
-FRESH6_SEEDS = tuple(range(6000, 6012))
-#: a seventh (added at the same stop, for its second change: the consensus's noise and width)
-FRESH7_SEEDS = tuple(range(7000, 7012))
-#: an eighth (added at the same stop, for its third change: both first looks, chosen by BIC)
-FRESH8_SEEDS = tuple(range(8000, 8012))
-#: a ninth (added at the 2026-12-08 stop, for its change: the context walks on beyond one window
-#: height where it ends on a band's slope)
-FRESH9_SEEDS = tuple(range(9000, 9012))
-#: a tenth (added at the same stop, for the same walk with a third first look of the consensus
-#: search, the width from the peak's steeper side, after the walk alone failed on 9000-9011)
-FRESH10_SEEDS = tuple(range(10000, 10012))
-#: an eleventh (added at the same stop, for the walk bounded at 4.5 band sds with the third first
-#: look, after the unbounded walk had been judged on 10000-10011)
-FRESH11_SEEDS = tuple(range(11000, 11012))
-#: the seed sets besides tune (0-5) and held (1000-1011), by their --seeds name
-SEED_SETS = {"tune2": TUNE2_SEEDS, "fresh": FRESH_SEEDS, "fresh3": FRESH3_SEEDS,
-             "fresh4": FRESH4_SEEDS, "fresh5": FRESH5_SEEDS, "fresh6": FRESH6_SEEDS,
-             "fresh7": FRESH7_SEEDS, "fresh8": FRESH8_SEEDS,
-             "fresh9": FRESH9_SEEDS,
-             "fresh10": FRESH10_SEEDS,
-             "fresh11": FRESH11_SEEDS}
+#: further held-out sets, by their --seeds name: "fresh" is 2000-2011, "freshK" K000-K011. Each
+#: was made when every set before it had judged a change, and run once per candidate change,
+#: never used to change anything:
+#: - fresh (2026-12-07): after 1000-1011 had been looked at for several tried changes;
+#: - fresh3: after a look at one image of 1000-1011 for a tried change, for its judgement;
+#: - fresh4, fresh5 (end of the second 2026-12-07 stop): that stop's final figures;
+#: - fresh6, fresh7, fresh8 (fourth 2026-12-07 stop): the line under the model shapes, the
+#:   consensus's noise and width, both first looks chosen by BIC;
+#: - fresh9, fresh10, fresh11 (2026-12-08): the context's walk beyond one window height
+#:   (unbounded: not landed), with a third first look of the search (unbounded: not landed),
+#:   and bounded at 4.5 band sds with the third look (landed).
+SEED_SETS = {"tune2": TUNE2_SEEDS, "fresh": tuple(range(2000, 2012)),
+             **{f"fresh{k}": tuple(range(1000 * k, 1000 * k + 12)) for k in range(3, 12)}}
 SHAPE, N_LANES = (900, 1400), 10
 LANE_OFF_PX = 10.0
 

@@ -1304,6 +1304,7 @@ def _model_bands_in(prof, shifts, strong, noise, flat, top, bottom, *, row0=0, d
     }
     return results, notes, record
 
+
 #: a context edge needs no further walk where the lanes' mean profile is within this fraction of
 #: the window's band height of its lowest level beyond the window and nothing further out rises
 #: by more (0.5 % walked into structure beside real bands: ZDF July4 GAPDH rows 3-11 px off)
@@ -1507,10 +1508,10 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
         beside the window, or to where the lanes' mean profile is back at its background, within
         one window height, or further where that ends on the slope of a band with no valley
         towards the window (at most 4.5 band sds beyond it; :func:`_context_rows`); for
-        ``joint-model`` twice the window height
-        (at least 20); otherwise a quarter of the window height, at least 15. A ``margin`` given
-        is used as it is (for ``profile``, without the walk to the valleys, the detection
-        thresholds relative to the window's bands or the flank limit of the anchored baseline).
+        ``joint-model`` twice the window height (at least 20); otherwise a quarter of the window
+        height, at least 15. A ``margin`` given is used as it is (for ``profile``, without the
+        walk to the valleys, the detection thresholds relative to the window's bands or the flank
+        limit of the anchored baseline).
     half_width : float, optional
         Rows integrated on each side of the band centre, in fitted band widths (sigma).
     n_bands : int, optional
