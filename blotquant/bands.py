@@ -1618,10 +1618,13 @@ def measure_bands(image, lanes, window, *, background="auto", method_kwargs=None
     if valley_context:
         # where the context ends is read from every 8th column of the strips (their rows' shape,
         # for an eighth of the cost); the strips are then made over the context only
-        def beyond(y0=y0):  # (_CONTEXT_REACHES reaches, where the walk goes on beyond the first)
-            z0 = max(top - _CONTEXT_REACHES * margin, 0)
-            z1 = min(bottom + _CONTEXT_REACHES * margin, h - 1)
-            return profiles(np.arange(z0, z1 + 1), 8)[2], y0 - z0
+        # (_CONTEXT_REACHES reaches, read only where the walk goes on beyond the first)
+        z0 = max(top - _CONTEXT_REACHES * margin, 0)
+        z1 = min(bottom + _CONTEXT_REACHES * margin, h - 1)
+        wide_off = y0 - z0  # (the wide profile's row of this context's row 0)
+
+        def beyond():
+            return profiles(np.arange(z0, z1 + 1), 8)[2], wide_off
 
         lo, hi = _context_rows(profiles(rows, 8)[2], top - y0, bottom - y0, min_margin,
                                info=context_info, beyond=beyond)
